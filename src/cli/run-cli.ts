@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { describeError, isPorticoError, PorticoError, systemErrorCode } from '../errors.js';
+import { caRootCommand } from './commands/ca.js';
+import { serveCommand } from './commands/serve.js';
+import { CA_HELP, MAIN_HELP, SERVE_HELP } from './help.js';
+
+const SERVE_OPTIONS = {
+  http: { type: 'string' },
+  https: { type: 'string' },
+  bind: { type: 'string' },
+  host: { type: 'string', multiple: true },
+  workers: { type: 'string' },
+  state: { type: 'string' },
+  'key-type': { type: 'string' },
+  'cert-lifetime': { type: 'string' },
+  'hold-timeout': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+const CA_OPTIONS = { state: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const satisfies ParseArgsConfig['options'];
+
+/**
+ * The CLI's one catch: a user error becomes one line on stderr and exit code 2 (usage) or 1
+ * (anything else); only a bug prints a stack trace.
+ */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  try {
+    return await dispatch(argv);
+  } catch (error) {
+    if (isPorticoError(error)) {
+      process.stderr.write(`portico: ${error.message} (${error.code})\n`);
+      return error.code === 'ERR_USAGE' ? 2 : 1;
+    }
+    process.stderr.write(`portico: internal error, please report it: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 70;
+  }
+}
+
+async function dispatch(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(MAIN_HELP);
+      return command === undefined ? 2 : 0;
+    case '-v':
+    case '--version':
+      process.stdout.write(`${readVersion()}\n`);
+      return 0;
+    case 'serve': {
+      const { values, positionals } = parse('serve', rest, SERVE_OPTIONS);
+      if (values.help) return printed(SERVE_HELP);
+      if (positionals.length > 1) throw usage(`serve takes one folder, got ${positionals.length}: ${positionals.join(' ')}`, 'serve');
+      const { help: _, ...options } = values;
+      return serveCommand({ ...options, root: positionals[0] });
+    }
+    case 'ca': {
+      const { values, positionals } = parse('ca', rest, CA_OPTIONS);
+      if (values.help) return printed(CA_HELP);
+      if (positionals.length !== 1 || positionals[0] !== 'root') throw usage(`unknown ca command ${JSON.stringify(positionals.join(' '))}: the only one is "ca root"`, 'ca');
+      return caRootCommand(values.state);
+    }
+    default:
+      throw usage(`unknown command ${JSON.stringify(command)}: use serve or ca`, undefined);
+  }
+}
+
+function parse<T extends NonNullable<ParseArgsConfig['options']>>(command: string, args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    const option = /'(-[^' ]+)/.exec(describeError(error))?.[1] ?? '';
+    switch (systemErrorCode(error)) {
+      case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+        throw usage(`unknown option ${option} for ${command}`, command);
+      case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+        throw usage(`option ${option} needs a value`, command);
+      default:
+        throw usage(describeError(error), command);
+    }
+  }
+}
+
+function usage(message: string, command: string | undefined): PorticoError {
+  return new PorticoError('ERR_USAGE', `${message}; see portico ${command ? `${command} ` : ''}--help`);
+}
+
+function printed(text: string): number {
+  process.stdout.write(text);
+  return 0;
+}
+
+function readVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}

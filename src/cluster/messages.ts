@@ -1,0 +1,57 @@
+import type { ServeConfig } from '../config/serve-config.js';
+import type { ListenerName } from '../server/listeners.js';
+import type { TlsBundle } from '../tls/bundle.js';
+
+/**
+ * The IPC boundary between the primary and its workers: every message that crosses it is one of
+ * these, and each side checks what it receives before acting on it. Payloads are plain JSON.
+ *
+ * A worker says 'ready' once it listens for messages (anything sent earlier could be lost while
+ * its ES module loads); the primary answers with 'start' and the current bundle, if any.
+ */
+export type PrimaryMessage =
+  | { readonly type: 'start'; readonly config: ServeConfig }
+  | { readonly type: 'tls-bundle'; readonly bundle: TlsBundle }
+  | { readonly type: 'shutdown' };
+
+export type WorkerMessage =
+  | { readonly type: 'ready' }
+  | { readonly type: 'listening'; readonly listener: ListenerName; readonly port: number }
+  | { readonly type: 'listen-failed'; readonly code: string; readonly message: string }
+  | { readonly type: 'certificate-expired'; readonly fingerprint256: string };
+
+export function parsePrimaryMessage(value: unknown): PrimaryMessage | undefined {
+  if (!isRecord(value)) return undefined;
+  switch (value.type) {
+    case 'start':
+      return isRecord(value.config) && typeof value.config.root === 'string' ? (value as PrimaryMessage) : undefined;
+    case 'tls-bundle':
+      return isRecord(value.bundle) && typeof value.bundle.certPem === 'string' && typeof value.bundle.keyPem === 'string' && typeof value.bundle.notAfter === 'number'
+        ? (value as PrimaryMessage)
+        : undefined;
+    case 'shutdown':
+      return { type: 'shutdown' };
+    default:
+      return undefined;
+  }
+}
+
+export function parseWorkerMessage(value: unknown): WorkerMessage | undefined {
+  if (!isRecord(value)) return undefined;
+  switch (value.type) {
+    case 'ready':
+      return { type: 'ready' };
+    case 'listening':
+      return (value.listener === 'http' || value.listener === 'https') && typeof value.port === 'number' ? (value as WorkerMessage) : undefined;
+    case 'listen-failed':
+      return typeof value.code === 'string' && typeof value.message === 'string' ? (value as WorkerMessage) : undefined;
+    case 'certificate-expired':
+      return typeof value.fingerprint256 === 'string' ? (value as WorkerMessage) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> & { type?: unknown } {
+  return typeof value === 'object' && value !== null;
+}

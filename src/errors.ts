@@ -1,0 +1,50 @@
+/**
+ * Every error a user can cause or meet has a stable code from this catalogue, so the code they
+ * see on the terminal can be searched for in docs/errors.md. Messages are written for the
+ * person who reads them: what is wrong, where, and what to do.
+ */
+export const ERROR_CODES = {
+  ERR_USAGE: 'the command line could not be understood',
+  ERR_INVALID_PORT: 'a port option is not a port number',
+  ERR_INVALID_OPTION: 'an option has a value Portico cannot use',
+  ERR_ROOT_NOT_FOUND: 'the folder to serve does not exist',
+  ERR_ROOT_NOT_DIRECTORY: 'the folder to serve is not a folder',
+  ERR_STATE_DIR_NOT_WRITABLE: 'the state directory cannot be created or written',
+  ERR_PORT_IN_USE: 'another process is already listening on the port',
+  ERR_PORT_ACCESS: 'the operating system refused the port (privileged port?)',
+  ERR_LISTEN_FAILED: 'a listener could not be opened',
+  ERR_NO_ROOT_CA: 'the internal root CA has not been created yet',
+  ERR_LOCK_TIMEOUT: 'another process held the state directory lock for too long',
+  ERR_STATE_WRITE: 'key material could not be written to the state directory',
+  ERR_ISSUANCE_FAILED: 'a certificate could not be issued',
+  ERR_ALL_WORKERS_FAILED: 'every worker was stopped by rapid-fail protection',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class PorticoError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PorticoError';
+    this.code = code;
+  }
+}
+
+export function isPorticoError(error: unknown): error is PorticoError {
+  return error instanceof PorticoError;
+}
+
+/** The code of a Node.js system error (`ENOENT`, `EADDRINUSE`, ...), if it has one. */
+export function systemErrorCode(error: unknown): string | undefined {
+  if (typeof error === 'object' && error !== null && 'code' in error) {
+    const code = (error as { code: unknown }).code;
+    return typeof code === 'string' ? code : undefined;
+  }
+  return undefined;
+}
+
+export function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,120 @@
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createSecureContext } from 'node:tls';
+import type { ServeConfig } from '../config/serve-config.js';
+import { describeError, PorticoError, systemErrorCode } from '../errors.js';
+import type { RequestHandler } from '../http/response.js';
+import type { Logger } from '../log/logger.js';
+import type { TlsBundle } from '../tls/bundle.js';
+import { HandshakeGate } from './handshake-gate.js';
+
+export type ListenerName = 'http' | 'https';
+
+export interface OpenListener {
+  readonly name: ListenerName;
+  readonly port: number;
+}
+
+/** The listeners of one worker: plain HTTP, and HTTPS (HTTP/2 with HTTP/1.1 fallback). */
+export class Listeners {
+  private readonly listening: NetServer[] = [];
+  private readonly sessions = new Set<Http2Session>();
+  private readonly gate: HandshakeGate;
+  private readonly secure: Http2SecureServer;
+  private readonly plain: HttpServer;
+
+  constructor(
+    private readonly config: ServeConfig,
+    handler: RequestHandler,
+    private readonly log: Logger,
+    onExpired: (bundle: TlsBundle) => void,
+  ) {
+    this.plain = createHttpServer(handler);
+    this.plain.on('clientError', (error, socket) => rejectBadRequest(error, socket));
+    this.secure = createSecureServer({ allowHTTP1: true, minVersion: 'TLSv1.2' }, handler);
+    this.secure.on('session', (session) => {
+      this.sessions.add(session);
+      session.once('close', () => this.sessions.delete(session));
+    });
+    this.secure.on('tlsClientError', (error) => log.debug(`TLS handshake failed: ${describeError(error)}`));
+    this.secure.on('sessionError', (error) => log.debug(`HTTP/2 session error: ${describeError(error)}`));
+    this.secure.on('clientError', (error, socket) => rejectBadRequest(error, socket));
+    this.gate = new HandshakeGate((socket) => this.secure.emit('connection', socket), config.handshakeHoldMs, log, onExpired);
+  }
+
+  async open(): Promise<OpenListener[]> {
+    const opened: OpenListener[] = [];
+    if (this.config.httpPort !== 0) {
+      await this.listen(this.plain, 'http', this.config.httpPort);
+      opened.push({ name: 'http', port: this.config.httpPort });
+    }
+    if (this.config.httpsPort !== 0) {
+      // pauseOnConnect: a held connection's ClientHello stays unread until TLS takes the socket.
+      const tcp = createNetServer({ pauseOnConnect: true }, (socket) => this.gate.admit(socket));
+      await this.listen(tcp, 'https', this.config.httpsPort);
+      opened.push({ name: 'https', port: this.config.httpsPort });
+    }
+    return opened;
+  }
+
+  /**
+   * Serves a new bundle. The context is built first, so a bundle that does not work is refused
+   * here and the old one stays; then it replaces the old context in one step: a handshake gets
+   * the old certificate or the new one, never none (caddy#5589).
+   */
+  publish(bundle: TlsBundle): void {
+    const options = { key: bundle.keyPem, cert: bundle.certPem };
+    try {
+      createSecureContext(options);
+    } catch (error) {
+      this.log.error(`refused certificate ${bundle.serialNumber}: ${describeError(error)}`);
+      return;
+    }
+    this.secure.setSecureContext(options);
+    this.gate.publish(bundle);
+  }
+
+  /** Stops accepting connections and asks HTTP/2 clients to go away after their streams. */
+  stopAccepting(): void {
+    for (const server of this.listening) server.close();
+    this.gate.close();
+    this.plain.close();
+    this.plain.closeIdleConnections();
+    for (const session of this.sessions) session.close();
+  }
+
+  private listen(server: NetServer, name: ListenerName, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => reject(listenError(name, port, error));
+      server.once('error', onError);
+      server.listen({ port, host: this.config.bindAddress }, () => {
+        server.off('error', onError);
+        server.on('error', (error) => this.log.error(`${name} listener: ${describeError(error)}`));
+        this.listening.push(server);
+        resolve();
+      });
+    });
+  }
+}
+
+export function listenError(name: ListenerName, port: number, error: unknown): PorticoError {
+  const code = systemErrorCode(error);
+  if (code === 'EADDRINUSE') {
+    return new PorticoError('ERR_PORT_IN_USE', `port ${port} (--${name}) is already in use: stop the program using it or choose another port with --${name}`, { cause: error });
+  }
+  if (code === 'EACCES') {
+    return new PorticoError('ERR_PORT_ACCESS', `port ${port} (--${name}) was refused by the operating system: ports below 1024 need privileges; choose a port above 1023`, { cause: error });
+  }
+  return new PorticoError('ERR_LISTEN_FAILED', `could not listen on port ${port} (--${name}): ${describeError(error)}`, { cause: error });
+}
+
+function rejectBadRequest(error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable || error.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+}

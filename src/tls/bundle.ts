@@ -1,0 +1,23 @@
+import type { KeyType } from './key-types.js';
+
+/**
+ * What a worker needs to serve TLS: a certificate chain and its private key, validated by the
+ * primary and never changed afterwards. Plain data (PEM strings, numbers), so it crosses IPC
+ * as JSON and cannot carry behaviour or shared mutable state.
+ */
+export interface TlsBundle {
+  /** SHA-256 fingerprint of the leaf certificate: identifies the bundle. */
+  readonly fingerprint256: string;
+  readonly serialNumber: string;
+  /** Leaf certificate (PEM); the chain a client is sent. */
+  readonly certPem: string;
+  readonly keyPem: string;
+  readonly notBefore: number;
+  readonly notAfter: number;
+  readonly hosts: readonly string[];
+  readonly keyType: KeyType;
+}
+
+export function freezeBundle(bundle: TlsBundle): TlsBundle {
+  return Object.freeze({ ...bundle, hosts: Object.freeze([...bundle.hosts]) });
+}
