@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { runPortico } from '../support/portico-process.js';
+import { createSandbox, freePort, type Sandbox } from '../support/sandbox.js';
+
+let box: Sandbox;
+let occupied: Server;
+let occupiedPort: number;
+
+before(async () => {
+  box = await createSandbox();
+  await writeFile(join(box.dir, 'a-file'), 'not a folder');
+  occupied = createServer();
+  await new Promise<void>((resolve) => occupied.listen(0, '127.0.0.1', resolve));
+  occupiedPort = (occupied.address() as { port: number }).port;
+});
+
+after(async () => {
+  occupied.close();
+  await box.remove();
+});
+
+/** A user error: exit non-zero, exactly one line on stderr, no stack trace, nothing on stdout. */
+async function assertOneClearLine(args: string[], expected: RegExp): Promise<void> {
+  const { code, stdout, stderr } = await runPortico(args);
+  assert.notEqual(code, 0, `exit code for ${args.join(' ')}`);
+  const lines = stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `one line on stderr for ${args.join(' ')}:\n${stderr}`);
+  assert.match(lines[0]!, /^portico: /);
+  assert.match(lines[0]!, expected);
+  assert.doesNotMatch(stderr, /\n\s+at /);
+  assert.equal(stdout, '');
+}
+
+async function serveWith(...extra: string[]): Promise<string[]> {
+  return ['serve', box.site, '--bind', '127.0.0.1', '--state', box.state, '--http', String(await freePort()), '--https', String(await freePort()), ...extra];
+}
+
+test('an unknown flag is named', async () => {
+  await assertOneClearLine(await serveWith('--colour', 'blue'), /unknown option --colour .*ERR_USAGE/);
+});
+
+test('a flag without its value is named', async () => {
+  await assertOneClearLine(['serve', '--http'], /--http needs a value/);
+});
+
+test('a port that is not a number is refused', async () => {
+  await assertOneClearLine(await serveWith('--http', 'eighty'), /--http "eighty" is not a port.*ERR_INVALID_PORT/);
+});
+
+test('a port above 65535 is refused', async () => {
+  await assertOneClearLine(await serveWith('--https', '70000'), /--https "70000" is not a port/);
+});
+
+test('a port already in use is named with the flag that chose it', async () => {
+  await assertOneClearLine(await serveWith('--https', String(occupiedPort)), new RegExp(`port ${occupiedPort} \\(--https\\) is already in use.*ERR_PORT_IN_USE`));
+});
+
+test('a root folder that does not exist is refused', async () => {
+  await assertOneClearLine(['serve', join(box.dir, 'missing'), '--state', box.state], /missing does not exist.*ERR_ROOT_NOT_FOUND/);
+});
+
+test('a root that is a file is refused', async () => {
+  await assertOneClearLine(['serve', join(box.dir, 'a-file'), '--state', box.state], /a-file is not a folder.*ERR_ROOT_NOT_DIRECTORY/);
+});
+
+test('a state directory that cannot be created is refused', async () => {
+  await assertOneClearLine(await serveWith('--state', join(box.dir, 'a-file', 'state')), /state directory .* is not writable.*ERR_STATE_DIR_NOT_WRITABLE/);
+});
+
+test('an unknown key type lists the ones there are', async () => {
+  await assertOneClearLine(await serveWith('--key-type', 'dsa-1024'), /--key-type "dsa-1024" is not a key type: use one of ec-p256, ec-p384, rsa-2048/);
+});
+
+test('a worker count of zero is refused', async () => {
+  await assertOneClearLine(await serveWith('--workers', '0'), /--workers "0" is not a worker count/);
+});
+
+test('turning off both listeners is refused', async () => {
+  await assertOneClearLine(['serve', box.site, '--http', '0', '--https', '0'], /nothing to serve/);
+});
+
+test('an unknown command is named', async () => {
+  await assertOneClearLine(['serv'], /unknown command "serv"/);
+});
+
+test('ca root without a root CA says how to create one, exit 1', async () => {
+  const { code } = await runPortico(['ca', 'root', '--state', join(box.dir, 'empty-state')]);
+  assert.equal(code, 1);
+  await assertOneClearLine(['ca', 'root', '--state', join(box.dir, 'empty-state')], /no root CA in .*run portico serve.*ERR_NO_ROOT_CA/);
+});
+
+test('--help, serve --help and --version print to stdout and exit 0', async () => {
+  for (const args of [['--help'], ['serve', '--help'], ['ca', '--help']]) {
+    const { code, stdout } = await runPortico(args);
+    assert.equal(code, 0);
+    assert.match(stdout, /^Usage: portico/);
+  }
+  const { code, stdout } = await runPortico(['--version']);
+  assert.equal(code, 0);
+  assert.match(stdout, /^\d+\.\d+\.\d+\n$/);
+});

@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { connect as connectHttp2 } from 'node:http2';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+import { PORTICO_BIN, PorticoProcess } from '../support/portico-process.js';
+import { fetchRootCa } from '../support/root-ca.js';
+import { createSandbox, INDEX_HTML, type Sandbox, serveArgs } from '../support/sandbox.js';
+import { probe } from '../support/tls-probe.js';
+
+const run = promisify(execFile);
+let box: Sandbox;
+let portico: PorticoProcess;
+let httpPort: number;
+let httpsPort: number;
+let rootPem: string;
+
+before(async () => {
+  box = await createSandbox();
+  const ports = await serveArgs(box, ['--workers', '2']);
+  ({ httpPort, httpsPort } = ports);
+  portico = PorticoProcess.serve(ports.args);
+  await portico.waitUntilServing();
+  await portico.waitFor(/http:\/\/localhost:\d+\//);
+  rootPem = (await fetchRootCa(box.state)).pem;
+});
+
+after(async () => {
+  await portico.stop();
+  await box.remove();
+});
+
+test('a handshake without SNI (https://127.0.0.1/) completes and verifies against the IP address', async () => {
+  const result = await probe({ port: httpsPort, ca: rootPem });
+  assert.equal(result.status, 200);
+  assert.equal(result.body, INDEX_HTML);
+});
+
+test('curl --cacert <(portico ca root) https://localhost:PORT/ works as the README says', async () => {
+  const script = `curl --silent --show-error --fail --resolve localhost:${httpsPort}:127.0.0.1 --cacert <("${process.execPath}" "${PORTICO_BIN}" ca root --state "${box.state}") https://localhost:${httpsPort}/`;
+  const { stdout } = await run('bash', ['-c', script]);
+  assert.equal(stdout, INDEX_HTML);
+});
+
+test('openssl s_client without SNI completes a verified handshake', async () => {
+  const caFile = join(box.dir, 'root-for-openssl.pem');
+  await writeFile(caFile, rootPem);
+  const { stdout } = await run('bash', ['-c', `openssl s_client -connect 127.0.0.1:${httpsPort} -noservername -CAfile "${caFile}" -verify_return_error -brief </dev/null 2>&1`]);
+  assert.match(stdout, /Verification: OK/);
+  assert.match(stdout, /Protocol version: TLSv1\.3/);
+});
+
+test('curl --http2 negotiates HTTP/2 over TLS and verifies the certificate', async () => {
+  const caFile = join(box.dir, 'root.pem');
+  await writeFile(caFile, rootPem);
+  const { stdout } = await run('curl', ['--silent', '--show-error', '--http2', '--cacert', caFile, '--head', `https://127.0.0.1:${httpsPort}/`]);
+  assert.match(stdout, /^HTTP\/2 200/);
+});
+
+test("node's HTTP/2 client gets the file over h2", async () => {
+  const session = connectHttp2(`https://localhost:${httpsPort}`, { ca: rootPem, host: '127.0.0.1' });
+  try {
+    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const stream = session.request({ ':path': '/' });
+      let status = 0;
+      let body = '';
+      stream.on('response', (headers) => {
+        status = Number(headers[':status']);
+      });
+      stream.setEncoding('utf8').on('data', (chunk: string) => {
+        body += chunk;
+      });
+      stream.on('end', () => resolve({ status, body }));
+      stream.on('error', reject);
+    });
+    assert.equal(status, 200);
+    assert.equal(body, INDEX_HTML);
+    assert.equal(session.alpnProtocol, 'h2');
+  } finally {
+    session.close();
+  }
+});
+
+test('a client that offers no ALPN is served HTTP/1.1', async () => {
+  const result = await probe({ port: httpsPort, servername: 'localhost', ca: rootPem });
+  assert.equal(result.alpn, false);
+  assert.equal(result.status, 200);
+});
+
+test('plain HTTP serves the same files at once', async () => {
+  const response = await fetch(`http://127.0.0.1:${httpPort}/`);
+  assert.equal(response.status, 200);
+  assert.equal(await response.text(), INDEX_HTML);
+  assert.match(response.headers.get('content-type') ?? '', /^text\/html/);
+});
+
+test('a garbage ClientHello gets a failed handshake, and the server keeps serving', async () => {
+  const { connect } = await import('node:net');
+  await new Promise<void>((resolve) => {
+    const socket = connect(httpsPort, '127.0.0.1', () => socket.end('\x16\x03\x01\x00\x05hello-this-is-not-tls\r\n\r\n'));
+    socket.on('error', () => resolve());
+    socket.on('close', () => resolve());
+    socket.resume();
+  });
+  assert.equal((await probe({ port: httpsPort, ca: rootPem })).status, 200);
+});
