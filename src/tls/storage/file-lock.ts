@@ -78,15 +78,26 @@ export class FileLock {
     if (record?.token === this.token) await unlink(this.path).catch(() => undefined);
   }
 
+  /**
+   * Touches the lock file while it is still ours. A holder that lost the lock (judged stale
+   * while it was stalled) stops refreshing, so it never keeps another holder's lock alive, and
+   * its assertHeld() fails before it commits anything.
+   */
   private startRefreshing(): void {
     let warned = false;
-    this.refreshTimer = setInterval(() => {
-      const now = new Date();
-      utimes(this.path, now, now).catch((error: unknown) => {
+    this.refreshTimer = setInterval(async () => {
+      try {
+        if ((await readRecord(this.path))?.token !== this.token) {
+          clearInterval(this.refreshTimer);
+          return;
+        }
+        const now = new Date();
+        await utimes(this.path, now, now);
+      } catch (error) {
         if (warned) return;
         warned = true;
         this.options.log.warn(`could not refresh ${this.path}: ${describeError(error)}`);
-      });
+      }
     }, this.options.refreshMs);
     this.refreshTimer.unref();
   }
