@@ -86,7 +86,7 @@ async function resolveTarget(realRoot: string, mapped: Extract<MappedPath, { ok:
   if (found.stats.isFile()) return found;
   await found.handle.close();
   if (!found.stats.isDirectory()) return { status: 404 };
-  if (!mapped.trailingSlash) return { status: 301, headers: { location: `${encodeURI(mapped.pathname)}/${mapped.query}` } };
+  if (!mapped.trailingSlash) return { status: 301, headers: { location: folderLocation(mapped.segments, mapped.query) } };
   for (const name of DEFAULT_DOCUMENTS) {
     const document = await openInside(realRoot, join(found.path, name));
     if (typeof document === 'number') continue;
@@ -94,6 +94,14 @@ async function resolveTarget(realRoot: string, mapped: Extract<MappedPath, { ok:
     await document.handle.close();
   }
   return { status: 403 };
+}
+
+/**
+ * The slash form of a folder's URL, built from the checked segments (each encoded), so it is
+ * always a path on this site: never `//host/`, never cut short by a `?` or `#` in a name.
+ */
+function folderLocation(segments: readonly string[], query: string): string {
+  return `/${segments.map(encodeURIComponent).join('/')}/${query}`;
 }
 
 /** Opens a path only if, with every symbolic link resolved, it is still inside the root. */

@@ -9,6 +9,9 @@ import { isWithinValidity } from '../tls/renewal.js';
  */
 const INTERNAL_ERROR_ALERT = Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x50]);
 
+/** Held connections per worker; beyond this a new one gets the alert at once (each holds a descriptor). */
+const MAX_HELD = 1024;
+
 interface Held {
   readonly socket: Socket;
   readonly timer: NodeJS.Timeout;
@@ -76,15 +79,17 @@ export class HandshakeGate {
   }
 
   private hold(socket: Socket): void {
-    this.heldTotal += 1;
     socket.on('error', () => undefined);
+    if (this.held.size >= MAX_HELD) {
+      this.refuse(socket, `${MAX_HELD} handshakes are already waiting for a certificate`);
+      return;
+    }
+    this.heldTotal += 1;
     const entry: Held = {
       socket,
       timer: setTimeout(() => {
         this.held.delete(entry);
-        this.log.warn(`no certificate within ${this.holdMs} ms: sent TLS alert internal_error to ${socket.remoteAddress}:${socket.remotePort}`);
-        socket.end(INTERNAL_ERROR_ALERT);
-        socket.destroySoon();
+        this.refuse(socket, `no certificate within ${this.holdMs} ms`);
       }, this.holdMs),
     };
     this.held.add(entry);
@@ -92,5 +97,10 @@ export class HandshakeGate {
       clearTimeout(entry.timer);
       this.held.delete(entry);
     });
+  }
+
+  private refuse(socket: Socket, why: string): void {
+    this.log.warn(`${why}: sent TLS alert internal_error to ${socket.remoteAddress}:${socket.remotePort}`);
+    socket.end(INTERNAL_ERROR_ALERT);
   }
 }

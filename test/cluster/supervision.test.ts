@@ -1,27 +1,17 @@
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, test } from 'node:test';
-import { PorticoProcess } from '../support/portico-process.js';
+import { test } from 'node:test';
 import { fetchRootCa } from '../support/root-ca.js';
-import { createSandbox, type Sandbox, serveArgs } from '../support/sandbox.js';
+import { serveArgs } from '../support/sandbox.js';
+import { useTestServers } from '../support/test-servers.js';
 import { probe } from '../support/tls-probe.js';
 
-let box: Sandbox;
-let portico: PorticoProcess | undefined;
-
-beforeEach(async () => {
-  box = await createSandbox();
-});
-
-afterEach(async () => {
-  await portico?.stop();
-  await box.remove();
-});
+const servers = useTestServers('each');
 
 test('a worker killed with SIGKILL is replaced, and the replacement serves HTTPS at once', async () => {
   // One worker, so every connection after the kill reaches the replacement; a short hold
   // timeout makes a replacement without a certificate fail fast instead of passing late.
-  const { args, httpsPort } = await serveArgs(box, ['--workers', '1', '--hold-timeout', '5s']);
-  portico = PorticoProcess.serve(args);
+  const { args, httpsPort } = await serveArgs(servers.box, ['--workers', '1', '--hold-timeout', '5s']);
+  const portico = servers.serve(args);
   await portico.waitUntilServing();
   const [firstPid] = portico.workerPids();
   process.kill(firstPid!, 'SIGKILL');
@@ -30,29 +20,29 @@ test('a worker killed with SIGKILL is replaced, and the replacement serves HTTPS
   const secondPid = portico.workerPids()[1]!;
   assert.notEqual(secondPid, firstPid);
 
-  const root = await fetchRootCa(box.state);
+  const root = await fetchRootCa(servers.box.state);
   const result = await probe({ port: httpsPort, servername: 'localhost', ca: root.pem, retryRefusedUntil: Date.now() + 10_000 });
   assert.equal(result.status, 200);
 });
 
 test('rapid-fail protection stops restarting a worker that keeps dying, and the others keep serving', async () => {
   // Test-only fault switch (docs/design.md): the worker in slot 1 exits soon after it listens.
-  const { args, httpPort, httpsPort } = await serveArgs(box, ['--workers', '2']);
-  portico = PorticoProcess.serve(args, { PORTICO_TEST_FAULT: 'crash-worker-slot:1' });
+  const { args, httpPort, httpsPort } = await serveArgs(servers.box, ['--workers', '2']);
+  const portico = servers.serve(args, { PORTICO_TEST_FAULT: 'crash-worker-slot:1' });
   await portico.waitUntilServing();
   await portico.waitFor(/RAPID-FAIL PROTECTION: worker 1 failed 5 times/);
   assert.equal(portico.matches(/worker 1 started/g).length, 5, 'slot 1 was started five times, then left stopped');
   assert.match(portico.stderr, /1 of 2 worker\(s\) still serving/);
 
-  const root = await fetchRootCa(box.state);
+  const root = await fetchRootCa(servers.box.state);
   assert.equal((await probe({ port: httpsPort, servername: 'localhost', ca: root.pem })).status, 200);
   assert.equal((await fetch(`http://127.0.0.1:${httpPort}/`)).status, 200);
   assert.equal(portico.child.exitCode, null, 'the primary keeps running');
 });
 
 test('SIGTERM stops accepting and exits 0', async () => {
-  const { args } = await serveArgs(box, ['--workers', '2']);
-  portico = PorticoProcess.serve(args);
+  const { args } = await serveArgs(servers.box, ['--workers', '2']);
+  const portico = servers.serve(args);
   await portico.waitUntilServing();
   const { code } = await portico.stop('SIGTERM');
   assert.equal(code, 0);

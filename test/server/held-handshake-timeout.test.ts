@@ -2,30 +2,21 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { PorticoProcess } from '../support/portico-process.js';
-import { createSandbox, type Sandbox, serveArgs } from '../support/sandbox.js';
+import { test } from 'node:test';
+import { serveArgs } from '../support/sandbox.js';
+import { useTestServers } from '../support/test-servers.js';
 import { probe } from '../support/tls-probe.js';
 
-let box: Sandbox;
-let portico: PorticoProcess;
-
-before(async () => {
-  box = await createSandbox();
-});
-
-after(async () => {
-  await portico?.stop();
-  await box.remove();
-});
+const servers = useTestServers();
 
 test('a handshake held past --hold-timeout gets a TLS alert and a log line; plain HTTP serves meanwhile', async () => {
   // This test process holds the state directory's lock (a live pid, a fresh file), so Portico
   // waits for key material exactly as it would behind another instance generating a key.
+  const { box } = servers;
   await mkdir(join(box.state, 'locks'), { recursive: true });
   await writeFile(join(box.state, 'locks', 'issuance.lock'), JSON.stringify({ pid: process.pid, hostname: hostname(), token: 'test', acquiredAt: new Date().toISOString() }));
   const { args, httpPort, httpsPort } = await serveArgs(box, ['--workers', '1', '--hold-timeout', '1s']);
-  portico = PorticoProcess.serve(args);
+  const portico = servers.serve(args);
   await portico.waitFor(/waiting for .*issuance\.lock: held by pid/);
   await portico.waitFor(/https:\/\//);
 

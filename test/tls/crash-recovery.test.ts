@@ -1,43 +1,29 @@
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, beforeEach, test } from 'node:test';
-import { PorticoProcess } from '../support/portico-process.js';
+import { test } from 'node:test';
+import type { PorticoProcess } from '../support/portico-process.js';
 import { fetchRootCa } from '../support/root-ca.js';
-import { createSandbox, type Sandbox, serveArgs } from '../support/sandbox.js';
+import { serveArgs } from '../support/sandbox.js';
+import { useTestServers } from '../support/test-servers.js';
 import { probe } from '../support/tls-probe.js';
 
-let box: Sandbox;
-const running: PorticoProcess[] = [];
-
-beforeEach(async () => {
-  box = await createSandbox();
-});
-
-after(async () => {
-  await Promise.all(running.map((p) => p.stop()));
-  await box.remove();
-});
-
-function start(args: string[], env: NodeJS.ProcessEnv = {}): PorticoProcess {
-  const portico = PorticoProcess.serve(args, env);
-  running.push(portico);
-  return portico;
-}
+const servers = useTestServers('each');
+const start = (args: string[], env: NodeJS.ProcessEnv = {}): PorticoProcess => servers.serve(args, env);
 
 /** After a crash, a restart serves a certificate a verifying client accepts. */
 async function assertRestartServesValidCertificate(): Promise<PorticoProcess> {
-  const again = await serveArgs(box, ['--workers', '1']);
+  const again = await serveArgs(servers.box, ['--workers', '1']);
   const restarted = start(again.args);
   await restarted.waitUntilServing();
-  const root = await fetchRootCa(box.state);
+  const root = await fetchRootCa(servers.box.state);
   const result = await probe({ port: again.httpsPort, servername: 'localhost', ca: root.pem });
   assert.equal(result.status, 200);
   return restarted;
 }
 
 test('a primary killed with SIGKILL while generating a key is followed by a start that serves a valid certificate', async () => {
-  const first = start((await serveArgs(box, ['--workers', '1', '--key-type', 'rsa-4096'])).args);
+  const first = start((await serveArgs(servers.box, ['--workers', '1', '--key-type', 'rsa-4096'])).args);
   await first.waitFor(/issuing a rsa-4096 certificate/);
   first.child.kill('SIGKILL');
   await first.stop();
@@ -48,13 +34,13 @@ test('a primary killed with SIGKILL while generating a key is followed by a star
 });
 
 test('a primary that dies between storing a leaf key and its certificate leaves nothing that is served torn', async () => {
-  const first = start((await serveArgs(box, ['--workers', '1'])).args, { PORTICO_TEST_FAULT: 'die-between-leaf-key-and-cert' });
+  const first = start((await serveArgs(servers.box, ['--workers', '1'])).args, { PORTICO_TEST_FAULT: 'die-between-leaf-key-and-cert' });
   const { signal } = await first.waitForExit();
   assert.equal(signal, 'SIGKILL');
   await first.stop();
 
   const restarted = await assertRestartServesValidCertificate();
   assert.match(restarted.stderr, /moved .*key\.pem aside .*certificate is missing/);
-  const leafDir = join(box.state, 'certificates', (await readdir(join(box.state, 'certificates')))[0]!);
+  const leafDir = join(servers.box.state, 'certificates', (await readdir(join(servers.box.state, 'certificates')))[0]!);
   assert.ok((await readdir(leafDir)).some((name) => /^key\.pem\.aside-/.test(name)), 'the torn key was kept aside, not deleted');
 });

@@ -1,27 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { PorticoProcess } from '../support/portico-process.js';
+import { test } from 'node:test';
 import { fetchRootCa } from '../support/root-ca.js';
-import { createSandbox, type Sandbox, serveArgs } from '../support/sandbox.js';
+import { serveArgs } from '../support/sandbox.js';
+import { useTestServers } from '../support/test-servers.js';
 import { probe } from '../support/tls-probe.js';
 
-let box: Sandbox;
-let portico: PorticoProcess;
-
-before(async () => {
-  box = await createSandbox();
-});
-
-after(async () => {
-  await portico?.stop();
-  await box.remove();
-});
+const servers = useTestServers();
 
 test('a short-lived leaf is renewed and swapped into every worker without a failed handshake', async () => {
-  const { args, httpsPort } = await serveArgs(box, ['--workers', '2', '--cert-lifetime', '6s']);
-  portico = PorticoProcess.serve(args);
+  const { args, httpsPort } = await serveArgs(servers.box, ['--workers', '2', '--cert-lifetime', '6s']);
+  const portico = servers.serve(args);
   await portico.waitUntilServing();
-  const root = await fetchRootCa(box.state);
+  const root = await fetchRootCa(servers.box.state);
 
   // Four clients handshake back to back until each has seen the renewed certificate a few
   // times (bounded: at most 60 s and 2,000 handshakes each). Every handshake must succeed.

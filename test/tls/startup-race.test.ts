@@ -1,27 +1,18 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { PorticoProcess } from '../support/portico-process.js';
+import { test } from 'node:test';
 import { chainsTo, fetchRootCa } from '../support/root-ca.js';
-import { createSandbox, INDEX_HTML, type Sandbox, serveArgs } from '../support/sandbox.js';
+import { INDEX_HTML, serveArgs } from '../support/sandbox.js';
+import { useTestServers } from '../support/test-servers.js';
 import { probe, type ProbeResult } from '../support/tls-probe.js';
 
 // The founding scenario (KB Q184288): clients connect while the key is still being generated,
 // on a multi-core machine, and nothing may break.
-let box: Sandbox;
-let portico: PorticoProcess;
-
-before(async () => {
-  box = await createSandbox();
-});
-
-after(async () => {
-  await portico?.stop();
-  await box.remove();
-});
+const servers = useTestServers();
 
 test('handshakes that arrive before an RSA-4096 key exists are held, then complete with one certificate', async () => {
+  const { box } = servers;
   const { args, httpsPort } = await serveArgs(box, ['--workers', '2', '--key-type', 'rsa-4096']);
-  portico = PorticoProcess.serve(args);
+  const portico = servers.serve(args);
   const startedAt = Date.now();
   const client = (i: number): Promise<ProbeResult> =>
     probe({ port: httpsPort, servername: i % 2 === 0 ? 'localhost' : undefined, retryRefusedUntil: startedAt + 30_000 });

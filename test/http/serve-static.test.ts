@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { PorticoProcess } from '../support/portico-process.js';
+import { createSandbox, freePort, INDEX_HTML, type Sandbox } from '../support/sandbox.js';
+
+let box: Sandbox;
+let portico: PorticoProcess;
+let port: number;
+const big = randomBytes(3 * 1024 * 1024 + 17);
+const SECRET = 'the secret outside the root';
+
+before(async () => {
+  box = await createSandbox();
+  await mkdir(join(box.site, 'docs'));
+  await writeFile(join(box.site, 'docs', 'index.html'), '<p>docs</p>');
+  await mkdir(join(box.site, 'empty'));
+  await mkdir(join(box.site, 'a?b'));
+  await writeFile(join(box.site, 'a?b', 'index.html'), 'odd');
+  await writeFile(join(box.site, 'style.css'), 'body{}');
+  await writeFile(join(box.site, 'data.bin'), big);
+  await writeFile(join(box.site, '.env'), 'SECRET=1');
+  await writeFile(join(box.dir, 'secret.txt'), SECRET);
+  await symlink(join(box.dir, 'secret.txt'), join(box.site, 'escape.txt'));
+  await symlink(join(box.site, 'style.css'), join(box.site, 'inside.css'));
+  port = await freePort();
+  portico = PorticoProcess.serve([box.site, '--bind', '127.0.0.1', '--http', String(port), '--https', '0', '--workers', '1']);
+  await portico.waitFor(/http:\/\/\S+:\d+\//);
+});
+
+after(async () => {
+  await portico.stop();
+  await box.remove();
+});
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/** A raw HTTP/1.1 request: the path is sent exactly as written. */
+function get(path: string, method = 'GET'): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('GET / serves index.html with its type, length and validators', async () => {
+  const reply = await get('/');
+  assert.equal(reply.status, 200);
+  assert.equal(reply.body.toString(), INDEX_HTML);
+  assert.equal(reply.headers['content-type'], 'text/html; charset=utf-8');
+  assert.equal(reply.headers['content-length'], String(Buffer.byteLength(INDEX_HTML)));
+  assert.ok(reply.headers['last-modified']);
+  assert.equal(reply.headers['x-content-type-options'], 'nosniff');
+});
+
+test('a 3 MiB file is streamed byte for byte', async () => {
+  const reply = await get('/data.bin');
+  assert.equal(reply.status, 200);
+  assert.equal(reply.headers['content-type'], 'application/octet-stream');
+  assert.ok(reply.body.equals(big));
+});
+
+test('HEAD has the headers of GET and no body', async () => {
+  const head = await get('/style.css', 'HEAD');
+  const full = await get('/style.css');
+  assert.equal(head.status, 200);
+  assert.equal(head.body.length, 0);
+  assert.equal(head.headers['content-type'], full.headers['content-type']);
+  assert.equal(head.headers['content-length'], full.headers['content-length']);
+});
+
+test('a folder without its trailing slash is redirected with 301, keeping the query', async () => {
+  const reply = await get('/docs?lang=en');
+  assert.equal(reply.status, 301);
+  assert.equal(reply.headers.location, '/docs/?lang=en');
+  assert.equal((await get('/docs/')).body.toString(), '<p>docs</p>');
+});
+
+test('the redirect for a folder whose name needs escaping stays on this site', async () => {
+  const reply = await get('/a%3Fb');
+  assert.equal(reply.status, 301);
+  assert.equal(reply.headers.location, '/a%3Fb/');
+  assert.equal((await get('/a%3Fb/')).body.toString(), 'odd');
+});
+
+test('a folder with no default document is 403 (browsing is off)', async () => {
+  assert.equal((await get('/empty/')).status, 403);
+});
+
+test('a missing file is 404 with a small HTML page', async () => {
+  const reply = await get('/nope.html');
+  assert.equal(reply.status, 404);
+  assert.match(reply.body.toString(), /<h1>404 Not Found<\/h1>/);
+});
+
+test('POST is 405 with Allow; OPTIONS answers with Allow', async () => {
+  const post = await get('/', 'POST');
+  assert.equal(post.status, 405);
+  assert.equal(post.headers.allow, 'GET, HEAD, OPTIONS');
+  const options = await get('/', 'OPTIONS');
+  assert.equal(options.status, 204);
+  assert.equal(options.headers.allow, 'GET, HEAD, OPTIONS');
+});
+
+test('dotfiles are 404', async () => {
+  assert.equal((await get('/.env')).status, 404);
+});
+
+test('a symbolic link inside the root is followed; one that leaves it is 404', async () => {
+  assert.equal((await get('/inside.css')).body.toString(), 'body{}');
+  const escape = await get('/escape.txt');
+  assert.equal(escape.status, 404);
+  assert.doesNotMatch(escape.body.toString(), new RegExp(SECRET));
+});
+
+for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt', '/%2e%2e%5csecret.txt', '/%c0%ae%c0%ae/secret.txt', '//../secret.txt']) {
+  test(`${path} never reaches the file outside the root`, async () => {
+    const reply = await get(path);
+    assert.ok(reply.status === 400 || reply.status === 404, `status ${reply.status}`);
+    assert.doesNotMatch(reply.body.toString(), new RegExp(SECRET));
+  });
+}
+
+test('the worker is still serving after every hostile request', async () => {
+  assert.equal((await get('/')).status, 200);
+  assert.doesNotMatch(portico.stderr, /uncaught|exited with/);
+});
