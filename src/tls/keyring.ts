@@ -77,7 +77,7 @@ export class Keyring {
 
   private schedule(at: number): void {
     clearTimeout(this.timer);
-    if (this.stopped) return;
+    if (this.stopped || isFaultActive('no-scheduled-renewal')) return;
     const wait = Math.max(0, Math.min(at - Date.now(), MAX_TIMER_MS));
     this.timer = setTimeout(() => (Date.now() >= at ? this.renew() : this.schedule(at)), wait);
   }

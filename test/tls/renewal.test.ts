@@ -32,3 +32,24 @@ test('a short-lived leaf is renewed and swapped into every worker without a fail
   assert.match(portico.stderr, /publishing certificate [\s\S]*publishing certificate/);
   assert.doesNotMatch(portico.stderr, /ERROR|refused certificate/);
 });
+
+test('a leaf that expired while no timer renewed it is never served: the next handshake waits for a new one', async () => {
+  // Test-only fault switch (docs/design.md): no renewal timer, so only the check on use remains.
+  const { args, httpsPort } = await serveArgs(servers.box, ['--workers', '1', '--cert-lifetime', '3s']);
+  const portico = servers.serve(args, { PORTICO_TEST_FAULT: 'no-scheduled-renewal' });
+  await portico.waitUntilServing();
+  const root = await fetchRootCa(servers.box.state);
+  const first = await probe({ port: httpsPort, servername: 'localhost', ca: root.pem });
+
+  // Handshake back to back (bounded) until the certificate changes; each must verify, so an
+  // expired certificate served even once fails the test.
+  const deadline = Date.now() + 30_000;
+  let latest = first;
+  for (let i = 0; i < 5_000 && Date.now() < deadline && latest.cert.serialNumber === first.cert.serialNumber; i++) {
+    latest = await probe({ port: httpsPort, servername: 'localhost', ca: root.pem });
+    assert.equal(latest.status, 200);
+  }
+  assert.notEqual(latest.cert.serialNumber, first.cert.serialNumber);
+  assert.match(portico.stderr, /expired at .*holding handshakes until it is renewed/);
+  assert.match(portico.stderr, /renewing the certificate now: worker 0 found certificate .* expired/);
+});
