@@ -34,6 +34,9 @@ Options:
   --key-type TYPE        certificate key: ${KEY_TYPES.join(' | ')} (default ec-p256)
   --cert-lifetime TIME   certificate lifetime, renewed at two thirds (default 7d; e.g. 12h, 90s)
   --hold-timeout TIME    how long a handshake waits for a certificate (default 30s)
+  --browse               list folders that have no index.html (default: 403)
+  --cache-control VALUE  Cache-Control for files (default "no-cache": revalidate each time)
+  --header-timeout TIME  a client must send its request headers within this (default 20s)
   -h, --help             show this help
 `;
 

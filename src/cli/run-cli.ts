@@ -15,6 +15,9 @@ const SERVE_OPTIONS = {
   'key-type': { type: 'string' },
   'cert-lifetime': { type: 'string' },
   'hold-timeout': { type: 'string' },
+  browse: { type: 'boolean' },
+  'cache-control': { type: 'string' },
+  'header-timeout': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 

@@ -2,7 +2,7 @@ import type { ServeConfig } from '../config/serve-config.js';
 import { describeError, isPorticoError } from '../errors.js';
 import { isFaultActive } from '../fault-injection.js';
 import type { ServerRequest, ServerResponse } from '../http/response.js';
-import { createStaticHandler } from '../http/serve-static.js';
+import { createStaticHandler } from '../http/static/serve-static.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { Listeners } from '../server/listeners.js';
 import type { TlsBundle } from '../tls/bundle.js';
@@ -55,7 +55,7 @@ class Worker {
 
   private async start(config: ServeConfig): Promise<void> {
     try {
-      const serveStatic = await createStaticHandler(config.root, this.log);
+      const serveStatic = await createStaticHandler(config.root, { browse: config.browse, cacheControl: config.cacheControl }, this.log);
       const handler = (req: ServerRequest, res: ServerResponse): void => this.track(res, () => serveStatic(req, res));
       this.listeners = new Listeners(config, handler, this.log, (bundle) => send({ type: 'certificate-expired', fingerprint256: bundle.fingerprint256 }));
       if (this.pendingBundle) this.listeners.publish(this.pendingBundle);

@@ -25,6 +25,13 @@ export interface ServeConfig {
   /** How long a handshake that arrives before the certificate is ready is held. */
   readonly handshakeHoldMs: number;
   readonly shutdownGraceMs: number;
+  /** List folders without a default document (otherwise 403). */
+  readonly browse: boolean;
+  readonly cacheControl: string;
+  /** A client must send its request headers within this time (slowloris). */
+  readonly headerTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this time. */
+  readonly keepAliveTimeoutMs: number;
 }
 
 /** The option values as the command line gave them: strings, unvalidated. */
@@ -39,6 +46,9 @@ export interface ServeArgs {
   'key-type'?: string;
   'cert-lifetime'?: string;
   'hold-timeout'?: string;
+  browse?: boolean;
+  'cache-control'?: string;
+  'header-timeout'?: string;
 }
 
 export const DEFAULT_HOSTS = ['localhost', '127.0.0.1', '::1'] as const;
@@ -71,6 +81,10 @@ export function buildServeConfig(args: ServeArgs, cwd = process.cwd()): ServeCon
     certLifetimeMs: parseDurationOption('--cert-lifetime', args['cert-lifetime'], SEVEN_DAYS_MS, MIN_CERT_LIFETIME_MS),
     handshakeHoldMs: parseDurationOption('--hold-timeout', args['hold-timeout'], 30_000, 1),
     shutdownGraceMs: 10_000,
+    browse: args.browse ?? false,
+    cacheControl: parseCacheControl(args['cache-control']),
+    headerTimeoutMs: parseDurationOption('--header-timeout', args['header-timeout'], 20_000, 100),
+    keepAliveTimeoutMs: 5_000,
   });
 }
 
@@ -118,6 +132,15 @@ function parseKeyType(text: string | undefined): KeyType {
   if (text === undefined) return 'ec-p256';
   if (!isKeyType(text)) {
     throw new PorticoError('ERR_INVALID_OPTION', `--key-type ${JSON.stringify(text)} is not a key type: use one of ${KEY_TYPES.join(', ')}`);
+  }
+  return text;
+}
+
+function parseCacheControl(text: string | undefined): string {
+  // Revalidate every time: cheap with ETags (a 304), and a changed file is never served stale.
+  if (text === undefined) return 'no-cache';
+  if (!/^[\x20-\x7e]{1,512}$/.test(text)) {
+    throw new PorticoError('ERR_INVALID_OPTION', `--cache-control ${JSON.stringify(text)} is not a header value (printable ASCII, e.g. "public, max-age=3600")`);
   }
   return text;
 }

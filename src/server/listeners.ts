@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { createSecureContext } from 'node:tls';
 import type { ServeConfig } from '../config/serve-config.js';
 import { describeError, PorticoError, systemErrorCode } from '../errors.js';
+import { sendError } from '../http/error-page.js';
 import type { RequestHandler } from '../http/response.js';
 import type { Logger } from '../log/logger.js';
 import type { TlsBundle } from '../tls/bundle.js';
@@ -31,9 +32,22 @@ export class Listeners {
     private readonly log: Logger,
     onExpired: (bundle: TlsBundle) => void,
   ) {
-    this.plain = createHttpServer(handler);
+    const limited = limitRequestTarget(handler);
+    this.plain = createHttpServer({ ...httpLimits(config), maxHeaderSize: MAX_HEADER_BYTES }, limited);
     this.plain.on('clientError', (error, socket) => rejectBadRequest(error, socket));
-    this.secure = createSecureServer({ allowHTTP1: true, minVersion: 'TLSv1.2' }, handler);
+    this.secure = createSecureServer(
+      {
+        allowHTTP1: true,
+        minVersion: 'TLSv1.2',
+        handshakeTimeout: config.headerTimeoutMs,
+        maxHeaderListPairs: 128,
+        settings: { maxConcurrentStreams: MAX_HTTP2_STREAMS, maxHeaderListSize: MAX_HEADER_BYTES },
+      },
+      limited,
+    );
+    // HTTP/1.1 over TLS is served by this same server: give it the plain listener's limits.
+    Object.assign(this.secure, httpLimits(config));
+    this.secure.setTimeout(HTTP2_IDLE_TIMEOUT_MS);
     this.secure.on('session', (session) => {
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));
@@ -54,6 +68,9 @@ export class Listeners {
       // pauseOnConnect: a held connection's ClientHello stays unread until TLS takes the socket.
       const tcp = createNetServer({ pauseOnConnect: true }, (socket) => this.gate.admit(socket));
       await this.listen(tcp, 'https', this.config.httpsPort);
+      // The secure server never listens itself (the gate hands it connections), but Node starts
+      // its HTTP/1.1 header-timeout checks on 'listening': without this, slowloris over TLS.
+      this.secure.emit('listening');
       opened.push({ name: 'https', port: this.config.httpsPort });
     }
     return opened;
@@ -99,6 +116,29 @@ export class Listeners {
   }
 }
 
+const MAX_HEADER_BYTES = 16 * 1024;
+const MAX_REQUEST_TARGET_BYTES = 8 * 1024;
+const MAX_HTTP2_STREAMS = 100;
+const HTTP2_IDLE_TIMEOUT_MS = 120_000;
+
+function httpLimits(config: ServeConfig) {
+  return {
+    headersTimeout: config.headerTimeoutMs,
+    requestTimeout: Math.max(config.headerTimeoutMs, 60_000),
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    // How often Node checks header and request timeouts: the cut-off is at most this late.
+    connectionsCheckingInterval: Math.min(1_000, config.headerTimeoutMs),
+  };
+}
+
+/** 414 for a request target longer than nginx's default (8 KiB), before any other work. */
+function limitRequestTarget(handler: RequestHandler): RequestHandler {
+  return (req, res) => {
+    if ((req.url?.length ?? 0) > MAX_REQUEST_TARGET_BYTES) return sendError(res, 414, req.method === 'HEAD');
+    handler(req, res);
+  };
+}
+
 export function listenError(name: ListenerName, port: number, error: unknown): PorticoError {
   const code = systemErrorCode(error);
   if (code === 'EADDRINUSE') {
@@ -110,11 +150,16 @@ export function listenError(name: ListenerName, port: number, error: unknown): P
   return new PorticoError('ERR_LISTEN_FAILED', `could not listen on port ${port} (--${name}): ${describeError(error)}`, { cause: error });
 }
 
-function rejectBadRequest(error: Error & { code?: string }, socket: Duplex): void {
+/**
+ * Answers what Node's HTTP/1.1 parser refused. A header overflow whose chunk holds no complete
+ * line yet is a request line that is too long (414); otherwise the headers are (431).
+ */
+function rejectBadRequest(error: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex): void {
   if (!socket.writable || error.code === 'ECONNRESET') {
     socket.destroy();
     return;
   }
-  const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  const longLine = error.code === 'HPE_HEADER_OVERFLOW' && error.rawPacket !== undefined && !error.rawPacket.includes('\r\n');
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? (longLine ? '414 URI Too Long' : '431 Request Header Fields Too Large') : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
   socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
 }

@@ -5,6 +5,8 @@ import { createSandbox, type Sandbox } from './sandbox.js';
 export interface TestServers {
   /** The current sandbox (site, state); a new one per test with scope 'each'. */
   readonly box: Sandbox;
+  /** The sandbox, for hooks: Node 20 runs root-level before() hooks concurrently, not in order. */
+  ready(): Promise<Sandbox>;
   /** Starts `portico serve` and stops it, and its workers, when the scope ends. */
   serve(args: readonly string[], env?: NodeJS.ProcessEnv): PorticoProcess;
 }
@@ -12,13 +14,20 @@ export interface TestServers {
 /** Registers the hooks that give a test file (or each test) a sandbox and clean it up. */
 export function useTestServers(scope: 'file' | 'each' = 'file'): TestServers {
   let current: Sandbox | undefined;
+  let creating: Promise<Sandbox> | undefined;
   const running: PorticoProcess[] = [];
+  const ready = (): Promise<Sandbox> => {
+    creating ??= createSandbox().then((box) => (current = box));
+    return creating;
+  };
   const setUp = async (): Promise<void> => {
-    current = await createSandbox();
+    await ready();
   };
   const tearDown = async (): Promise<void> => {
     await Promise.all(running.splice(0).map((portico) => portico.stop()));
     await current?.remove();
+    current = undefined;
+    creating = undefined;
   };
   if (scope === 'each') {
     beforeEach(setUp);
@@ -28,6 +37,7 @@ export function useTestServers(scope: 'file' | 'each' = 'file'): TestServers {
     after(tearDown);
   }
   return {
+    ready,
     get box(): Sandbox {
       if (!current) throw new Error('useTestServers(): the sandbox exists only inside tests and hooks');
       return current;

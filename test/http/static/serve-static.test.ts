@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { PorticoProcess } from '../support/portico-process.js';
-import { createSandbox, freePort, INDEX_HTML, type Sandbox } from '../support/sandbox.js';
+import { httpRequest, type Reply } from '../../support/http-request.js';
+import { PorticoProcess } from '../../support/portico-process.js';
+import { createSandbox, freePort, INDEX_HTML, type Sandbox } from '../../support/sandbox.js';
 
 let box: Sandbox;
 let portico: PorticoProcess;
@@ -36,24 +36,7 @@ after(async () => {
   await box.remove();
 });
 
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
-
-/** A raw HTTP/1.1 request: the path is sent exactly as written. */
-function get(path: string, method = 'GET'): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = (path: string, method = 'GET'): Promise<Reply> => httpRequest(port, path, { method });
 
 test('GET / serves index.html with its type, length and validators', async () => {
   const reply = await get('/');
