@@ -151,15 +151,18 @@ export function listenError(name: ListenerName, port: number, error: unknown): P
 }
 
 /**
- * Answers what Node's HTTP/1.1 parser refused. A header overflow whose chunk holds no complete
- * line yet is a request line that is too long (414); otherwise the headers are (431).
+ * Answers what Node's HTTP/1.1 parser refused. A header overflow whose first line is longer
+ * than the request-target limit is a request line that is too long (414); otherwise the
+ * header fields are (431).
  */
 function rejectBadRequest(error: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex): void {
   if (!socket.writable || error.code === 'ECONNRESET') {
     socket.destroy();
     return;
   }
-  const longLine = error.code === 'HPE_HEADER_OVERFLOW' && error.rawPacket !== undefined && !error.rawPacket.includes('\r\n');
+  const firstLineEnd = error.rawPacket?.indexOf('\r\n') ?? -1;
+  const firstLineLength = firstLineEnd === -1 ? (error.rawPacket?.length ?? 0) : firstLineEnd;
+  const longLine = error.code === 'HPE_HEADER_OVERFLOW' && firstLineLength > MAX_REQUEST_TARGET_BYTES;
   const status = error.code === 'HPE_HEADER_OVERFLOW' ? (longLine ? '414 URI Too Long' : '431 Request Header Fields Too Large') : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
   socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
 }

@@ -5,6 +5,7 @@ import { connect as connectHttp2 } from 'node:http2';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
+import { http2Get } from '../support/http2-request.js';
 import { PORTICO_BIN, PorticoProcess } from '../support/portico-process.js';
 import { fetchRootCa } from '../support/root-ca.js';
 import { createSandbox, INDEX_HTML, type Sandbox, serveArgs } from '../support/sandbox.js';
@@ -62,19 +63,7 @@ test('curl --http2 negotiates HTTP/2 over TLS and verifies the certificate', asy
 test("node's HTTP/2 client gets the file over h2", async () => {
   const session = connectHttp2(`https://localhost:${httpsPort}`, { ca: rootPem, host: '127.0.0.1' });
   try {
-    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const stream = session.request({ ':path': '/' });
-      let status = 0;
-      let body = '';
-      stream.on('response', (headers) => {
-        status = Number(headers[':status']);
-      });
-      stream.setEncoding('utf8').on('data', (chunk: string) => {
-        body += chunk;
-      });
-      stream.on('end', () => resolve({ status, body }));
-      stream.on('error', reject);
-    });
+    const { status, body } = await http2Get(session, '/');
     assert.equal(status, 200);
     assert.equal(body, INDEX_HTML);
     assert.equal(session.alpnProtocol, 'h2');

@@ -79,7 +79,7 @@ export function renderListingJson(segments: readonly string[], entries: readonly
 /** The listing as an HTML page: breadcrumbs, sortable columns, readable on a phone. Pure. */
 export function renderListingHtml(segments: readonly string[], entries: readonly ListingEntry[], sort: ListingSort): string {
   const title = `/${segments.join('/')}${segments.length > 0 ? '/' : ''}`;
-  const crumbs = [`<a href="/">~</a>`, ...segments.map((segment, i) => `<a href="${escapeHtml(folderHref(segments.slice(0, i + 1)))}">${escapeHtml(segment)}</a>`)].join('<span>/</span>');
+  const crumbs = [`<a href="/">/</a>`, ...segments.map((segment, i) => `<a href="${escapeHtml(folderHref(segments.slice(0, i + 1)))}">${escapeHtml(segment)}</a><span>/</span>`)].join('');
   const header = (key: SortKey, label: string, className: string): string => {
     const active = sort.key === key;
     const order = active && sort.order === 'asc' ? 'desc' : 'asc';
@@ -109,14 +109,18 @@ export function renderListingHtml(segments: readonly string[], entries: readonly
 body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); }
 main { max-width: 60rem; margin: 0 auto; padding: 1.5rem 1rem 3rem; }
 h1 { font-size: 1.25rem; font-weight: 600; margin: 0 0 0.25rem; word-break: break-all; }
-nav.crumbs a { color: var(--link); text-decoration: none; } nav.crumbs span { color: var(--muted); margin: 0 0.35rem; }
+h1 .label { color: var(--muted); font-weight: 400; margin-right: 0.4rem; }
+nav.crumbs { display: inline; } nav.crumbs a { color: var(--link); text-decoration: none; } nav.crumbs span { color: var(--muted); margin: 0 0.3rem; }
 p.summary { color: var(--muted); margin: 0.25rem 0 1rem; font-size: 0.875rem; }
 table { width: 100%; border-collapse: collapse; }
 th, td { text-align: left; padding: 0.5rem 0.5rem; border-bottom: 1px solid var(--line); }
 th a { color: var(--muted); text-decoration: none; font-weight: 600; font-size: 0.8rem; text-transform: uppercase; letter-spacing: 0.04em; }
 td.name a { color: var(--link); text-decoration: none; word-break: break-word; }
 tr.dir td.name a { font-weight: 600; }
-tr.dir td.name a::before { content: "📁 "; } tr.file td.name a::before { content: "📄 "; }
+td.name a::before { content: ""; display: inline-block; width: 1.05em; height: 1.05em; margin-right: 0.5em; vertical-align: -0.15em; background: no-repeat center / contain; }
+tr.dir td.name a::before { background-image: url("data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Cpath fill='%23e0a526' d='M1 3.5A1.5 1.5 0 0 1 2.5 2h3.6l1.6 1.6h5.8A1.5 1.5 0 0 1 15 5.1v7.4a1.5 1.5 0 0 1-1.5 1.5h-11A1.5 1.5 0 0 1 1 12.5z'/%3E%3C/svg%3E"); }
+tr.file td.name a::before { background-image: url("data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Cpath fill='none' stroke='%238b949e' stroke-width='1.2' d='M3.5 1.5h5.5l3.5 3.5v9.5h-9zM9 1.5V5h3.5'/%3E%3C/svg%3E"); }
+footer { margin-top: 1.5rem; color: var(--muted); font-size: 0.8rem; }
 tbody tr:hover { background: var(--hover); }
 td.size, th.size { text-align: right; white-space: nowrap; width: 7rem; }
 td.modified, th.modified { white-space: nowrap; width: 11rem; color: var(--muted); }
@@ -125,7 +129,7 @@ td.modified, th.modified { white-space: nowrap; width: 11rem; color: var(--muted
 </head>
 <body>
 <main>
-<h1><nav class="crumbs" aria-label="Breadcrumb">${crumbs}</nav></h1>
+<h1><span class="label">Index of</span><nav class="crumbs" aria-label="Breadcrumb">${crumbs}</nav></h1>
 <p class="summary">${count}</p>
 <table>
 <thead><tr>${header('name', 'Name', 'name')}${header('size', 'Size', 'size')}${header('modified', 'Modified (UTC)', 'modified')}</tr></thead>
@@ -133,6 +137,7 @@ td.modified, th.modified { white-space: nowrap; width: 11rem; color: var(--muted
 ${up}${rows}
 </tbody>
 </table>
+<footer>Served by Portico</footer>
 </main>
 </body>
 </html>

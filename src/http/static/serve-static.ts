@@ -64,7 +64,10 @@ async function serve(context: Context, req: ServerRequest, res: ServerResponse):
     return sendError(res, mapped.status, isHead);
   }
   const target = await resolveTarget(context, mapped);
-  if ('status' in target) return sendError(res, target.status, isHead, target.headers);
+  if ('status' in target) {
+    if (target.outside) context.log.warn(`${req.method} ${JSON.stringify(req.url)} from ${req.socket?.remoteAddress} refused with 404: a symbolic link leads outside the root`);
+    return sendError(res, target.status, isHead, target.headers);
+  }
   if ('folder' in target) return sendListing(context, req, res, mapped, target.folder);
   await sendFile(context, req, res, target);
 }
@@ -75,9 +78,19 @@ interface OpenFile {
   readonly stats: Stats;
 }
 
+interface Refusal {
+  readonly status: number;
+  readonly headers?: Record<string, string>;
+  /** The path exists but resolves outside the root: worth a log line. */
+  readonly outside?: boolean;
+}
+
+const OUTSIDE = 'outside';
+
 /** What a request names: a file (or a folder's default document), a folder to list, or a refusal. */
-async function resolveTarget(context: Context, mapped: Extract<MappedPath, { ok: true }>): Promise<OpenFile | { folder: string } | { status: number; headers?: Record<string, string> }> {
+async function resolveTarget(context: Context, mapped: Extract<MappedPath, { ok: true }>): Promise<OpenFile | { folder: string } | Refusal> {
   const found = await openInside(context.realRoot, join(context.realRoot, ...mapped.segments));
+  if (found === OUTSIDE) return { status: 404, outside: true };
   if (typeof found === 'number') return { status: found };
   if (found.stats.isFile()) return found;
   await found.handle.close();
@@ -85,7 +98,7 @@ async function resolveTarget(context: Context, mapped: Extract<MappedPath, { ok:
   if (!mapped.trailingSlash) return { status: 301, headers: { location: folderLocation(mapped.segments, mapped.query) } };
   for (const name of DEFAULT_DOCUMENTS) {
     const document = await openInside(context.realRoot, join(found.path, name));
-    if (typeof document === 'number') continue;
+    if (typeof document !== 'object') continue;
     if (document.stats.isFile()) return document;
     await document.handle.close();
   }
@@ -213,12 +226,12 @@ async function chooseCoding(context: Context, req: ServerRequest, file: OpenFile
   if (coding === undefined) return identity(file);
   if (siblings.has(coding)) {
     const sibling = await openInside(context.realRoot, `${file.path}.${coding === 'gzip' ? 'gz' : coding}`);
-    if (typeof sibling !== 'number' && sibling.stats.isFile()) {
+    if (typeof sibling === 'object' && sibling.stats.isFile()) {
       opened.push(sibling.handle);
       const { size, mtimeMs } = sibling.stats;
       return { etag: fileEntityTag(size, mtimeMs, coding), lastModified: Math.max(mtimeMs, file.stats.mtimeMs), size, coding, body: { handle: sibling.handle } };
     }
-    if (typeof sibling !== 'number') opened.push(sibling.handle);
+    if (typeof sibling === 'object') opened.push(sibling.handle);
     if (!compressOnTheFly) return identity(file);
   }
   const { size, mtimeMs } = file.stats;
@@ -255,14 +268,14 @@ function folderLocation(segments: readonly string[], query: string): string {
 }
 
 /** Opens a path only if, with every symbolic link resolved, it is still inside the root. */
-async function openInside(realRoot: string, path: string): Promise<OpenFile | 403 | 404> {
+async function openInside(realRoot: string, path: string): Promise<OpenFile | typeof OUTSIDE | 403 | 404> {
   let real: string;
   try {
     real = await realpath(path);
   } catch (error) {
     return statusForError(error);
   }
-  if (real !== realRoot && !real.startsWith(realRoot + sep)) return 404;
+  if (real !== realRoot && !real.startsWith(realRoot + sep)) return OUTSIDE;
   let handle: FileHandle;
   try {
     handle = await open(real, OPEN_FLAGS);

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { connect as connectHttp2 } from 'node:http2';
+import { connect as connectTcp, type Socket } from 'node:net';
+import { before, test } from 'node:test';
+import { connect as connectTls } from 'node:tls';
+import { httpRequest, rawExchange } from '../support/http-request.js';
+import { serveArgs } from '../support/sandbox.js';
+import { useTestServers } from '../support/test-servers.js';
+
+const servers = useTestServers();
+let httpPort: number;
+let httpsPort: number;
+
+before(async () => {
+  const box = await servers.ready();
+  const ports = await serveArgs(box, ['--workers', '1', '--header-timeout', '2s']);
+  ({ httpPort, httpsPort } = ports);
+  await servers.serve(ports.args).waitUntilServing();
+});
+
+/**
+ * A slowloris client: sends the start of a request, then one header byte per second, for at
+ * most `maxBytes` seconds. Resolves with how many of those bytes it managed to send before the
+ * server closed the connection, and what the server sent.
+ */
+function slowloris(socket: Socket, maxBytes = 40): Promise<{ sent: number; received: string }> {
+  return new Promise((resolve) => {
+    let sent = 0;
+    let received = '';
+    let timer: NodeJS.Timeout | undefined;
+    socket.setEncoding('latin1').on('data', (chunk: string) => {
+      received += chunk;
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearInterval(timer);
+      resolve({ sent, received });
+    });
+    const start = (): void => {
+      socket.write('GET / HTTP/1.1\r\nHost: localhost\r\nX-Slow: ');
+      timer = setInterval(() => {
+        if (sent >= maxBytes) {
+          clearInterval(timer);
+          socket.destroy();
+          return;
+        }
+        socket.write('a');
+        sent += 1;
+      }, 1_000);
+    };
+    if (socket instanceof Object && 'encrypted' in socket) socket.once('secureConnect', start);
+    else socket.once('connect', start);
+  });
+}
+
+test('a slowloris client on plain HTTP is cut off after the header timeout while others are served', async () => {
+  const attack = slowloris(connectTcp(httpPort, '127.0.0.1'));
+  assert.equal((await httpRequest(httpPort, '/')).status, 200, 'another client is served meanwhile');
+  const { sent, received } = await attack;
+  assert.ok(sent < 40, `cut off after ${sent} bytes, before the client gave up`);
+  assert.match(received, /^HTTP\/1\.1 408/);
+});
+
+test('a slowloris client on HTTPS (HTTP/1.1 over TLS) is cut off after the header timeout too', async () => {
+  const socket = connectTls({ host: '127.0.0.1', port: httpsPort, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] });
+  const attack = slowloris(socket);
+  const { sent } = await attack;
+  assert.ok(sent < 40, `cut off after ${sent} bytes, before the client gave up`);
+});
+
+test('a request target over 8 KiB is 414', async () => {
+  const reply = await httpRequest(httpPort, `/${'a'.repeat(9_000)}`);
+  assert.equal(reply.status, 414);
+});
+
+test('a request line beyond the header limit is 414 too', async () => {
+  const response = (await rawExchange(httpPort, `GET /${'b'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)).toString('latin1');
+  assert.match(response, /^HTTP\/1\.1 414/);
+});
+
+test('header fields over 16 KiB are 431', async () => {
+  const response = (await rawExchange(httpPort, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'c'.repeat(20_000)}\r\nConnection: close\r\n\r\n`)).toString('latin1');
+  assert.match(response, /^HTTP\/1\.1 431/);
+});
+
+test('HTTP/2 advertises a bound of 100 concurrent streams per connection', async () => {
+  const session = connectHttp2(`https://127.0.0.1:${httpsPort}`, { rejectUnauthorized: false });
+  try {
+    const settings = await new Promise<{ maxConcurrentStreams?: number }>((resolve) => session.once('remoteSettings', resolve));
+    assert.equal(settings.maxConcurrentStreams, 100);
+  } finally {
+    session.close();
+  }
+});
+
+test('a malformed request line gets 400 and the server keeps serving', async () => {
+  const response = (await rawExchange(httpPort, 'THIS IS NOT HTTP\r\n\r\n')).toString('latin1');
+  assert.match(response, /^HTTP\/1\.1 400/);
+  assert.equal((await httpRequest(httpPort, '/')).status, 200);
+});
