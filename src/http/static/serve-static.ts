@@ -240,9 +240,10 @@ async function chooseCoding(context: Context, req: ServerRequest, file: OpenFile
 }
 
 async function sendListing(context: Context, req: ServerRequest, res: ServerResponse, mapped: Extract<MappedPath, { ok: true }>, folder: string): Promise<void> {
-  const entries = sortListing(await readListing(context.realRoot, folder), parseListingSort(mapped.query));
+  const sort = parseListingSort(mapped.query);
+  const entries = sortListing(await readListing(context.realRoot, folder), sort);
   const wantsJson = /\bapplication\/json\b/i.test(header(req, 'accept') ?? '');
-  const body = wantsJson ? renderListingJson(mapped.segments, entries) : renderListingHtml(mapped.segments, entries, parseListingSort(mapped.query));
+  const body = wantsJson ? renderListingJson(mapped.segments, entries) : renderListingHtml(mapped.segments, entries, sort);
   res.writeHead(200, {
     'content-type': wantsJson ? 'application/json; charset=utf-8' : 'text/html; charset=utf-8',
     'content-length': String(Buffer.byteLength(body)),
