@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import cluster from 'node:cluster';
-import { runCli } from './cli/run-cli.js';
-import { runWorker } from './cluster/worker.js';
 
-// One entry point for both roles: the primary runs the CLI; cluster workers serve.
+// One entry point for both roles: the primary runs the CLI; cluster workers serve. Each loads
+// only its own code, so a worker never pays for the CLI or the certificate authority.
 if (cluster.isWorker) {
+  const { runWorker } = await import('./cluster/worker.js');
   runWorker();
 } else {
+  const { runCli } = await import('./cli/run-cli.js');
   process.exitCode = await runCli(process.argv.slice(2));
 }

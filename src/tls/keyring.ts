@@ -3,7 +3,6 @@ import { isFaultActive } from '../fault-injection.js';
 import type { Logger } from '../log/logger.js';
 import { freezeBundle, type TlsBundle } from './bundle.js';
 import { type Check, checkLeaf, checkRoot, type LeafWanted, type ParsedPair } from './certificate-check.js';
-import { createRootCa, issueLeaf } from './internal-ca.js';
 import type { KeyType } from './key-types.js';
 import { isRenewalDue, leafValidity, renewalTime } from './renewal.js';
 import type { PairPaths, PairToStore, StateStore, StoredPair } from './storage/state-store.js';
@@ -106,6 +105,7 @@ export class Keyring {
       if (storedMeanwhile) return storedMeanwhile;
       const root = await this.loadOrCreateRoot();
       this.log.info(`issuing a ${this.options.keyType} certificate for ${this.options.hosts.join(', ')}`);
+      const { issueLeaf } = await import('./internal-ca.js');
       const leaf = await issueLeaf(root, this.options.hosts, this.options.keyType, leafValidity(Date.now(), this.options.lifetimeMs));
       await lock.assertHeld();
       await this.store.writePair(this.leafPaths(), leaf, () => {
@@ -142,6 +142,8 @@ export class Keyring {
     const existing = await this.loadRoot(true);
     if (existing) return existing;
     this.log.info('creating the internal root CA');
+    // Loaded only when something must be created: most starts just read what is stored.
+    const { createRootCa } = await import('./internal-ca.js');
     const root = await createRootCa(Date.now());
     await this.store.writePair(this.store.rootPaths(), root);
     const readBack = await this.loadRoot(false);

@@ -40,6 +40,11 @@ export class CompressionCache {
     return job;
   }
 
+  /** A cached body, without compressing on a miss (the fast path never waits). */
+  peek(key: string): Buffer | undefined {
+    return this.entries.get(key);
+  }
+
   get size(): number {
     return this.bytes;
   }

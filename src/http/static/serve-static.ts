@@ -8,11 +8,12 @@ import { type MappedPath, mapPath } from '../map-path.js';
 import type { RequestHandler, ServerRequest, ServerResponse } from '../response.js';
 import { contentRange, parseRange } from './byte-range.js';
 import { CompressionCache, compressionKey, ON_THE_FLY_MAX_BYTES, ON_THE_FLY_MIN_BYTES } from './compression-cache.js';
-import { evaluatePreconditions, ifRangeAllows } from './conditional.js';
+import { type ConditionalHeaders, evaluatePreconditions, ifRangeAllows } from './conditional.js';
 import { CODINGS, type Coding, negotiateCoding } from './content-coding.js';
 import { contentTypeFor, isCompressibleType } from './content-type.js';
 import { parseListingSort, readListing, renderListingHtml, renderListingJson, sortListing } from './directory-listing.js';
 import { fileEntityTag } from './entity-tag.js';
+import { type CachedFile, FileCache, MAX_CACHED_BODY_BYTES } from './file-cache.js';
 import { multipartLayout } from './multipart-byteranges.js';
 import { sendChunk, sendFileRange } from './send-body.js';
 
@@ -31,6 +32,7 @@ interface Context {
   readonly realRoot: string;
   readonly options: StaticOptions;
   readonly cache: CompressionCache;
+  readonly files: FileCache;
   readonly log: Logger;
 }
 
@@ -40,7 +42,7 @@ interface Context {
  * in destroying that one response; none escapes to the process.
  */
 export async function createStaticHandler(root: string, options: StaticOptions, log: Logger): Promise<RequestHandler> {
-  const context: Context = { realRoot: await realpath(root), options, cache: new CompressionCache(), log };
+  const context: Context = { realRoot: await realpath(root), options, cache: new CompressionCache(), files: new FileCache(), log };
   return (req, res) => {
     serve(context, req, res).catch((error: unknown) => {
       log.error(`${req.method} ${req.url}: ${describeError(error)}`);
@@ -63,13 +65,66 @@ async function serve(context: Context, req: ServerRequest, res: ServerResponse):
     context.log.warn(`${req.method} ${JSON.stringify(req.url)} from ${req.socket?.remoteAddress} refused with ${mapped.status}: ${mapped.reason}`);
     return sendError(res, mapped.status, isHead);
   }
+  if (req.headers.range === undefined) {
+    const cached = context.files.lookup(mapped.pathname, Date.now());
+    if (cached !== undefined && serveCached(context, req, res, cached)) return;
+  }
   const target = await resolveTarget(context, mapped);
   if ('status' in target) {
     if (target.outside) context.log.warn(`${req.method} ${JSON.stringify(req.url)} from ${req.socket?.remoteAddress} refused with 404: a symbolic link leads outside the root`);
     return sendError(res, target.status, isHead, target.headers);
   }
   if ('folder' in target) return sendListing(context, req, res, mapped, target.folder);
-  await sendFile(context, req, res, target);
+  await sendFile(context, req, res, target, mapped.pathname);
+}
+
+/**
+ * The fast path: a file whose metadata (and, if small, bytes) are cached and still current.
+ * No thread-pool round trip, no stream. Returns false when the request needs the full path
+ * (a large file, or a compressed body not compressed yet).
+ */
+function serveCached(context: Context, req: ServerRequest, res: ServerResponse, file: CachedFile): boolean {
+  let body = file.body;
+  let headers = file.headers;
+  let etag = file.etag;
+  if (file.compressible && file.size >= ON_THE_FLY_MIN_BYTES && file.size <= ON_THE_FLY_MAX_BYTES) {
+    const coding = negotiateCoding(header(req, 'accept-encoding'), CODINGS);
+    if (coding !== undefined) {
+      body = context.cache.peek(compressionKey(file.realPath, file.size, file.mtimeMs, coding));
+      if (body === undefined) return false;
+      etag = fileEntityTag(file.size, file.mtimeMs, coding);
+      headers = { ...file.headers, etag, 'content-encoding': coding, 'content-length': String(body.length) };
+    }
+  }
+  if (body === undefined) return false;
+  const outcome = evaluatePreconditions(conditionalHeaders(req), { etag, lastModified: file.mtimeMs });
+  if (outcome === 'not-modified') {
+    res.writeHead(304, notModifiedHeaders(headers));
+    res.end();
+  } else if (outcome === 'precondition-failed') {
+    sendError(res, 412, req.method === 'HEAD');
+  } else {
+    res.writeHead(200, headers);
+    if (req.method === 'HEAD') res.end();
+    else res.end(body);
+  }
+  return true;
+}
+
+/** A 304 carries the validators and caching headers of the 200 it stands for (RFC 9110 §15.4.5). */
+function notModifiedHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const { etag, 'cache-control': cacheControl, vary } = headers;
+  return { etag: etag!, 'cache-control': cacheControl!, ...(vary ? { vary } : {}) };
+}
+
+function conditionalHeaders(req: ServerRequest): ConditionalHeaders {
+  return {
+    method: req.method ?? 'GET',
+    ifMatch: header(req, 'if-match'),
+    ifNoneMatch: header(req, 'if-none-match'),
+    ifModifiedSince: header(req, 'if-modified-since'),
+    ifUnmodifiedSince: header(req, 'if-unmodified-since'),
+  };
 }
 
 interface OpenFile {
@@ -114,29 +169,23 @@ interface Representation {
   readonly body: { readonly handle: FileHandle } | { readonly buffer: Buffer };
 }
 
-async function sendFile(context: Context, req: ServerRequest, res: ServerResponse, file: OpenFile): Promise<void> {
+async function sendFile(context: Context, req: ServerRequest, res: ServerResponse, file: OpenFile, key: string): Promise<void> {
   const opened: FileHandle[] = [file.handle];
   try {
     const type = contentTypeFor(basename(file.path));
     const compressible = isCompressibleType(type);
+    const siblings = compressible ? await findPrecompressed(file.path) : NO_SIBLINGS;
+    // Files with precompressed siblings always take this path (the siblings can change apart).
+    const body = siblings.size === 0 ? await cacheFile(context, key, file, type, compressible) : undefined;
     // Ranges are always of the identity representation: they are never compressed.
     const wantsRange = req.method === 'GET' && req.headers.range !== undefined;
-    const representation = compressible && !wantsRange ? await chooseCoding(context, req, file, opened) : identity(file);
+    const representation = compressible && !wantsRange ? await chooseCoding(context, req, file, siblings, opened, body) : identity(file, body);
     const headers: Record<string, string> = {
       etag: representation.etag,
       'cache-control': context.options.cacheControl,
       ...(compressible ? { vary: 'Accept-Encoding' } : {}),
     };
-    const outcome = evaluatePreconditions(
-      {
-        method: req.method ?? 'GET',
-        ifMatch: header(req, 'if-match'),
-        ifNoneMatch: header(req, 'if-none-match'),
-        ifModifiedSince: header(req, 'if-modified-since'),
-        ifUnmodifiedSince: header(req, 'if-unmodified-since'),
-      },
-      representation,
-    );
+    const outcome = evaluatePreconditions(conditionalHeaders(req), representation);
     if (outcome === 'not-modified') {
       res.writeHead(304, headers);
       res.end();
@@ -206,36 +255,73 @@ async function sendRange(res: ServerResponse, representation: Representation, ra
   return complete;
 }
 
-function identity(file: OpenFile): Representation {
-  return { etag: fileEntityTag(file.stats.size, file.stats.mtimeMs), lastModified: file.stats.mtimeMs, size: file.stats.size, coding: undefined, body: { handle: file.handle } };
+function identity(file: OpenFile, body: Buffer | undefined): Representation {
+  return { etag: fileEntityTag(file.stats.size, file.stats.mtimeMs), lastModified: file.stats.mtimeMs, size: file.stats.size, coding: undefined, body: body ? { buffer: body } : { handle: file.handle } };
+}
+
+/**
+ * Remembers a file for the fast path; for a small file, reads it whole and returns its bytes.
+ * Bytes that do not match the size just checked (the file is being rewritten) are not kept.
+ */
+async function cacheFile(context: Context, key: string, file: OpenFile, type: string, compressible: boolean): Promise<Buffer | undefined> {
+  const { size, mtimeMs, ino } = file.stats;
+  let body: Buffer | undefined;
+  if (size <= MAX_CACHED_BODY_BYTES) {
+    body = await file.handle.readFile();
+    if (body.length !== size) return undefined;
+  }
+  const etag = fileEntityTag(size, mtimeMs);
+  const headers = {
+    etag,
+    'cache-control': context.options.cacheControl,
+    ...(compressible ? { vary: 'Accept-Encoding' } : {}),
+    'last-modified': new Date(mtimeMs).toUTCString(),
+    'accept-ranges': 'bytes',
+    'content-type': type,
+    'x-content-type-options': 'nosniff',
+    'content-length': String(size),
+  };
+  context.files.store(key, { realPath: file.path, ino, size, mtimeMs, etag, type, compressible, headers, body, resolvedAt: Date.now() });
+  return body;
+}
+
+const NO_SIBLINGS: ReadonlyMap<Coding, Stats> = new Map();
+
+/** Precompressed siblings of a file (`file.br`, `file.gz`) that exist now. */
+async function findPrecompressed(path: string): Promise<ReadonlyMap<Coding, Stats>> {
+  const siblings = new Map<Coding, Stats>();
+  for (const coding of CODINGS) {
+    const info = await stat(siblingPath(path, coding)).catch(() => undefined);
+    if (info?.isFile()) siblings.set(coding, info);
+  }
+  return siblings;
+}
+
+function siblingPath(path: string, coding: Coding): string {
+  return `${path}.${coding === 'gzip' ? 'gz' : coding}`;
 }
 
 /**
  * Picks the representation for Accept-Encoding: a precompressed sibling (`file.br`,
  * `file.gz`) if there is one, else a compressed copy from the cache for mid-sized files.
  */
-async function chooseCoding(context: Context, req: ServerRequest, file: OpenFile, opened: FileHandle[]): Promise<Representation> {
-  const siblings = new Map<Coding, Stats>();
-  for (const coding of CODINGS) {
-    const info = await stat(`${file.path}.${coding === 'gzip' ? 'gz' : coding}`).catch(() => undefined);
-    if (info?.isFile()) siblings.set(coding, info);
-  }
+async function chooseCoding(context: Context, req: ServerRequest, file: OpenFile, siblings: ReadonlyMap<Coding, Stats>, opened: FileHandle[], body: Buffer | undefined): Promise<Representation> {
   const compressOnTheFly = file.stats.size >= ON_THE_FLY_MIN_BYTES && file.stats.size <= ON_THE_FLY_MAX_BYTES;
   const available = CODINGS.filter((coding) => siblings.has(coding) || compressOnTheFly);
   const coding = negotiateCoding(header(req, 'accept-encoding'), available);
-  if (coding === undefined) return identity(file);
+  if (coding === undefined) return identity(file, body);
   if (siblings.has(coding)) {
-    const sibling = await openInside(context.realRoot, `${file.path}.${coding === 'gzip' ? 'gz' : coding}`);
+    const sibling = await openInside(context.realRoot, siblingPath(file.path, coding));
     if (typeof sibling === 'object' && sibling.stats.isFile()) {
       opened.push(sibling.handle);
       const { size, mtimeMs } = sibling.stats;
       return { etag: fileEntityTag(size, mtimeMs, coding), lastModified: Math.max(mtimeMs, file.stats.mtimeMs), size, coding, body: { handle: sibling.handle } };
     }
     if (typeof sibling === 'object') opened.push(sibling.handle);
-    if (!compressOnTheFly) return identity(file);
+    if (!compressOnTheFly) return identity(file, body);
   }
   const { size, mtimeMs } = file.stats;
-  const buffer = await context.cache.get(compressionKey(file.path, size, mtimeMs, coding), coding, () => file.handle.readFile());
+  const buffer = await context.cache.get(compressionKey(file.path, size, mtimeMs, coding), coding, () => (body ? Promise.resolve(body) : file.handle.readFile()));
   return { etag: fileEntityTag(size, mtimeMs, coding), lastModified: mtimeMs, size: buffer.length, coding, body: { buffer } };
 }
 

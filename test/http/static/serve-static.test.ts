@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, rename, stat, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { httpRequest, type Reply } from '../../support/http-request.js';
@@ -119,4 +119,32 @@ for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt', 
 test('the worker is still serving after every hostile request', async () => {
   assert.equal((await get('/')).status, 200);
   assert.doesNotMatch(portico.stderr, /uncaught|exited with/);
+});
+
+test('a file rewritten with the same size is served new at once (the cache checks every hit)', async () => {
+  const path = join(box.site, 'same-size.txt');
+  await writeFile(path, 'version-one');
+  assert.equal((await get('/same-size.txt')).body.toString(), 'version-one');
+  await writeFile(path, 'version-two');
+  assert.equal((await get('/same-size.txt')).body.toString(), 'version-two');
+});
+
+test('a file replaced by rename with the same size and mtime is served new at once (inode changed)', async () => {
+  const path = join(box.site, 'swapped.txt');
+  await writeFile(path, 'AAAA');
+  const { mtime } = await stat(path);
+  assert.equal((await get('/swapped.txt')).body.toString(), 'AAAA');
+  const next = join(box.dir, 'swapped.next');
+  await writeFile(next, 'BBBB');
+  await utimes(next, mtime, mtime);
+  await rename(next, path);
+  assert.equal((await get('/swapped.txt')).body.toString(), 'BBBB');
+});
+
+test('a deleted file is 404 at once, even after it was served from the cache', async () => {
+  const path = join(box.site, 'gone.txt');
+  await writeFile(path, 'here');
+  assert.equal((await get('/gone.txt')).status, 200);
+  await unlink(path);
+  assert.equal((await get('/gone.txt')).status, 404);
 });

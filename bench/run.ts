@@ -1,0 +1,257 @@
+/**
+ * bench/run: Portico side by side with nginx, Caddy and a bare Node cluster on this machine.
+ * Each workload runs for every server in turn, round after round, and the table shows medians
+ * and Portico's ratio to each (docs/performance.md explains every line).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createFixtures, type Fixtures } from './fixtures.js';
+import { h2load, type LoadResult, wrk } from './load-tools.js';
+import { type RunningServer, SERVER_NAMES, type ServerName, startServer, treeResidentBytes, WORKERS, waitUntilServing } from './servers.js';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    seconds: { type: 'string' },
+    only: { type: 'string' },
+  },
+});
+const rounds = Number(values.rounds ?? 3);
+const seconds = Number(values.seconds ?? (values.quick ? 1 : 5));
+const slowSeconds = values.quick ? 2 : 10;
+
+interface Workload {
+  readonly id: string;
+  readonly title: string;
+  readonly unit: string;
+  /** Higher is better (throughput) or lower is better (time, memory). */
+  readonly higherIsBetter: boolean;
+  readonly measure: (server: RunningServer) => Promise<LoadResult>;
+}
+
+const missing = ['nginx', 'caddy', 'wrk', 'h2load'].filter((tool) => !hasCommand(tool));
+if (missing.length > 0) {
+  console.error(`bench/run needs ${missing.join(', ')} (Debian: nginx caddy wrk nghttp2-client). Install them with: bench/setup`);
+  process.exit(1);
+}
+
+const workDir = await mkdtemp(join(tmpdir(), 'portico-bench-'));
+const running: RunningServer[] = [];
+const stopAll = async (): Promise<void> => {
+  await Promise.all(running.splice(0).map((server) => server.stop()));
+};
+process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
+
+try {
+  const fixtures = await createFixtures(workDir);
+  const servers = new Map<ServerName, RunningServer>();
+  for (const name of SERVER_NAMES) {
+    const server = await startServer(name, fixtures, workDir);
+    running.push(server);
+    await waitUntilServing(server);
+    servers.set(name, server);
+  }
+  const etags = new Map<ServerName, string>();
+  for (const [name, server] of servers) etags.set(name, await checkServer(server));
+  const peakRss = new Map<ServerName, number[]>();
+  const workloads: Workload[] = [
+    { id: '1', title: 'HTTP/1.1 keep-alive, 1 KiB, 50 conns', unit: 'req/s', higherIsBetter: true, measure: (s) => wrk({ url: `http://127.0.0.1:${s.httpPort}/1k.html`, connections: 50, seconds }) },
+    {
+      id: '2',
+      title: 'HTTPS keep-alive, 1 KiB, 50 conns',
+      unit: 'req/s',
+      higherIsBetter: true,
+      measure: (s) => sampleRss(s, peakRss, () => wrk({ url: `https://127.0.0.1:${s.httpsPort}/1k.html`, connections: 50, seconds })),
+    },
+    { id: '3', title: 'full TLS handshakes (Connection: close)', unit: 'conn/s', higherIsBetter: true, measure: (s) => wrk({ url: `https://127.0.0.1:${s.httpsPort}/1k.html`, connections: 50, seconds, headers: ['Connection: close'] }) },
+    { id: '4', title: 'HTTP/2, 1 KiB, 50 conns × 10 streams', unit: 'req/s', higherIsBetter: true, measure: (s) => h2load(`https://127.0.0.1:${s.httpsPort}/1k.html`, 50, 10, seconds) },
+    { id: '5', title: '10 MiB over HTTPS, 4 conns', unit: 'MiB/s', higherIsBetter: true, measure: (s) => wrk({ url: `https://127.0.0.1:${s.httpsPort}/10m.bin`, connections: 4, seconds, throughput: true }) },
+    { id: '6a', title: '100 KiB, conditional GET (304)', unit: 'req/s', higherIsBetter: true, measure: (s) => wrk({ url: `http://127.0.0.1:${s.httpPort}/100k.txt`, connections: 50, seconds, headers: [`If-None-Match: ${etags.get(s.name)}`] }) },
+    { id: '6b', title: '100 KiB, gzip accepted', unit: 'req/s', higherIsBetter: true, measure: (s) => wrk({ url: `http://127.0.0.1:${s.httpPort}/100k.txt`, connections: 50, seconds, headers: ['Accept-Encoding: gzip'] }) },
+  ];
+  const selected = values.only ? new Set(values.only.split(',')) : undefined;
+  const results = new Map<string, Map<ServerName, number[]>>();
+  const errors: string[] = [];
+  console.error(`warming up (${SERVER_NAMES.join(', ')})…`);
+  for (const server of servers.values()) await wrk({ url: `https://127.0.0.1:${server.httpsPort}/1k.html`, connections: 50, seconds: 1 });
+  for (let round = 1; round <= rounds; round++) {
+    for (const workload of workloads) {
+      if (selected && !selected.has(workload.id)) continue;
+      for (const name of SERVER_NAMES) {
+        const result = await workload.measure(servers.get(name)!);
+        if (result.errors > 0) errors.push(`${workload.id} ${name} round ${round}: ${result.errors} errors`);
+        record(results, workload.id, name, result.value);
+      }
+      console.error(`round ${round}/${rounds}: workload ${workload.id} done`);
+    }
+  }
+  await stopAll();
+
+  const extra: Workload[] = [];
+  if (!selected || selected.has('7')) {
+    extra.push({ id: '7', title: 'start to first HTTPS response (ms)', unit: 'ms', higherIsBetter: false, measure: async () => ({ value: 0, errors: 0 }) });
+    for (let round = 1; round <= rounds; round++) {
+      for (const name of SERVER_NAMES) record(results, '7', name, await measureStartup(name, fixtures));
+    }
+    console.error('start-up done');
+  }
+  if (!selected || selected.has('2')) {
+    extra.push({ id: '8a', title: 'peak RSS, all processes, under workload 2', unit: 'MiB', higherIsBetter: false, measure: async () => ({ value: 0, errors: 0 }) });
+    for (const [name, samples] of peakRss) results.set('8a', (results.get('8a') ?? new Map()).set(name, [Math.max(...samples) / 2 ** 20]));
+  }
+  if (!selected || selected.has('8')) {
+    extra.push({ id: '8b', title: `peak RSS, 20 slow clients on a 1 GiB file (${slowSeconds} s)`, unit: 'MiB', higherIsBetter: false, measure: async () => ({ value: 0, errors: 0 }) });
+    for (const name of SERVER_NAMES) record(results, '8b', name, await measureSlowClients(name, fixtures));
+    console.error('slow clients done');
+  }
+  printTable([...workloads, ...extra].filter((w) => results.has(w.id)), results);
+  if (errors.length > 0) console.log(`\nErrors seen (these runs are suspect):\n  ${errors.join('\n  ')}`);
+} finally {
+  await stopAll();
+  await rm(workDir, { recursive: true, force: true });
+}
+
+function record(results: Map<string, Map<ServerName, number[]>>, id: string, name: ServerName, value: number): void {
+  const byServer = results.get(id) ?? new Map<ServerName, number[]>();
+  byServer.set(name, [...(byServer.get(name) ?? []), value]);
+  results.set(id, byServer);
+}
+
+async function sampleRss(server: RunningServer, peaks: Map<ServerName, number[]>, load: () => Promise<LoadResult>): Promise<LoadResult> {
+  let peak = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      peak = Math.max(peak, await treeResidentBytes(server.child.pid!));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  })();
+  const result = await load();
+  sampling = false;
+  await sampler;
+  peaks.set(server.name, [...(peaks.get(server.name) ?? []), peak]);
+  return result;
+}
+
+async function measureStartup(name: ServerName, fixtures: Fixtures): Promise<number> {
+  const started = performance.now();
+  const server = await startServer(name, fixtures, workDir, { emptyState: true });
+  running.push(server);
+  try {
+    await waitUntilServing(server);
+    return performance.now() - started;
+  } finally {
+    await server.stop();
+    running.splice(running.indexOf(server), 1);
+  }
+}
+
+async function measureSlowClients(name: ServerName, fixtures: Fixtures): Promise<number> {
+  const server = await startServer(name, fixtures, workDir);
+  running.push(server);
+  try {
+    await waitUntilServing(server);
+    const stops = Array.from({ length: 20 }, () => slowClient(server.httpPort, 2 * 2 ** 20));
+    let peak = 0;
+    const deadline = Date.now() + slowSeconds * 1000;
+    while (Date.now() < deadline) {
+      peak = Math.max(peak, await treeResidentBytes(server.child.pid!));
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    for (const stop of stops) stop();
+    return peak / 2 ** 20;
+  } finally {
+    await server.stop();
+    running.splice(running.indexOf(server), 1);
+  }
+}
+
+/** A client reading /1g.bin at `rate` bytes per second; returns its stop function. */
+function slowClient(port: number, rate: number): () => void {
+  let budget = rate / 10;
+  let response: import('node:http').IncomingMessage | undefined;
+  const req = request({ host: '127.0.0.1', port, path: '/1g.bin', agent: false }, (res) => {
+    response = res;
+    res.on('data', (chunk: Buffer) => {
+      budget -= chunk.length;
+      if (budget <= 0) res.pause();
+    });
+  });
+  req.on('error', () => undefined);
+  req.end();
+  const tick = setInterval(() => {
+    budget = rate / 10;
+    response?.resume();
+  }, 100);
+  return () => {
+    clearInterval(tick);
+    req.destroy();
+  };
+}
+
+/** Checks that a server answers 304 to its own ETag and gzips text; returns that ETag. */
+async function checkServer(server: RunningServer): Promise<string> {
+  const head = await get(server.httpPort, '/100k.txt', {});
+  const etag = String(head.headers.etag ?? '');
+  const conditional = await get(server.httpPort, '/100k.txt', { 'if-none-match': etag });
+  const gzip = await get(server.httpPort, '/100k.txt', { 'accept-encoding': 'gzip' });
+  if (conditional.statusCode !== 304) console.error(`note: ${server.name} answered ${conditional.statusCode} to If-None-Match`);
+  if (gzip.headers['content-encoding'] !== 'gzip') console.error(`note: ${server.name} did not gzip /100k.txt`);
+  return etag;
+}
+
+function get(port: number, path: string, headers: Record<string, string>): Promise<import('node:http').IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function printTable(workloads: readonly Workload[], results: Map<string, Map<ServerName, number[]>>): void {
+  const version = (command: string, args: string[], pattern: RegExp): string => {
+    const { stdout, stderr } = spawnSync(command, args, { encoding: 'utf8' });
+    return pattern.exec(`${stdout}${stderr}`)?.[1] ?? '?';
+  };
+  console.log(`\nPortico benchmark: ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, nginx ${version('nginx', ['-v'], /nginx\/(\S+)/)}, Caddy ${version('caddy', ['version'], /^v?(\S+)/)}; ${WORKERS} workers each; ${rounds} rounds × ${seconds} s, medians`);
+  const head = ['workload', 'unit', ...SERVER_NAMES, 'P÷nginx', 'P÷caddy', 'P÷node'];
+  const rows = workloads.map((workload) => {
+    const medians = SERVER_NAMES.map((name) => median(results.get(workload.id)?.get(name) ?? []));
+    const portico = medians[3]!;
+    const ratios = medians.slice(0, 3).map((other) => (other > 0 ? `${(portico / other).toFixed(2)}×` : '—'));
+    return [`${workload.id} ${workload.title}`, workload.unit + (workload.higherIsBetter ? ' ↑' : ' ↓'), ...medians.map(format), ...ratios];
+  });
+  const widths = head.map((_, i) => Math.max(head[i]!.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]): string => cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  console.log(line(head));
+  for (const row of rows) console.log(line(row));
+  console.log('↑ higher is better, ↓ lower is better; P÷x is Portico divided by x.');
+}
+
+function median(values: readonly number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function format(value: number): string {
+  return value >= 100 ? Math.round(value).toString() : value.toFixed(1);
+}
+
+function hasCommand(command: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}

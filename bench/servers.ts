@@ -1,0 +1,189 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Fixtures } from './fixtures.js';
+
+export type ServerName = 'nginx' | 'caddy' | 'node' | 'portico';
+export const SERVER_NAMES: readonly ServerName[] = ['nginx', 'caddy', 'node', 'portico'];
+export const WORKERS = 2;
+
+export interface RunningServer {
+  readonly name: ServerName;
+  readonly httpPort: number;
+  readonly httpsPort: number;
+  readonly child: ChildProcess;
+  /** What the server wrote on stderr: shown when it fails to start. */
+  readonly stderr: () => string;
+  stop(): Promise<void>;
+}
+
+const PORTICO = fileURLToPath(new URL('../src/main.js', import.meta.url));
+const BARE_NODE = fileURLToPath(new URL('./bare-node-server.js', import.meta.url));
+
+/** Starts one server on loopback high ports with the shared files and certificate. */
+export async function startServer(name: ServerName, fixtures: Fixtures, workDir: string, options: { emptyState?: boolean } = {}): Promise<RunningServer> {
+  const httpPort = await freePort();
+  const httpsPort = await freePort();
+  const dir = join(workDir, `${name}-${httpsPort}`);
+  await mkdir(dir, { recursive: true });
+  const child = await launch(name, fixtures, dir, httpPort, httpsPort, options.emptyState ?? false);
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-4_000);
+  });
+  const server: RunningServer = {
+    name,
+    httpPort,
+    httpsPort,
+    child,
+    stderr: () => stderr,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+  return server;
+}
+
+async function launch(name: ServerName, fixtures: Fixtures, dir: string, httpPort: number, httpsPort: number, emptyState: boolean): Promise<ChildProcess> {
+  const quiet = { stdio: ['ignore', 'ignore', 'pipe'] as ['ignore', 'ignore', 'pipe'] };
+  switch (name) {
+    case 'nginx': {
+      const conf = join(dir, 'nginx.conf');
+      await writeFile(conf, nginxConfig(fixtures, dir, httpPort, httpsPort));
+      return spawn('nginx', ['-p', dir, '-c', conf, '-g', 'daemon off;'], quiet);
+    }
+    case 'caddy': {
+      const file = join(dir, 'Caddyfile');
+      await writeFile(file, caddyConfig(fixtures, dir, httpPort, httpsPort, emptyState));
+      return spawn('caddy', ['run', '--config', file, '--adapter', 'caddyfile'], { ...quiet, env: { ...process.env, HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config') } });
+    }
+    case 'node':
+      return spawn(process.execPath, [BARE_NODE, fixtures.site, fixtures.certFile, fixtures.keyFile, String(httpPort), String(httpsPort), String(WORKERS)], quiet);
+    case 'portico': {
+      const state = emptyState ? join(dir, 'state') : fixtures.porticoState;
+      return spawn(process.execPath, [PORTICO, 'serve', fixtures.site, '--bind', '127.0.0.1', '--http', String(httpPort), '--https', String(httpsPort), '--workers', String(WORKERS), '--state', state], { ...quiet, env: { ...process.env, PORTICO_LOG_LEVEL: 'warn' } });
+    }
+  }
+}
+
+function nginxConfig(fixtures: Fixtures, dir: string, httpPort: number, httpsPort: number): string {
+  return `worker_processes ${WORKERS};
+user root;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  include /etc/nginx/mime.types;
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  gzip on;
+  gzip_types text/plain text/css application/javascript application/json;
+  gzip_min_length 1024;
+  gzip_comp_level 6;
+  server {
+    listen 127.0.0.1:${httpPort};
+    listen 127.0.0.1:${httpsPort} ssl http2;
+    ssl_certificate ${fixtures.certFile};
+    ssl_certificate_key ${fixtures.keyFile};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    root ${fixtures.site};
+  }
+}
+`;
+}
+
+function caddyConfig(fixtures: Fixtures, dir: string, httpPort: number, httpsPort: number, internalCa: boolean): string {
+  const global = internalCa
+    ? `{\n  admin off\n  skip_install_trust\n  local_certs\n  http_port ${httpPort}\n  storage file_system ${dir}/data\n}\n`
+    : `{\n  admin off\n  auto_https off\n  storage file_system ${dir}/data\n}\n`;
+  const tls = internalCa ? 'tls internal' : `tls ${fixtures.certFile} ${fixtures.keyFile}`;
+  return `${global}
+http://127.0.0.1:${httpPort} {
+  root * ${fixtures.site}
+  encode gzip
+  file_server
+}
+https://127.0.0.1:${httpsPort} {
+  ${tls}
+  root * ${fixtures.site}
+  encode gzip
+  file_server
+}
+`;
+}
+
+/** Resolves once an HTTPS GET succeeds (any status below 500); rejects after `timeoutMs`. */
+export async function waitUntilServing(server: RunningServer, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await httpsOk(server.httpsPort, '/1k.html')) return;
+    if (server.child.exitCode !== null) throw new Error(`${server.name} exited with code ${server.child.exitCode}:\n${server.stderr()}`);
+    if (Date.now() > deadline) throw new Error(`${server.name} did not serve HTTPS within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+export function httpsOk(port: number, path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    // No SNI, as a browser opening https://127.0.0.1/ sends none.
+    const req = request({ host: '127.0.0.1', port, path, rejectUnauthorized: false, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve((res.statusCode ?? 500) < 500));
+    });
+    req.on('error', () => resolve(false));
+    req.setTimeout(2_000, () => req.destroy());
+    req.end();
+  });
+}
+
+/** RSS of a process and all its descendants, in bytes (Linux /proc). */
+export async function treeResidentBytes(rootPid: number): Promise<number> {
+  const parents = new Map<number, number>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid) parents.set(Number(entry), ppid);
+  }
+  const tree = new Set([rootPid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, ppid] of parents) {
+      if (tree.has(ppid) && !tree.has(pid)) {
+        tree.add(pid);
+        grew = true;
+      }
+    }
+  }
+  let total = 0;
+  for (const pid of tree) {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+    total += Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0) * 1024;
+  }
+  return total;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+    probe.on('error', reject);
+  });
+}

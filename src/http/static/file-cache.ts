@@ -1,0 +1,81 @@
+import { statSync } from 'node:fs';
+
+/** Bodies up to this size are kept in memory; larger files are streamed from disk. */
+export const MAX_CACHED_BODY_BYTES = 128 * 1024;
+/** The cache's cap per worker: bodies plus a nominal cost per entry. */
+export const FILE_CACHE_BYTES = 32 * 1024 * 1024;
+const ENTRY_OVERHEAD_BYTES = 1024;
+/** How long a URL's mapping to a file (symbolic links, default documents) is trusted. */
+export const MAPPING_TTL_MS = 1_000;
+
+/** What serving one URL needs, computed once: the file's identity, its headers, maybe its bytes. */
+export interface CachedFile {
+  readonly realPath: string;
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly etag: string;
+  readonly type: string;
+  readonly compressible: boolean;
+  /** Headers of a 200 identity response, Content-Length included. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The whole file, for files up to MAX_CACHED_BODY_BYTES. */
+  readonly body: Buffer | undefined;
+  readonly resolvedAt: number;
+}
+
+/**
+ * A bounded, least-recently-used cache of files by URL path, per worker. Correctness does not
+ * depend on timing: every hit is checked with one stat() of the real path, and any change of
+ * inode, size or modification time (a rewrite, an atomic replace, a delete) evicts the entry,
+ * so a changed file is never served from it. The URL→file mapping itself (which can change when
+ * a symbolic link or a default document changes) is re-resolved after MAPPING_TTL_MS.
+ */
+export class FileCache {
+  private readonly entries = new Map<string, CachedFile>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes = FILE_CACHE_BYTES) {}
+
+  /** The entry for `key` if it still describes the file on disk; stale entries are dropped. */
+  lookup(key: string, now: number): CachedFile | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    const current = now - entry.resolvedAt <= MAPPING_TTL_MS ? statSync(entry.realPath, { throwIfNoEntry: false }) : undefined;
+    if (current === undefined || current.ino !== entry.ino || current.size !== entry.size || current.mtimeMs !== entry.mtimeMs || !current.isFile()) {
+      this.delete(key);
+      return undefined;
+    }
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    return entry;
+  }
+
+  store(key: string, entry: CachedFile): void {
+    this.delete(key);
+    const cost = costOf(entry);
+    if (cost > this.maxBytes) return;
+    this.entries.set(key, entry);
+    this.bytes += cost;
+    for (const [oldest, value] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.entries.delete(oldest);
+      this.bytes -= costOf(value);
+    }
+  }
+
+  get size(): number {
+    return this.bytes;
+  }
+
+  private delete(key: string): void {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return;
+    this.entries.delete(key);
+    this.bytes -= costOf(entry);
+  }
+}
+
+function costOf(entry: CachedFile): number {
+  return ENTRY_OVERHEAD_BYTES + (entry.body?.length ?? 0);
+}
