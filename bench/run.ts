@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createFixtures, type Fixtures } from './fixtures.js';
 import { h2load, type LoadResult, wrk } from './load-tools.js';
+import { slowClient } from './slow-client.js';
 import { type RunningServer, SERVER_NAMES, type ServerName, startServer, treeResidentBytes, WORKERS, waitUntilServing } from './servers.js';
 
 const { values } = parseArgs({
@@ -156,7 +157,7 @@ async function measureSlowClients(name: ServerName, fixtures: Fixtures): Promise
   running.push(server);
   try {
     await waitUntilServing(server);
-    const stops = Array.from({ length: 20 }, () => slowClient(server.httpPort, 2 * 2 ** 20));
+    const stops = Array.from({ length: 20 }, () => slowClient(server.httpPort, '/1g.bin', 2 * 2 ** 20));
     let peak = 0;
     const deadline = Date.now() + slowSeconds * 1000;
     while (Date.now() < deadline) {
@@ -169,29 +170,6 @@ async function measureSlowClients(name: ServerName, fixtures: Fixtures): Promise
     await server.stop();
     running.splice(running.indexOf(server), 1);
   }
-}
-
-/** A client reading /1g.bin at `rate` bytes per second; returns its stop function. */
-function slowClient(port: number, rate: number): () => void {
-  let budget = rate / 10;
-  let response: import('node:http').IncomingMessage | undefined;
-  const req = request({ host: '127.0.0.1', port, path: '/1g.bin', agent: false }, (res) => {
-    response = res;
-    res.on('data', (chunk: Buffer) => {
-      budget -= chunk.length;
-      if (budget <= 0) res.pause();
-    });
-  });
-  req.on('error', () => undefined);
-  req.end();
-  const tick = setInterval(() => {
-    budget = rate / 10;
-    response?.resume();
-  }, 100);
-  return () => {
-    clearInterval(tick);
-    req.destroy();
-  };
 }
 
 /** Checks that a server answers 304 to its own ETag and gzips text; returns that ETag. */

@@ -7,12 +7,12 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
-import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { slowClient } from './slow-client.js';
 
 const MiB = 1024 * 1024;
 const { values } = parseArgs({
@@ -47,7 +47,7 @@ try {
   const peak = [...baseline];
   let delivered = 0;
   const stops: Array<() => void> = [];
-  for (let i = 0; i < clients; i++) stops.push(slowClient((n) => (delivered += n)));
+  for (let i = 0; i < clients; i++) stops.push(slowClient(port, '/large.bin', rate, (n) => (delivered += n)));
   const started = Date.now();
   const timeline: string[] = [];
   let nextMark = 0;
@@ -73,30 +73,6 @@ try {
   server.kill('SIGTERM');
   await new Promise((resolve) => server.once('exit', resolve));
   await rm(dir, { recursive: true, force: true });
-}
-
-/** A client that reads the file at `rate` bytes per second; returns its stop function. */
-function slowClient(onBytes: (n: number) => void): () => void {
-  let budget = rate / 10;
-  let response: import('node:http').IncomingMessage | undefined;
-  const req = request({ host: '127.0.0.1', port, path: '/large.bin', agent: false }, (res) => {
-    response = res;
-    res.on('data', (chunk: Buffer) => {
-      onBytes(chunk.length);
-      budget -= chunk.length;
-      if (budget <= 0) res.pause();
-    });
-  });
-  req.on('error', () => undefined);
-  req.end();
-  const tick = setInterval(() => {
-    budget = rate / 10;
-    response?.resume();
-  }, 100);
-  return () => {
-    clearInterval(tick);
-    req.destroy();
-  };
 }
 
 async function rss(pid: number): Promise<number> {

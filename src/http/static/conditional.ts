@@ -23,8 +23,13 @@ export type PreconditionOutcome = 'proceed' | 'not-modified' | 'precondition-fai
  * A header that cannot be parsed is ignored, as the RFC says for dates (§13.1.3–4). Pure.
  */
 export function evaluatePreconditions(headers: ConditionalHeaders, current: Validators): PreconditionOutcome {
-  const tag = parseEntityTag(current.etag)!;
+  if (headers.ifMatch === undefined && headers.ifNoneMatch === undefined && headers.ifModifiedSince === undefined && headers.ifUnmodifiedSince === undefined) return 'proceed';
   const isGetOrHead = headers.method === 'GET' || headers.method === 'HEAD';
+  // The common revalidation, decided without parsing: the client sends back exactly our tag.
+  if (headers.ifNoneMatch === current.etag && headers.ifMatch === undefined && headers.ifUnmodifiedSince === undefined) {
+    return isGetOrHead ? 'not-modified' : 'precondition-failed';
+  }
+  const tag = parseEntityTag(current.etag)!;
   if (headers.ifMatch !== undefined) {
     if (!listMatches(headers.ifMatch, tag, strongMatch)) return 'precondition-failed';
   } else if (headers.ifUnmodifiedSince !== undefined) {

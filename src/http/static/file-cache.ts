@@ -22,6 +22,14 @@ export interface CachedFile {
   /** The whole file, for files up to MAX_CACHED_BODY_BYTES. */
   readonly body: Buffer | undefined;
   readonly resolvedAt: number;
+  /** Compressed representations seen so far: their headers; bodies stay in the compression cache. */
+  readonly variants: Map<string, CompressedVariant>;
+}
+
+export interface CompressedVariant {
+  readonly cacheKey: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly etag: string;
 }
 
 /**

@@ -13,7 +13,7 @@ import { CODINGS, type Coding, negotiateCoding } from './content-coding.js';
 import { contentTypeFor, isCompressibleType } from './content-type.js';
 import { parseListingSort, readListing, renderListingHtml, renderListingJson, sortListing } from './directory-listing.js';
 import { fileEntityTag } from './entity-tag.js';
-import { type CachedFile, FileCache, MAX_CACHED_BODY_BYTES } from './file-cache.js';
+import { type CachedFile, type CompressedVariant, FileCache, MAX_CACHED_BODY_BYTES } from './file-cache.js';
 import { multipartLayout } from './multipart-byteranges.js';
 import { sendChunk, sendFileRange } from './send-body.js';
 
@@ -43,13 +43,36 @@ interface Context {
  */
 export async function createStaticHandler(root: string, options: StaticOptions, log: Logger): Promise<RequestHandler> {
   const context: Context = { realRoot: await realpath(root), options, cache: new CompressionCache(), files: new FileCache(), log };
-  return (req, res) => {
-    serve(context, req, res).catch((error: unknown) => {
-      log.error(`${req.method} ${req.url}: ${describeError(error)}`);
-      if (!res.headersSent) sendError(res, 500, req.method === 'HEAD');
-      else res.destroy();
-    });
+  const fail = (req: ServerRequest, res: ServerResponse, error: unknown): void => {
+    log.error(`${req.method} ${req.url}: ${describeError(error)}`);
+    if (!res.headersSent) sendError(res, 500, req.method === 'HEAD');
+    else res.destroy();
   };
+  return (req, res) => {
+    try {
+      if (serveFromCache(context, req, res)) return;
+    } catch (error) {
+      return fail(req, res, error);
+    }
+    serve(context, req, res).catch((error: unknown) => fail(req, res, error));
+  };
+}
+
+/**
+ * The fast path, taken synchronously: a GET or HEAD whose path was served before. The key is
+ * the raw path, which mapPath() already accepted when the entry was made, so it is not parsed
+ * again; the entry itself is checked against the file on disk (FileCache.lookup).
+ */
+function serveFromCache(context: Context, req: ServerRequest, res: ServerResponse): boolean {
+  if ((req.method !== 'GET' && req.method !== 'HEAD') || req.headers.range !== undefined) return false;
+  const cached = context.files.lookup(rawPath(req.url), Date.now());
+  return cached !== undefined && serveCached(context, req, res, cached);
+}
+
+function rawPath(url: string | undefined): string {
+  const target = url ?? '/';
+  const queryAt = target.indexOf('?');
+  return queryAt === -1 ? target : target.slice(0, queryAt);
 }
 
 async function serve(context: Context, req: ServerRequest, res: ServerResponse): Promise<void> {
@@ -65,17 +88,13 @@ async function serve(context: Context, req: ServerRequest, res: ServerResponse):
     context.log.warn(`${req.method} ${JSON.stringify(req.url)} from ${req.socket?.remoteAddress} refused with ${mapped.status}: ${mapped.reason}`);
     return sendError(res, mapped.status, isHead);
   }
-  if (req.headers.range === undefined) {
-    const cached = context.files.lookup(mapped.pathname, Date.now());
-    if (cached !== undefined && serveCached(context, req, res, cached)) return;
-  }
   const target = await resolveTarget(context, mapped);
   if ('status' in target) {
     if (target.outside) context.log.warn(`${req.method} ${JSON.stringify(req.url)} from ${req.socket?.remoteAddress} refused with 404: a symbolic link leads outside the root`);
     return sendError(res, target.status, isHead, target.headers);
   }
   if ('folder' in target) return sendListing(context, req, res, mapped, target.folder);
-  await sendFile(context, req, res, target, mapped.pathname);
+  await sendFile(context, req, res, target, rawPath(req.url));
 }
 
 /**
@@ -90,10 +109,10 @@ function serveCached(context: Context, req: ServerRequest, res: ServerResponse, 
   if (file.compressible && file.size >= ON_THE_FLY_MIN_BYTES && file.size <= ON_THE_FLY_MAX_BYTES) {
     const coding = negotiateCoding(header(req, 'accept-encoding'), CODINGS);
     if (coding !== undefined) {
-      body = context.cache.peek(compressionKey(file.realPath, file.size, file.mtimeMs, coding));
-      if (body === undefined) return false;
-      etag = fileEntityTag(file.size, file.mtimeMs, coding);
-      headers = { ...file.headers, etag, 'content-encoding': coding, 'content-length': String(body.length) };
+      const variant = compressedVariant(context, file, coding);
+      body = variant && context.cache.peek(variant.cacheKey);
+      if (variant === undefined || body === undefined) return false;
+      ({ headers, etag } = variant);
     }
   }
   if (body === undefined) return false;
@@ -109,6 +128,19 @@ function serveCached(context: Context, req: ServerRequest, res: ServerResponse, 
     else res.end(body);
   }
   return true;
+}
+
+/** The headers of a compressed representation, once its body is in the compression cache. */
+function compressedVariant(context: Context, file: CachedFile, coding: Coding): CompressedVariant | undefined {
+  const known = file.variants.get(coding);
+  if (known !== undefined) return known;
+  const cacheKey = compressionKey(file.realPath, file.size, file.mtimeMs, coding);
+  const body = context.cache.peek(cacheKey);
+  if (body === undefined) return undefined;
+  const etag = fileEntityTag(file.size, file.mtimeMs, coding);
+  const variant = { cacheKey, etag, headers: { ...file.headers, etag, 'content-encoding': coding, 'content-length': String(body.length) } };
+  file.variants.set(coding, variant);
+  return variant;
 }
 
 /** A 304 carries the validators and caching headers of the 200 it stands for (RFC 9110 §15.4.5). */
@@ -281,7 +313,7 @@ async function cacheFile(context: Context, key: string, file: OpenFile, type: st
     'x-content-type-options': 'nosniff',
     'content-length': String(size),
   };
-  context.files.store(key, { realPath: file.path, ino, size, mtimeMs, etag, type, compressible, headers, body, resolvedAt: Date.now() });
+  context.files.store(key, { realPath: file.path, ino, size, mtimeMs, etag, type, compressible, headers, body, resolvedAt: Date.now(), variants: new Map() });
   return body;
 }
 
