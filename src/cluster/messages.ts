@@ -12,6 +12,8 @@ import type { TlsBundle } from '../tls/bundle.js';
 export type PrimaryMessage =
   | { readonly type: 'start'; readonly config: ServeConfig }
   | { readonly type: 'tls-bundle'; readonly bundle: TlsBundle }
+  /** A session-ticket key, base64 (48 bytes), shared by all workers. */
+  | { readonly type: 'ticket-keys'; readonly keys: string }
   | { readonly type: 'shutdown' };
 
 export type WorkerMessage =
@@ -29,6 +31,8 @@ export function parsePrimaryMessage(value: unknown): PrimaryMessage | undefined 
       return isRecord(value.bundle) && typeof value.bundle.certPem === 'string' && typeof value.bundle.keyPem === 'string' && typeof value.bundle.notAfter === 'number'
         ? (value as PrimaryMessage)
         : undefined;
+    case 'ticket-keys':
+      return typeof value.keys === 'string' && Buffer.from(value.keys, 'base64').length === 48 ? (value as PrimaryMessage) : undefined;
     case 'shutdown':
       return { type: 'shutdown' };
     default:

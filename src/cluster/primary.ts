@@ -6,6 +6,7 @@ import { describeError, PorticoError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { TlsBundle } from '../tls/bundle.js';
 import { Keyring } from '../tls/keyring.js';
+import { createTicketKeys, TICKET_KEY_LIFETIME_MS } from '../tls/ticket-keys.js';
 import { StateStore } from '../tls/storage/state-store.js';
 import { type PrimaryMessage, parseWorkerMessage, type WorkerMessage } from './messages.js';
 import { RestartPolicy } from './restart-policy.js';
@@ -25,6 +26,8 @@ export class Primary {
   private readonly slots: Slot[];
   private readonly announced = new Set<string>();
   private keyring: Keyring | undefined;
+  private ticketKeys = createTicketKeys();
+  private ticketTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private exitCode = 0;
   private finish!: (code: number) => void;
@@ -50,7 +53,14 @@ export class Primary {
     for (const slot of this.slots) this.fork(slot);
     process.on('SIGINT', () => this.shutdown(0, 'SIGINT'));
     process.on('SIGTERM', () => this.shutdown(0, 'SIGTERM'));
+    this.ticketTimer = setInterval(() => this.rotateTicketKeys(), TICKET_KEY_LIFETIME_MS);
+    this.ticketTimer.unref();
     if (store) await this.startKeyring(store);
+  }
+
+  private rotateTicketKeys(): void {
+    this.ticketKeys = createTicketKeys();
+    for (const worker of this.liveWorkers()) sendTo(worker, { type: 'ticket-keys', keys: this.ticketKeys });
   }
 
   private async startKeyring(store: StateStore): Promise<void> {
@@ -94,6 +104,7 @@ export class Primary {
   private equip(slot: Slot): void {
     if (!slot.worker) return;
     sendTo(slot.worker, { type: 'start', config: this.config });
+    sendTo(slot.worker, { type: 'ticket-keys', keys: this.ticketKeys });
     const bundle = this.keyring?.bundle;
     if (bundle) sendTo(slot.worker, { type: 'tls-bundle', bundle });
   }
@@ -137,6 +148,7 @@ export class Primary {
     this.stopping = true;
     this.exitCode = exitCode;
     this.keyring?.stop();
+    clearInterval(this.ticketTimer);
     this.log.info(`shutting down (${reason})`);
     const live = this.liveWorkers();
     if (live.length === 0) return this.exit();

@@ -33,6 +33,7 @@ export function runWorker(): void {
 class Worker {
   private listeners: Listeners | undefined;
   private pendingBundle: TlsBundle | undefined;
+  private ticketKeys: Buffer | undefined;
   private inFlight = 0;
   private stopping = false;
   private shutdownGraceMs = 10_000;
@@ -50,6 +51,7 @@ class Worker {
     }
     if (message.type === 'start') void this.start(message.config);
     else if (message.type === 'tls-bundle') this.publish(message.bundle);
+    else if (message.type === 'ticket-keys') this.setTicketKeys(message.keys);
     else this.shutdown();
   }
 
@@ -58,6 +60,7 @@ class Worker {
       const serveStatic = await createStaticHandler(config.root, { browse: config.browse, cacheControl: config.cacheControl }, this.log);
       const handler = (req: ServerRequest, res: ServerResponse): void => this.track(res, () => serveStatic(req, res));
       this.listeners = new Listeners(config, handler, this.log, (bundle) => send({ type: 'certificate-expired', fingerprint256: bundle.fingerprint256 }));
+      if (this.ticketKeys) this.listeners.setTicketKeys(this.ticketKeys);
       if (this.pendingBundle) this.listeners.publish(this.pendingBundle);
       for (const listener of await this.listeners.open()) send({ type: 'listening', listener: listener.name, port: listener.port });
     } catch (error) {
@@ -66,6 +69,11 @@ class Worker {
     }
     this.shutdownGraceMs = config.shutdownGraceMs;
     if (isFaultActive(`crash-worker-slot:${this.slot}`)) setTimeout(() => process.exit(70), 50);
+  }
+
+  private setTicketKeys(keys: string): void {
+    this.ticketKeys = Buffer.from(keys, 'base64');
+    this.listeners?.setTicketKeys(this.ticketKeys);
   }
 
   private publish(bundle: TlsBundle): void {

@@ -25,6 +25,7 @@ export class Listeners {
   private readonly gate: HandshakeGate;
   private readonly secure: Http2SecureServer;
   private readonly plain: HttpServer;
+  private ticketKeys: Buffer | undefined;
 
   constructor(
     private readonly config: ServeConfig,
@@ -90,7 +91,15 @@ export class Listeners {
       return;
     }
     this.secure.setSecureContext(options);
+    // A new context starts with keys of its own: give it the shared ones before any handshake.
+    if (this.ticketKeys) this.secure.setTicketKeys(this.ticketKeys);
     this.gate.publish(bundle);
+  }
+
+  /** Uses the primary's session-ticket key, so sessions resume across workers. */
+  setTicketKeys(keys: Buffer): void {
+    this.ticketKeys = keys;
+    this.secure.setTicketKeys(keys);
   }
 
   /** Stops accepting connections and asks HTTP/2 clients to go away after their streams. */
