@@ -1,7 +1,7 @@
+import type { EventEmitter } from 'node:events';
 import type { ServeConfig } from '../config/serve-config.js';
 import { describeError, isPorticoError } from '../errors.js';
 import { isFaultActive } from '../fault-injection.js';
-import type { ServerRequest, ServerResponse } from '../http/response.js';
 import { createStaticHandler } from '../http/static/serve-static.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { Listeners } from '../server/listeners.js';
@@ -57,9 +57,8 @@ class Worker {
 
   private async start(config: ServeConfig): Promise<void> {
     try {
-      const serveStatic = await createStaticHandler(config.root, { browse: config.browse, cacheControl: config.cacheControl }, this.log);
-      const handler = (req: ServerRequest, res: ServerResponse): void => this.track(res, () => serveStatic(req, res));
-      this.listeners = new Listeners(config, handler, this.log, (bundle) => send({ type: 'certificate-expired', fingerprint256: bundle.fingerprint256 }));
+      const site = await createStaticHandler(config.root, { browse: config.browse, cacheControl: config.cacheControl }, this.log);
+      this.listeners = new Listeners(config, site, (exchange) => this.track(exchange), this.log, (bundle) => send({ type: 'certificate-expired', fingerprint256: bundle.fingerprint256 }));
       if (this.ticketKeys) this.listeners.setTicketKeys(this.ticketKeys);
       if (this.pendingBundle) this.listeners.publish(this.pendingBundle);
       for (const listener of await this.listeners.open()) send({ type: 'listening', listener: listener.name, port: listener.port });
@@ -81,14 +80,13 @@ class Worker {
     else this.pendingBundle = bundle;
   }
 
-  /** Counts requests in flight, so shutdown can wait for them. */
-  private track(res: ServerResponse, serve: () => void): void {
+  /** Counts requests in flight (a response or an HTTP/2 stream until it closes), so shutdown can wait for them. */
+  private track(exchange: EventEmitter): void {
     this.inFlight += 1;
-    res.once('close', () => {
+    exchange.once('close', () => {
       this.inFlight -= 1;
       if (this.stopping && this.inFlight === 0) process.exit(0);
     });
-    serve();
   }
 
   /** Stops accepting, lets requests in flight finish (bounded), then exits 0. */

@@ -1,17 +1,21 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2';
+import type { EventEmitter } from 'node:events';
+import type { IncomingHttpHeaders } from 'node:http';
+import { createSecureServer, type Http2SecureServer, type Http2Session, type ServerHttp2Stream } from 'node:http2';
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createSecureContext } from 'node:tls';
 import type { ServeConfig } from '../config/serve-config.js';
 import { describeError, PorticoError, systemErrorCode } from '../errors.js';
 import { sendError } from '../http/error-page.js';
-import type { RequestHandler } from '../http/response.js';
+import type { PreparedResponse, RequestHandler, SiteHandler } from '../http/response.js';
 import type { Logger } from '../log/logger.js';
 import type { TlsBundle } from '../tls/bundle.js';
 import { HandshakeGate } from './handshake-gate.js';
 
 export type ListenerName = 'http' | 'https';
+
+type StreamListener = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void;
 
 export interface OpenListener {
   readonly name: ListenerName;
@@ -29,11 +33,16 @@ export class Listeners {
 
   constructor(
     private readonly config: ServeConfig,
-    handler: RequestHandler,
+    private readonly site: SiteHandler,
+    private readonly track: (exchange: EventEmitter) => void,
     private readonly log: Logger,
     onExpired: (bundle: TlsBundle) => void,
   ) {
-    const limited = limitRequestTarget(handler);
+    const limited: RequestHandler = (req, res) => {
+      track(res);
+      if ((req.url?.length ?? 0) > MAX_REQUEST_TARGET_BYTES) return sendError(res, 414, req.method === 'HEAD');
+      site.handle(req, res);
+    };
     this.plain = createHttpServer({ ...httpLimits(config), maxHeaderSize: MAX_HEADER_BYTES }, limited);
     this.plain.on('clientError', (error, socket) => rejectBadRequest(error, socket));
     this.secure = createSecureServer(
@@ -46,6 +55,7 @@ export class Listeners {
       },
       limited,
     );
+    this.answerCacheHitsOnStreams();
     // HTTP/1.1 over TLS is served by this same server: give it the plain listener's limits.
     Object.assign(this.secure, httpLimits(config));
     this.secure.setTimeout(HTTP2_IDLE_TIMEOUT_MS);
@@ -57,6 +67,41 @@ export class Listeners {
     this.secure.on('sessionError', (error) => log.debug(`HTTP/2 session error: ${describeError(error)}`));
     this.secure.on('clientError', (error, socket) => rejectBadRequest(error, socket));
     this.gate = new HandshakeGate((socket) => this.secure.emit('connection', socket), config.handshakeHoldMs, log, onExpired);
+  }
+
+  /**
+   * HTTP/2 cache hits are answered with the core stream API (respond + end), skipping the
+   * compatibility layer's request and response objects; every other stream goes to Node's own
+   * compatibility listener, unchanged, and from there to the full handler.
+   */
+  private answerCacheHitsOnStreams(): void {
+    const [compatibility] = this.secure.listeners('stream') as StreamListener[];
+    if (compatibility === undefined) return;
+    this.secure.removeListener('stream', compatibility);
+    this.secure.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
+      if (!this.respondOnStream(stream, headers)) compatibility.call(this.secure, stream, headers, flags, rawHeaders);
+    });
+  }
+
+  private respondOnStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): boolean {
+    const path = headers[':path'];
+    if (typeof path !== 'string' || path.length > MAX_REQUEST_TARGET_BYTES) return false;
+    let prepared: PreparedResponse | undefined;
+    try {
+      prepared = this.site.respondFast(String(headers[':method']), path, (name) => {
+        const value = headers[name];
+        return Array.isArray(value) ? value.join(', ') : value;
+      });
+    } catch {
+      return false;
+    }
+    if (prepared === undefined) return false;
+    // A stream error (the client reset it) must end here, not reach the process.
+    stream.on('error', () => undefined);
+    this.track(stream);
+    stream.respond({ ':status': prepared.status, ...prepared.headers }, { endStream: prepared.body === undefined });
+    if (prepared.body !== undefined) stream.end(prepared.body);
+    return true;
   }
 
   async open(): Promise<OpenListener[]> {
@@ -137,14 +182,6 @@ function httpLimits(config: ServeConfig) {
     keepAliveTimeout: config.keepAliveTimeoutMs,
     // How often Node checks header and request timeouts: the cut-off is at most this late.
     connectionsCheckingInterval: Math.min(1_000, config.headerTimeoutMs),
-  };
-}
-
-/** 414 for a request target longer than nginx's default (8 KiB), before any other work. */
-function limitRequestTarget(handler: RequestHandler): RequestHandler {
-  return (req, res) => {
-    if ((req.url?.length ?? 0) > MAX_REQUEST_TARGET_BYTES) return sendError(res, 414, req.method === 'HEAD');
-    handler(req, res);
   };
 }
 

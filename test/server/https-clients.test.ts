@@ -95,3 +95,42 @@ test('a garbage ClientHello gets a failed handshake, and the server keeps servin
   });
   assert.equal((await probe({ port: httpsPort, ca: rootPem })).status, 200);
 });
+
+test('HTTP/2 cache hits (answered on the stream itself) match the full path: body, headers, 304 and HEAD', async () => {
+  const session = connectHttp2(`https://localhost:${httpsPort}`, { ca: rootPem, host: '127.0.0.1' });
+  try {
+    const request = (headers: Record<string, string>): Promise<{ headers: Record<string, unknown>; body: string }> =>
+      new Promise((resolve, reject) => {
+        const stream = session.request({ ':path': '/', ...headers });
+        let body = '';
+        let responseHeaders: Record<string, unknown> = {};
+        stream.on('response', (h) => {
+          responseHeaders = h;
+        });
+        stream.setEncoding('utf8').on('data', (chunk: string) => {
+          body += chunk;
+        });
+        stream.on('end', () => resolve({ headers: responseHeaders, body }));
+        stream.on('error', reject);
+      });
+    const first = await request({});
+    const second = await request({});
+    for (const name of [':status', 'etag', 'content-type', 'content-length', 'last-modified', 'cache-control', 'x-content-type-options']) {
+      assert.equal(second.headers[name], first.headers[name], name);
+    }
+    assert.equal(second.body, INDEX_HTML);
+    const notModified = await request({ 'if-none-match': String(first.headers.etag) });
+    assert.equal(notModified.headers[':status'], 304);
+    assert.equal(notModified.body, '');
+    const head = await request({ ':method': 'HEAD' });
+    assert.equal(head.headers[':status'], 200);
+    assert.equal(head.headers['content-length'], first.headers['content-length']);
+    assert.equal(head.body, '');
+    // A stream the client resets at once does not disturb the worker.
+    session.request({ ':path': '/' }).close(8);
+    assert.equal((await request({})).body, INDEX_HTML);
+  } finally {
+    session.close();
+  }
+  assert.doesNotMatch(portico.stderr, /uncaught|exited with/);
+});

@@ -3,9 +3,9 @@ import { type FileHandle, open, realpath, stat } from 'node:fs/promises';
 import { basename, join, sep } from 'node:path';
 import { describeError, systemErrorCode } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
-import { sendError } from '../error-page.js';
+import { errorPage, sendError } from '../error-page.js';
 import { type MappedPath, mapPath } from '../map-path.js';
-import type { RequestHandler, ServerRequest, ServerResponse } from '../response.js';
+import { type FastResponder, type PreparedResponse, type RequestHandler, type ServerRequest, type ServerResponse, type SiteHandler, writePrepared } from '../response.js';
 import { contentRange, parseRange } from './byte-range.js';
 import { CompressionCache, compressionKey, ON_THE_FLY_MAX_BYTES, ON_THE_FLY_MIN_BYTES } from './compression-cache.js';
 import { type ConditionalHeaders, evaluatePreconditions, ifRangeAllows } from './conditional.js';
@@ -41,32 +41,57 @@ interface Context {
  * behaviour to its section). Every failure ends in a status code, or, once headers are sent,
  * in destroying that one response; none escapes to the process.
  */
-export async function createStaticHandler(root: string, options: StaticOptions, log: Logger): Promise<RequestHandler> {
+export async function createStaticHandler(root: string, options: StaticOptions, log: Logger): Promise<SiteHandler> {
   const context: Context = { realRoot: await realpath(root), options, cache: new CompressionCache(), files: new FileCache(), log };
   const fail = (req: ServerRequest, res: ServerResponse, error: unknown): void => {
     log.error(`${req.method} ${req.url}: ${describeError(error)}`);
     if (!res.headersSent) sendError(res, 500, req.method === 'HEAD');
     else res.destroy();
   };
-  return (req, res) => {
+  const respondFast: FastResponder = (method, url, get) => respondFromCache(context, method, url, get);
+  const handle: RequestHandler = (req, res) => {
     try {
-      if (serveFromCache(context, req, res)) return;
+      const prepared = respondFast(req.method ?? 'GET', req.url ?? '/', (name) => header(req, name));
+      if (prepared !== undefined) return writePrepared(res, prepared);
     } catch (error) {
       return fail(req, res, error);
     }
     serve(context, req, res).catch((error: unknown) => fail(req, res, error));
   };
+  return { handle, respondFast };
 }
 
 /**
- * The fast path, taken synchronously: a GET or HEAD whose path was served before. The key is
- * the raw path, which mapPath() already accepted when the entry was made, so it is not parsed
- * again; the entry itself is checked against the file on disk (FileCache.lookup).
+ * The fast path, decided synchronously and in memory: a GET or HEAD whose path was served
+ * before. The key is the raw path, which mapPath() already accepted when the entry was made, so
+ * it is not parsed again; the entry itself is checked against the file on disk
+ * (FileCache.lookup). Undefined when the request needs the full path (a range, a large file, a
+ * compressed body not compressed yet).
  */
-function serveFromCache(context: Context, req: ServerRequest, res: ServerResponse): boolean {
-  if ((req.method !== 'GET' && req.method !== 'HEAD') || req.headers.range !== undefined) return false;
-  const cached = context.files.lookup(rawPath(req.url), Date.now());
-  return cached !== undefined && serveCached(context, req, res, cached);
+function respondFromCache(context: Context, method: string, url: string, get: (name: string) => string | undefined): PreparedResponse | undefined {
+  if ((method !== 'GET' && method !== 'HEAD') || get('range') !== undefined) return undefined;
+  const file = context.files.lookup(rawPath(url), Date.now());
+  if (file === undefined) return undefined;
+  let body = file.body;
+  let headers = file.headers;
+  let etag = file.etag;
+  if (file.compressible && file.size >= ON_THE_FLY_MIN_BYTES && file.size <= ON_THE_FLY_MAX_BYTES) {
+    const coding = negotiateCoding(get('accept-encoding'), CODINGS);
+    if (coding !== undefined) {
+      const variant = compressedVariant(context, file, coding);
+      body = variant && context.cache.peek(variant.cacheKey);
+      if (variant === undefined || body === undefined) return undefined;
+      ({ headers, etag } = variant);
+    }
+  }
+  if (body === undefined) return undefined;
+  const outcome = evaluatePreconditions(
+    { method, ifMatch: get('if-match'), ifNoneMatch: get('if-none-match'), ifModifiedSince: get('if-modified-since'), ifUnmodifiedSince: get('if-unmodified-since') },
+    { etag, lastModified: file.mtimeMs },
+  );
+  if (outcome === 'not-modified') return { status: 304, headers: notModifiedHeaders(headers), body: undefined };
+  if (outcome === 'precondition-failed') return errorPage(412, method === 'HEAD');
+  return { status: 200, headers, body: method === 'HEAD' ? undefined : body };
 }
 
 function rawPath(url: string | undefined): string {
@@ -95,39 +120,6 @@ async function serve(context: Context, req: ServerRequest, res: ServerResponse):
   }
   if ('folder' in target) return sendListing(context, req, res, mapped, target.folder);
   await sendFile(context, req, res, target, rawPath(req.url));
-}
-
-/**
- * The fast path: a file whose metadata (and, if small, bytes) are cached and still current.
- * No thread-pool round trip, no stream. Returns false when the request needs the full path
- * (a large file, or a compressed body not compressed yet).
- */
-function serveCached(context: Context, req: ServerRequest, res: ServerResponse, file: CachedFile): boolean {
-  let body = file.body;
-  let headers = file.headers;
-  let etag = file.etag;
-  if (file.compressible && file.size >= ON_THE_FLY_MIN_BYTES && file.size <= ON_THE_FLY_MAX_BYTES) {
-    const coding = negotiateCoding(header(req, 'accept-encoding'), CODINGS);
-    if (coding !== undefined) {
-      const variant = compressedVariant(context, file, coding);
-      body = variant && context.cache.peek(variant.cacheKey);
-      if (variant === undefined || body === undefined) return false;
-      ({ headers, etag } = variant);
-    }
-  }
-  if (body === undefined) return false;
-  const outcome = evaluatePreconditions(conditionalHeaders(req), { etag, lastModified: file.mtimeMs });
-  if (outcome === 'not-modified') {
-    res.writeHead(304, notModifiedHeaders(headers));
-    res.end();
-  } else if (outcome === 'precondition-failed') {
-    sendError(res, 412, req.method === 'HEAD');
-  } else {
-    res.writeHead(200, headers);
-    if (req.method === 'HEAD') res.end();
-    else res.end(body);
-  }
-  return true;
 }
 
 /** The headers of a compressed representation, once its body is in the compression cache. */
