@@ -25,6 +25,7 @@ interface Slot {
 export class Primary {
   private readonly slots: Slot[];
   private readonly announced = new Set<string>();
+  private certificateLine: string | undefined;
   private keyring: Keyring | undefined;
   private ticketKeys = createTicketKeys();
   private ticketTimer: NodeJS.Timeout | undefined;
@@ -68,7 +69,8 @@ export class Primary {
     this.keyring = new Keyring(store, { hosts, keyType, lifetimeMs: certLifetimeMs }, this.log, (bundle) => this.broadcast(bundle));
     try {
       const bundle = await this.keyring.start();
-      this.print(`certificate ready for ${bundle.hosts.join(', ')} (${bundle.keyType}, valid until ${new Date(bundle.notAfter).toISOString()}); root CA: portico ca root --state ${this.config.stateDir}`);
+      this.certificateLine = `certificate ready for ${bundle.hosts.join(', ')} (${bundle.keyType}, valid until ${new Date(bundle.notAfter).toISOString()}); root CA: portico ca root --state ${this.config.stateDir}`;
+      this.printCertificateLineOnce();
     } catch (error) {
       this.fail(error);
     }
@@ -113,6 +115,15 @@ export class Primary {
     if (this.announced.has(listener)) return;
     this.announced.add(listener);
     this.print(`  ${listener}://${displayHost(this.config)}:${port}/`);
+    this.printCertificateLineOnce();
+  }
+
+  /** The certificate line comes after the listener URLs, whichever is ready first. */
+  private printCertificateLineOnce(): void {
+    const listeners = (this.config.httpPort !== 0 ? 1 : 0) + (this.config.httpsPort !== 0 ? 1 : 0);
+    if (this.certificateLine === undefined || this.announced.size < listeners) return;
+    this.print(this.certificateLine);
+    this.certificateLine = undefined;
   }
 
   private onExit(slot: Slot, worker: Worker, code: number | null, signal: string | null): void {
