@@ -41,7 +41,7 @@ server.stdout.on('data', (chunk) => (log += chunk));
 server.stderr.on('data', (chunk) => (log += chunk));
 
 try {
-  await waitFor(() => /http:\/\/\S+:\d+\//.test(log), 15_000);
+  await waitFor(() => [...log.matchAll(/worker \d+ started/g)].length >= Number(values.workers), 15_000);
   const workerPids = [...log.matchAll(/worker \d+ started \(pid (\d+)\)/g)].map((m) => Number(m[1]));
   const baseline = await Promise.all(workerPids.map(rss));
   const peak = [...baseline];

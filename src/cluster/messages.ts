@@ -18,7 +18,8 @@ export type PrimaryMessage =
 
 export type WorkerMessage =
   | { readonly type: 'ready' }
-  | { readonly type: 'listening'; readonly listener: ListenerName; readonly port: number }
+  /** Every listener of the worker is open: sent once, after all of them. */
+  | { readonly type: 'listening'; readonly listeners: readonly { readonly name: ListenerName; readonly port: number }[] }
   | { readonly type: 'listen-failed'; readonly code: string; readonly message: string }
   | { readonly type: 'certificate-expired'; readonly fingerprint256: string };
 
@@ -46,7 +47,9 @@ export function parseWorkerMessage(value: unknown): WorkerMessage | undefined {
     case 'ready':
       return { type: 'ready' };
     case 'listening':
-      return (value.listener === 'http' || value.listener === 'https') && typeof value.port === 'number' ? (value as WorkerMessage) : undefined;
+      return Array.isArray(value.listeners) && value.listeners.every((l: { name?: unknown; port?: unknown }) => (l.name === 'http' || l.name === 'https') && typeof l.port === 'number')
+        ? (value as WorkerMessage)
+        : undefined;
     case 'listen-failed':
       return typeof value.code === 'string' && typeof value.message === 'string' ? (value as WorkerMessage) : undefined;
     case 'certificate-expired':

@@ -25,7 +25,7 @@ interface Slot {
 export class Primary {
   private readonly slots: Slot[];
   private readonly announced = new Set<string>();
-  private certificateLine: string | undefined;
+  private store: StateStore | undefined;
   private keyring: Keyring | undefined;
   private ticketKeys = createTicketKeys();
   private ticketTimer: NodeJS.Timeout | undefined;
@@ -45,18 +45,18 @@ export class Primary {
   }
 
   async start(): Promise<void> {
-    const store = this.config.httpsPort !== 0 ? await StateStore.open(this.config.stateDir, this.log) : undefined;
+    this.store = this.config.httpsPort !== 0 ? await StateStore.open(this.config.stateDir, this.log) : undefined;
     // SCHED_NONE: workers accept from the shared socket themselves. Round-robin hand-off
     // through the primary costs about 40 % of the TLS handshake rate on two cores.
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: fileURLToPath(new URL('../main.js', import.meta.url)), args: [] });
-    this.print(`Portico serving ${this.config.root} with ${this.config.workers} worker(s)`);
+    // Workers' own listen errors are the only port check: a probe listener in the primary would
+    // reset clients that connect in the moment it exists (and clients do, in the founding race).
     for (const slot of this.slots) this.fork(slot);
     process.on('SIGINT', () => this.shutdown(0, 'SIGINT'));
     process.on('SIGTERM', () => this.shutdown(0, 'SIGTERM'));
     this.ticketTimer = setInterval(() => this.rotateTicketKeys(), TICKET_KEY_LIFETIME_MS);
     this.ticketTimer.unref();
-    if (store) await this.startKeyring(store);
   }
 
   private rotateTicketKeys(): void {
@@ -64,13 +64,13 @@ export class Primary {
     for (const worker of this.liveWorkers()) sendTo(worker, { type: 'ticket-keys', keys: this.ticketKeys });
   }
 
+  /** Starts once the first worker listens, so a port error is reported alone and no key is made for nothing. */
   private async startKeyring(store: StateStore): Promise<void> {
     const { hosts, keyType, certLifetimeMs } = this.config;
     this.keyring = new Keyring(store, { hosts, keyType, lifetimeMs: certLifetimeMs }, this.log, (bundle) => this.broadcast(bundle));
     try {
       const bundle = await this.keyring.start();
-      this.certificateLine = `certificate ready for ${bundle.hosts.join(', ')} (${bundle.keyType}, valid until ${new Date(bundle.notAfter).toISOString()}); root CA: portico ca root --state ${this.config.stateDir}`;
-      this.printCertificateLineOnce();
+      this.print(`certificate ready for ${bundle.hosts.join(', ')} (${bundle.keyType}, valid until ${new Date(bundle.notAfter).toISOString()}); root CA: portico ca root --state ${this.config.stateDir}`);
     } catch (error) {
       this.fail(error);
     }
@@ -84,7 +84,7 @@ export class Primary {
   private fork(slot: Slot): void {
     const worker = cluster.fork({ PORTICO_WORKER_SLOT: String(slot.index) });
     slot.worker = worker;
-    this.log.info(`worker ${slot.index} started (pid ${worker.process.pid})`);
+    this.log.debug(`worker ${slot.index} forked (pid ${worker.process.pid})`);
     worker.on('message', (raw) => this.receive(slot, raw));
     worker.on('error', (error) => this.log.debug(`worker ${slot.index} IPC: ${describeError(error)}`));
     worker.once('exit', (code, signal) => this.onExit(slot, worker, code, signal));
@@ -97,7 +97,7 @@ export class Primary {
       return;
     }
     if (message.type === 'ready') this.equip(slot);
-    else if (message.type === 'listening') this.announce(message.listener, message.port);
+    else if (message.type === 'listening') this.onListening(slot, message.listeners);
     else if (message.type === 'certificate-expired') this.keyring?.renewNow(`worker ${slot.index} found certificate ${message.fingerprint256} expired`);
     else this.fail(new PorticoError(message.code as PorticoError['code'], message.message));
   }
@@ -111,20 +111,19 @@ export class Primary {
     if (bundle) sendTo(slot.worker, { type: 'tls-bundle', bundle });
   }
 
-  private announce(listener: 'http' | 'https', port: number): void {
-    if (this.announced.has(listener)) return;
-    this.announced.add(listener);
-    this.print(`  ${listener}://${displayHost(this.config)}:${port}/`);
-    this.printCertificateLineOnce();
+  private onListening(slot: Slot, listeners: readonly { name: 'http' | 'https'; port: number }[]): void {
+    this.log.info(`worker ${slot.index} started (pid ${slot.worker?.process.pid})`);
+    if (this.announced.size === 0 && !this.stopping) {
+      this.print(`Portico serving ${this.config.root} with ${this.config.workers} worker(s)`);
+      for (const { name, port } of listeners) {
+        this.announced.add(name);
+        this.print(`  ${name}://${displayHost(this.config)}:${port}/`);
+      }
+      if (this.store) void this.startKeyring(this.store);
+    }
   }
 
-  /** The certificate line comes after the listener URLs, whichever is ready first. */
-  private printCertificateLineOnce(): void {
-    const listeners = (this.config.httpPort !== 0 ? 1 : 0) + (this.config.httpsPort !== 0 ? 1 : 0);
-    if (this.certificateLine === undefined || this.announced.size < listeners) return;
-    this.print(this.certificateLine);
-    this.certificateLine = undefined;
-  }
+
 
   private onExit(slot: Slot, worker: Worker, code: number | null, signal: string | null): void {
     if (slot.worker === worker) slot.worker = undefined;
@@ -147,8 +146,9 @@ export class Primary {
     if (serving === 0) this.fail(new PorticoError('ERR_ALL_WORKERS_FAILED', 'every worker was stopped by rapid-fail protection; see the log above for why they exited'));
   }
 
+  /** A fatal error: one clear line for the user (reported once, however many workers hit it), then shutdown. */
   private fail(error: unknown): void {
-    this.log.error(describeError(error));
+    if (this.stopping) return;
     process.stderr.write(`portico: ${describeError(error)}${error instanceof PorticoError ? ` (${error.code})` : ''}\n`);
     this.shutdown(1, 'a fatal error');
   }
@@ -160,7 +160,7 @@ export class Primary {
     this.exitCode = exitCode;
     this.keyring?.stop();
     clearInterval(this.ticketTimer);
-    this.log.info(`shutting down (${reason})`);
+    if (exitCode === 0) this.log.info(`shutting down (${reason})`);
     const live = this.liveWorkers();
     if (live.length === 0) return this.exit();
     for (const worker of live) sendTo(worker, { type: 'shutdown' });

@@ -61,7 +61,7 @@ class Worker {
       this.listeners = new Listeners(config, site, (exchange) => this.track(exchange), this.log, (bundle) => send({ type: 'certificate-expired', fingerprint256: bundle.fingerprint256 }));
       if (this.ticketKeys) this.listeners.setTicketKeys(this.ticketKeys);
       if (this.pendingBundle) this.listeners.publish(this.pendingBundle);
-      for (const listener of await this.listeners.open()) send({ type: 'listening', listener: listener.name, port: listener.port });
+      send({ type: 'listening', listeners: await this.listeners.open() });
     } catch (error) {
       send({ type: 'listen-failed', code: isPorticoError(error) ? error.code : 'ERR_LISTEN_FAILED', message: describeError(error) });
       return;
