@@ -171,11 +171,14 @@ export async function treeResidentBytes(rootPid: number): Promise<number> {
     }
   }
   let total = 0;
-  for (const pid of tree) {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-    total += Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0) * 1024;
-  }
+  for (const pid of tree) total += await residentBytes(pid);
   return total;
+}
+
+/** RSS of one process, in bytes; 0 if it is gone. */
+export async function residentBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0) * 1024;
 }
 
 export function freePort(): Promise<number> {

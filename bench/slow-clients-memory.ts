@@ -6,12 +6,12 @@
  *   npm run bench:memory -- [--clients 20] [--seconds 20] [--rate-mib 2] [--workers 2]
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { freePort, residentBytes } from './servers.js';
 import { slowClient } from './slow-client.js';
 
 const MiB = 1024 * 1024;
@@ -43,7 +43,7 @@ server.stderr.on('data', (chunk) => (log += chunk));
 try {
   await waitFor(() => [...log.matchAll(/worker \d+ started/g)].length >= Number(values.workers), 15_000);
   const workerPids = [...log.matchAll(/worker \d+ started \(pid (\d+)\)/g)].map((m) => Number(m[1]));
-  const baseline = await Promise.all(workerPids.map(rss));
+  const baseline = await Promise.all(workerPids.map(residentBytes));
   const peak = [...baseline];
   let delivered = 0;
   const stops: Array<() => void> = [];
@@ -53,7 +53,7 @@ try {
   let nextMark = 0;
   while (Date.now() - started < seconds * 1000) {
     await delay(500);
-    const now = await Promise.all(workerPids.map(rss));
+    const now = await Promise.all(workerPids.map(residentBytes));
     now.forEach((value, i) => (peak[i] = Math.max(peak[i]!, value)));
     const elapsed = (Date.now() - started) / 1000;
     if (elapsed >= nextMark) {
@@ -61,7 +61,7 @@ try {
       nextMark += Math.max(1, seconds / 8);
     }
   }
-  const final = await Promise.all(workerPids.map(rss));
+  const final = await Promise.all(workerPids.map(residentBytes));
   for (const stop of stops) stop();
   console.log(`Portico: ${clients} slow clients × ${values['file-gib']} GiB file at ${values['rate-mib']} MiB/s each, ${workerPids.length} worker(s), ${seconds} s`);
   console.log('worker  pid      RSS at start  peak RSS    RSS at end');
@@ -73,11 +73,6 @@ try {
   server.kill('SIGTERM');
   await new Promise((resolve) => server.once('exit', resolve));
   await rm(dir, { recursive: true, force: true });
-}
-
-async function rss(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0) * 1024;
 }
 
 function mib(bytes: number): string {
@@ -94,14 +89,4 @@ async function waitFor(condition: () => boolean, timeoutMs: number): Promise<voi
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port: chosen } = probe.address() as { port: number };
-      probe.close(() => resolve(chosen));
-    });
-    probe.on('error', reject);
-  });
 }

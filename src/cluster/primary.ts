@@ -24,7 +24,8 @@ interface Slot {
  */
 export class Primary {
   private readonly slots: Slot[];
-  private readonly announced = new Set<string>();
+  /** Whether the listener URLs were printed (by the first worker to listen). */
+  private announced = false;
   private store: StateStore | undefined;
   private keyring: Keyring | undefined;
   private ticketKeys = createTicketKeys();
@@ -113,17 +114,12 @@ export class Primary {
 
   private onListening(slot: Slot, listeners: readonly { name: 'http' | 'https'; port: number }[]): void {
     this.log.info(`worker ${slot.index} started (pid ${slot.worker?.process.pid})`);
-    if (this.announced.size === 0 && !this.stopping) {
-      this.print(`Portico serving ${this.config.root} with ${this.config.workers} worker(s)`);
-      for (const { name, port } of listeners) {
-        this.announced.add(name);
-        this.print(`  ${name}://${displayHost(this.config)}:${port}/`);
-      }
-      if (this.store) void this.startKeyring(this.store);
-    }
+    if (this.announced || this.stopping) return;
+    this.announced = true;
+    this.print(`Portico serving ${this.config.root} with ${this.config.workers} worker(s)`);
+    for (const { name, port } of listeners) this.print(`  ${name}://${displayHost(this.config)}:${port}/`);
+    if (this.store) void this.startKeyring(this.store);
   }
-
-
 
   private onExit(slot: Slot, worker: Worker, code: number | null, signal: string | null): void {
     if (slot.worker === worker) slot.worker = undefined;

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse as Http1Response } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse as Http1Response } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 
 /** A request as both HTTP/1.1 and HTTP/2 (compatibility API) deliver it. */
@@ -21,6 +21,12 @@ export type FastResponder = (method: string, url: string, header: (name: string)
 export interface SiteHandler {
   readonly handle: RequestHandler;
   readonly respondFast: FastResponder;
+}
+
+/** One header's value, repeated fields joined as RFC 9110 §5.3 allows. */
+export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
 }
 
 export function writePrepared(res: ServerResponse, prepared: PreparedResponse): void {

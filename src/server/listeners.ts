@@ -8,7 +8,7 @@ import { createSecureContext } from 'node:tls';
 import type { ServeConfig } from '../config/serve-config.js';
 import { describeError, PorticoError, systemErrorCode } from '../errors.js';
 import { sendError } from '../http/error-page.js';
-import type { PreparedResponse, RequestHandler, SiteHandler } from '../http/response.js';
+import { headerValue, type PreparedResponse, type RequestHandler, type SiteHandler } from '../http/response.js';
 import type { Logger } from '../log/logger.js';
 import type { TlsBundle } from '../tls/bundle.js';
 import { HandshakeGate } from './handshake-gate.js';
@@ -88,10 +88,7 @@ export class Listeners {
     if (typeof path !== 'string' || path.length > MAX_REQUEST_TARGET_BYTES) return false;
     let prepared: PreparedResponse | undefined;
     try {
-      prepared = this.site.respondFast(String(headers[':method']), path, (name) => {
-        const value = headers[name];
-        return Array.isArray(value) ? value.join(', ') : value;
-      });
+      prepared = this.site.respondFast(String(headers[':method']), path, (name) => headerValue(headers, name));
     } catch {
       return false;
     }

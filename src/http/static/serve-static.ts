@@ -5,7 +5,7 @@ import { describeError, systemErrorCode } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import { errorPage, sendError } from '../error-page.js';
 import { type MappedPath, mapPath } from '../map-path.js';
-import { type FastResponder, type PreparedResponse, type RequestHandler, type ServerRequest, type ServerResponse, type SiteHandler, writePrepared } from '../response.js';
+import { type FastResponder, headerValue, type PreparedResponse, type RequestHandler, type ServerRequest, type ServerResponse, type SiteHandler, writePrepared } from '../response.js';
 import { contentRange, parseRange } from './byte-range.js';
 import { CompressionCache, compressionKey, ON_THE_FLY_MAX_BYTES, ON_THE_FLY_MIN_BYTES } from './compression-cache.js';
 import { type ConditionalHeaders, evaluatePreconditions, ifRangeAllows } from './conditional.js';
@@ -85,10 +85,7 @@ function respondFromCache(context: Context, method: string, url: string, get: (n
     }
   }
   if (body === undefined) return undefined;
-  const outcome = evaluatePreconditions(
-    { method, ifMatch: get('if-match'), ifNoneMatch: get('if-none-match'), ifModifiedSince: get('if-modified-since'), ifUnmodifiedSince: get('if-unmodified-since') },
-    { etag, lastModified: file.mtimeMs },
-  );
+  const outcome = evaluatePreconditions(conditionalHeaders(method, get), { etag, lastModified: file.mtimeMs });
   if (outcome === 'not-modified') return { status: 304, headers: notModifiedHeaders(headers), body: undefined };
   if (outcome === 'precondition-failed') return errorPage(412, method === 'HEAD');
   return { status: 200, headers, body: method === 'HEAD' ? undefined : body };
@@ -141,13 +138,21 @@ function notModifiedHeaders(headers: Readonly<Record<string, string>>): Record<s
   return { etag: etag!, 'cache-control': cacheControl!, ...(vary ? { vary } : {}) };
 }
 
-function conditionalHeaders(req: ServerRequest): ConditionalHeaders {
+function conditionalHeaders(method: string, get: (name: string) => string | undefined): ConditionalHeaders {
+  return { method, ifMatch: get('if-match'), ifNoneMatch: get('if-none-match'), ifModifiedSince: get('if-modified-since'), ifUnmodifiedSince: get('if-unmodified-since') };
+}
+
+/** The headers of a 200 for one representation of a file, all but Content-Length; a 304 takes its subset. */
+function fileHeaders(options: StaticOptions, etag: string, lastModified: number, type: string, compressible: boolean, coding: Coding | undefined): Record<string, string> {
   return {
-    method: req.method ?? 'GET',
-    ifMatch: header(req, 'if-match'),
-    ifNoneMatch: header(req, 'if-none-match'),
-    ifModifiedSince: header(req, 'if-modified-since'),
-    ifUnmodifiedSince: header(req, 'if-unmodified-since'),
+    etag,
+    'cache-control': options.cacheControl,
+    ...(compressible ? { vary: 'Accept-Encoding' } : {}),
+    'last-modified': new Date(lastModified).toUTCString(),
+    'accept-ranges': 'bytes',
+    'content-type': type,
+    'x-content-type-options': 'nosniff',
+    ...(coding ? { 'content-encoding': coding } : {}),
   };
 }
 
@@ -204,25 +209,14 @@ async function sendFile(context: Context, req: ServerRequest, res: ServerRespons
     // Ranges are always of the identity representation: they are never compressed.
     const wantsRange = req.method === 'GET' && req.headers.range !== undefined;
     const representation = compressible && !wantsRange ? await chooseCoding(context, req, file, siblings, opened, body) : identity(file, body);
-    const headers: Record<string, string> = {
-      etag: representation.etag,
-      'cache-control': context.options.cacheControl,
-      ...(compressible ? { vary: 'Accept-Encoding' } : {}),
-    };
-    const outcome = evaluatePreconditions(conditionalHeaders(req), representation);
+    const headers = fileHeaders(context.options, representation.etag, representation.lastModified, type, compressible, representation.coding);
+    const outcome = evaluatePreconditions(conditionalHeaders(req.method ?? 'GET', (name) => header(req, name)), representation);
     if (outcome === 'not-modified') {
-      res.writeHead(304, headers);
+      res.writeHead(304, notModifiedHeaders(headers));
       res.end();
       return;
     }
     if (outcome === 'precondition-failed') return sendError(res, 412, req.method === 'HEAD');
-    Object.assign(headers, {
-      'last-modified': new Date(representation.lastModified).toUTCString(),
-      'accept-ranges': 'bytes',
-      'content-type': type,
-      'x-content-type-options': 'nosniff',
-      ...(representation.coding ? { 'content-encoding': representation.coding } : {}),
-    });
     if (wantsRange && ifRangeAllows(header(req, 'if-range'), representation)) {
       const handled = await sendRanges(res, header(req, 'range'), representation, type, headers);
       if (handled) return;
@@ -295,16 +289,7 @@ async function cacheFile(context: Context, key: string, file: OpenFile, type: st
     if (body.length !== size) return undefined;
   }
   const etag = fileEntityTag(size, mtimeMs);
-  const headers = {
-    etag,
-    'cache-control': context.options.cacheControl,
-    ...(compressible ? { vary: 'Accept-Encoding' } : {}),
-    'last-modified': new Date(mtimeMs).toUTCString(),
-    'accept-ranges': 'bytes',
-    'content-type': type,
-    'x-content-type-options': 'nosniff',
-    'content-length': String(size),
-  };
+  const headers = { ...fileHeaders(context.options, etag, mtimeMs, type, compressible, undefined), 'content-length': String(size) };
   context.files.store(key, { realPath: file.path, ino, size, mtimeMs, etag, type, compressible, headers, body, resolvedAt: Date.now(), variants: new Map() });
   return body;
 }
@@ -366,8 +351,7 @@ async function sendListing(context: Context, req: ServerRequest, res: ServerResp
 }
 
 function header(req: ServerRequest, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value.join(', ') : value;
+  return headerValue(req.headers, name);
 }
 
 /**
