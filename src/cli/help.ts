@@ -1,4 +1,4 @@
-import { KEY_TYPES } from '../tls/key-types.js';
+import { optionsHelp, SERVE_OPTIONS } from './serve-options.js';
 
 export const MAIN_HELP = `Usage: portico <command> [options]
 
@@ -20,24 +20,13 @@ export const SERVE_HELP = `Usage: portico serve [ROOT] [options]
 
 Serves the folder ROOT (default: .) with one worker per CPU. On first start an internal root CA
 and a certificate for --host are created in the state directory; HTTPS connections that arrive
-before the certificate is ready wait for it.
+before the certificate is ready wait for it. Ctrl-C stops gracefully; a second Ctrl-C stops at once.
 
 Options:
-  --http PORT            plain HTTP port (default 8080; 0 turns it off)
-  --https PORT           HTTPS port, HTTP/2 and HTTP/1.1 (default 8443; 0 turns it off)
-  --bind ADDRESS         listen on this IP address only (default: every interface)
-  --host NAME            a name or IP address the certificate covers; repeat for more
-                         (default: localhost, 127.0.0.1, ::1)
-  --workers N            worker processes (default: the number of CPUs)
-  --state DIR            where keys and certificates live
-                         (default: $XDG_DATA_HOME/portico or ~/.local/share/portico)
-  --key-type TYPE        certificate key: ${KEY_TYPES.join(' | ')} (default ec-p256)
-  --cert-lifetime TIME   certificate lifetime, renewed at two thirds (default 7d; e.g. 12h, 90s)
-  --hold-timeout TIME    how long a handshake waits for a certificate (default 30s)
-  --browse               list folders that have no index.html (default: 403)
-  --cache-control VALUE  Cache-Control for files (default "no-cache": revalidate each time)
-  --header-timeout TIME  a client must send its request headers within this (default 20s)
-  -h, --help             show this help
+${optionsHelp(SERVE_OPTIONS)}
+
+Environment:
+  PORTICO_LOG_LEVEL      debug | info | warn | error (default: info); the log goes to stderr
 `;
 
 export const CA_HELP = `Usage: portico ca root [--state DIR]

@@ -1,36 +1,28 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { PlanError, renderProblem } from '../config/problem.js';
 import { describeError, isPorticoError, PorticoError, systemErrorCode } from '../errors.js';
 import { caRootCommand } from './commands/ca.js';
 import { serveCommand } from './commands/serve.js';
 import { CA_HELP, MAIN_HELP, SERVE_HELP } from './help.js';
+import { parserOptions, SERVE_OPTIONS, withDefaults } from './serve-options.js';
+import { suggest } from './suggest.js';
 
-const SERVE_OPTIONS = {
-  http: { type: 'string' },
-  https: { type: 'string' },
-  bind: { type: 'string' },
-  host: { type: 'string', multiple: true },
-  workers: { type: 'string' },
-  state: { type: 'string' },
-  'key-type': { type: 'string' },
-  'cert-lifetime': { type: 'string' },
-  'hold-timeout': { type: 'string' },
-  browse: { type: 'boolean' },
-  'cache-control': { type: 'string' },
-  'header-timeout': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const satisfies ParseArgsConfig['options'];
-
+const COMMANDS = ['serve', 'ca'] as const;
 const CA_OPTIONS = { state: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const satisfies ParseArgsConfig['options'];
 
 /**
- * The CLI's one catch: a user error becomes one line on stderr and exit code 2 (usage) or 1
- * (anything else); only a bug prints a stack trace.
+ * The CLI's one catch: a user error becomes one line per problem on stderr and exit code 2
+ * (usage) or 1 (anything else); only a bug prints a stack trace.
  */
 export async function runCli(argv: readonly string[]): Promise<number> {
   try {
     return await dispatch(argv);
   } catch (error) {
+    if (error instanceof PlanError) {
+      for (const problem of error.problems) process.stderr.write(`portico: ${renderProblem(problem)} (${problem.code})\n`);
+      return 1;
+    }
     if (isPorticoError(error)) {
       process.stderr.write(`portico: ${error.message} (${error.code})\n`);
       return error.code === 'ERR_USAGE' ? 2 : 1;
@@ -54,31 +46,34 @@ async function dispatch(argv: readonly string[]): Promise<number> {
       process.stdout.write(`${readVersion()}\n`);
       return 0;
     case 'serve': {
-      const { values, positionals } = parse('serve', rest, SERVE_OPTIONS);
+      const { values, positionals } = parse('serve', rest, parserOptions(SERVE_OPTIONS));
       if (values.help) return printed(SERVE_HELP);
       if (positionals.length > 1) throw usage(`serve takes one folder, got ${positionals.length}: ${positionals.join(' ')}`, 'serve');
-      const { help: _, ...options } = values;
-      return serveCommand({ ...options, root: positionals[0] });
+      return serveCommand({ ...withDefaults(SERVE_OPTIONS, values), root: positionals[0] });
     }
     case 'ca': {
       const { values, positionals } = parse('ca', rest, CA_OPTIONS);
       if (values.help) return printed(CA_HELP);
       if (positionals.length !== 1 || positionals[0] !== 'root') throw usage(`unknown ca command ${JSON.stringify(positionals.join(' '))}: the only one is "ca root"`, 'ca');
-      return caRootCommand(values.state);
+      return caRootCommand(typeof values.state === 'string' ? values.state : undefined);
     }
-    default:
-      throw usage(`unknown command ${JSON.stringify(command)}: use serve or ca`, undefined);
+    default: {
+      const guess = suggest(command, COMMANDS);
+      throw usage(`unknown command ${JSON.stringify(command)}: ${guess ? `did you mean ${guess}? ` : ''}use ${COMMANDS.join(' or ')}`, undefined);
+    }
   }
 }
 
-function parse<T extends NonNullable<ParseArgsConfig['options']>>(command: string, args: string[], options: T) {
+function parse(command: string, args: string[], options: NonNullable<ParseArgsConfig['options']>) {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
     const option = /'(-[^' ]+)/.exec(describeError(error))?.[1] ?? '';
     switch (systemErrorCode(error)) {
-      case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-        throw usage(`unknown option ${option} for ${command}`, command);
+      case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': {
+        const guess = suggest(option.replace(/^-+/, ''), Object.keys(options));
+        throw usage(`unknown option ${option} for ${command}${guess ? ` (did you mean --${guess}?)` : ''}`, command);
+      }
       case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
         throw usage(`option ${option} needs a value`, command);
       default:

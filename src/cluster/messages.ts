@@ -1,5 +1,4 @@
-import type { ServeConfig } from '../config/serve-config.js';
-import type { ListenerName } from '../server/listeners.js';
+import type { BindingName, WorkerPlan } from '../config/plan.js';
 import type { TlsBundle } from '../tls/bundle.js';
 
 /**
@@ -10,7 +9,7 @@ import type { TlsBundle } from '../tls/bundle.js';
  * its ES module loads); the primary answers with 'start' and the current bundle, if any.
  */
 export type PrimaryMessage =
-  | { readonly type: 'start'; readonly config: ServeConfig }
+  | { readonly type: 'start'; readonly plan: WorkerPlan }
   | { readonly type: 'tls-bundle'; readonly bundle: TlsBundle }
   /** A session-ticket key, base64 (48 bytes), shared by all workers. */
   | { readonly type: 'ticket-keys'; readonly keys: string }
@@ -19,7 +18,7 @@ export type PrimaryMessage =
 export type WorkerMessage =
   | { readonly type: 'ready' }
   /** Every listener of the worker is open: sent once, after all of them. */
-  | { readonly type: 'listening'; readonly listeners: readonly { readonly name: ListenerName; readonly port: number }[] }
+  | { readonly type: 'listening'; readonly listeners: readonly { readonly name: BindingName; readonly port: number }[] }
   | { readonly type: 'listen-failed'; readonly code: string; readonly message: string }
   | { readonly type: 'certificate-expired'; readonly fingerprint256: string };
 
@@ -27,9 +26,9 @@ export function parsePrimaryMessage(value: unknown): PrimaryMessage | undefined 
   if (!isRecord(value)) return undefined;
   switch (value.type) {
     case 'start':
-      return isRecord(value.config) && typeof value.config.root === 'string' ? (value as PrimaryMessage) : undefined;
+      return isRecord(value.plan) && Array.isArray(value.plan.bindings) && Array.isArray(value.plan.sites) ? (value as PrimaryMessage) : undefined;
     case 'tls-bundle':
-      return isRecord(value.bundle) && typeof value.bundle.certPem === 'string' && typeof value.bundle.keyPem === 'string' && typeof value.bundle.notAfter === 'number'
+      return isRecord(value.bundle) && typeof value.bundle.id === 'string' && typeof value.bundle.certPem === 'string' && typeof value.bundle.keyPem === 'string' && typeof value.bundle.notAfter === 'number'
         ? (value as PrimaryMessage)
         : undefined;
     case 'ticket-keys':

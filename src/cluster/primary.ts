@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { ServeConfig } from '../config/serve-config.js';
+import type { Plan } from '../config/plan.js';
 import { describeError, PorticoError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { TlsBundle } from '../tls/bundle.js';
@@ -38,15 +38,15 @@ export class Primary {
   });
 
   constructor(
-    private readonly config: ServeConfig,
+    private readonly plan: Plan,
     private readonly log: Logger,
     private readonly print: (line: string) => void,
   ) {
-    this.slots = Array.from({ length: config.workers }, (_, index) => ({ index, policy: new RestartPolicy(), worker: undefined, stopped: false }));
+    this.slots = Array.from({ length: plan.workers }, (_, index) => ({ index, policy: new RestartPolicy(), worker: undefined, stopped: false }));
   }
 
   async start(): Promise<void> {
-    this.store = this.config.httpsPort !== 0 ? await StateStore.open(this.config.stateDir, this.log) : undefined;
+    this.store = this.plan.certificates.length > 0 ? await StateStore.open(this.plan.stateDir, this.log) : undefined;
     // SCHED_NONE: workers accept from the shared socket themselves. Round-robin hand-off
     // through the primary costs about 40 % of the TLS handshake rate on two cores.
     cluster.schedulingPolicy = cluster.SCHED_NONE;
@@ -54,8 +54,9 @@ export class Primary {
     // Workers' own listen errors are the only port check: a probe listener in the primary would
     // reset clients that connect in the moment it exists (and clients do, in the founding race).
     for (const slot of this.slots) this.fork(slot);
-    process.on('SIGINT', () => this.shutdown(0, 'SIGINT'));
-    process.on('SIGTERM', () => this.shutdown(0, 'SIGTERM'));
+    // A second Ctrl-C (or SIGTERM) while draining stops at once, as Caddy and most servers do.
+    process.on('SIGINT', () => (this.stopping ? this.forceStop('SIGINT') : this.shutdown(0, 'SIGINT')));
+    process.on('SIGTERM', () => (this.stopping ? this.forceStop('SIGTERM') : this.shutdown(0, 'SIGTERM')));
     this.ticketTimer = setInterval(() => this.rotateTicketKeys(), TICKET_KEY_LIFETIME_MS);
     this.ticketTimer.unref();
   }
@@ -67,11 +68,12 @@ export class Primary {
 
   /** Starts once the first worker listens, so a port error is reported alone and no key is made for nothing. */
   private async startKeyring(store: StateStore): Promise<void> {
-    const { hosts, keyType, certLifetimeMs } = this.config;
-    this.keyring = new Keyring(store, { hosts, keyType, lifetimeMs: certLifetimeMs }, this.log, (bundle) => this.broadcast(bundle));
+    const [wanted] = this.plan.certificates;
+    if (wanted === undefined) return;
+    this.keyring = new Keyring(store, wanted, this.log, (bundle) => this.broadcast(bundle));
     try {
       const bundle = await this.keyring.start();
-      this.print(`certificate ready for ${bundle.hosts.join(', ')} (${bundle.keyType}, valid until ${new Date(bundle.notAfter).toISOString()}); root CA: portico ca root --state ${this.config.stateDir}`);
+      this.print(`certificate ready for ${bundle.hosts.join(', ')} (${bundle.keyType}, valid until ${new Date(bundle.notAfter).toISOString()}); root CA: portico ca root --state ${this.plan.stateDir}`);
     } catch (error) {
       this.fail(error);
     }
@@ -103,10 +105,15 @@ export class Primary {
     else this.fail(new PorticoError(message.code as PorticoError['code'], message.message));
   }
 
-  /** A new or restarted worker gets the config and the current bundle at once. */
+  /**
+   * A new or restarted worker gets its plan and the current bundle at once. One that reports
+   * ready while the primary is stopping missed the shutdown (it was still loading): it is told
+   * again instead of being started.
+   */
   private equip(slot: Slot): void {
     if (!slot.worker) return;
-    sendTo(slot.worker, { type: 'start', config: this.config });
+    if (this.stopping) return sendTo(slot.worker, { type: 'shutdown' });
+    sendTo(slot.worker, { type: 'start', plan: this.plan.serving });
     sendTo(slot.worker, { type: 'ticket-keys', keys: this.ticketKeys });
     const bundle = this.keyring?.bundle;
     if (bundle) sendTo(slot.worker, { type: 'tls-bundle', bundle });
@@ -116,8 +123,9 @@ export class Primary {
     this.log.info(`worker ${slot.index} started (pid ${slot.worker?.process.pid})`);
     if (this.announced || this.stopping) return;
     this.announced = true;
-    this.print(`Portico serving ${this.config.root} with ${this.config.workers} worker(s)`);
-    for (const { name, port } of listeners) this.print(`  ${name}://${displayHost(this.config)}:${port}/`);
+    const roots = this.plan.serving.sites.map((site) => site.root).join(', ');
+    this.print(`Portico serving ${roots} with ${this.plan.workers} worker(s)`);
+    for (const { name, port } of listeners) this.print(`  ${name}://${displayHost(this.plan)}:${port}/`);
     if (this.store) void this.startKeyring(this.store);
   }
 
@@ -162,7 +170,16 @@ export class Primary {
     for (const worker of live) sendTo(worker, { type: 'shutdown' });
     setTimeout(() => {
       for (const worker of this.liveWorkers()) worker.process.kill('SIGKILL');
-    }, this.config.shutdownGraceMs + 2_000).unref();
+    }, this.plan.shutdownGraceMs + 2_000).unref();
+  }
+
+  /** Stops every worker now, abandoning requests in flight; exit code 130, as after an interrupt. */
+  private forceStop(signal: string): void {
+    this.log.warn(`${signal} again: stopping now, without waiting for requests in flight`);
+    this.exitCode = 130;
+    const live = this.liveWorkers();
+    if (live.length === 0) return this.exit();
+    for (const worker of live) worker.process.kill('SIGKILL');
   }
 
   private exit(): void {
@@ -179,9 +196,10 @@ function sendTo(worker: Worker, message: PrimaryMessage): void {
 }
 
 /** The host to show in a URL: the first DNS name the certificate covers, else the bind address. */
-function displayHost(config: ServeConfig): string {
-  const name = config.hosts.find((host) => isIP(host) === 0);
+function displayHost(plan: Plan): string {
+  const hosts = plan.certificates[0]?.hosts ?? [];
+  const name = hosts.find((host) => isIP(host) === 0);
   if (name) return name;
-  const address = config.bindAddress ?? config.hosts[0] ?? 'localhost';
+  const address = plan.serving.bindings[0]?.address ?? hosts[0] ?? 'localhost';
   return isIP(address) === 6 ? `[${address}]` : address;
 }

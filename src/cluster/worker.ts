@@ -1,17 +1,17 @@
-import type { EventEmitter } from 'node:events';
-import type { ServeConfig } from '../config/serve-config.js';
+import type { WorkerPlan } from '../config/plan.js';
 import { describeError, isPorticoError } from '../errors.js';
 import { isFaultActive } from '../fault-injection.js';
-import { createStaticHandler } from '../http/static/serve-static.js';
+import { Pipeline } from '../http/pipeline.js';
+import { createStaticCaches, createStaticHandler } from '../http/static/static-handler.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { Listeners } from '../server/listeners.js';
-import type { TlsBundle } from '../tls/bundle.js';
+import { CertificateTable } from '../server/certificate-table.js';
+import { Endpoint, type SiteRouter } from '../server/endpoint.js';
 import { parsePrimaryMessage, type WorkerMessage } from './messages.js';
 
 /**
- * A worker serves; it owns no key material. It receives the frozen config and finished TLS
- * bundles from the primary and only publishes them. It stops when the primary says so, or
- * when the primary is gone (the IPC channel closes).
+ * A worker serves; it owns no key material. It receives its plan and finished TLS bundles from
+ * the primary and only publishes them. It stops when the primary says so, or when the primary
+ * is gone (the IPC channel closes).
  */
 export function runWorker(): void {
   const slot = Number(process.env.PORTICO_WORKER_SLOT ?? '0');
@@ -31,9 +31,8 @@ export function runWorker(): void {
 }
 
 class Worker {
-  private listeners: Listeners | undefined;
-  private pendingBundle: TlsBundle | undefined;
-  private ticketKeys: Buffer | undefined;
+  private endpoints: Endpoint[] = [];
+  private readonly certificates: CertificateTable;
   private inFlight = 0;
   private stopping = false;
   private shutdownGraceMs = 10_000;
@@ -41,7 +40,9 @@ class Worker {
   constructor(
     private readonly slot: number,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.certificates = new CertificateTable(log, (bundle) => send({ type: 'certificate-expired', fingerprint256: bundle.fingerprint256 }));
+  }
 
   receive(raw: unknown): void {
     const message = parsePrimaryMessage(raw);
@@ -49,51 +50,50 @@ class Worker {
       this.log.warn('ignored a malformed message from the primary');
       return;
     }
-    if (message.type === 'start') void this.start(message.config);
-    else if (message.type === 'tls-bundle') this.publish(message.bundle);
-    else if (message.type === 'ticket-keys') this.setTicketKeys(message.keys);
+    if (message.type === 'start') void this.start(message.plan);
+    else if (message.type === 'tls-bundle') this.certificates.publish(message.bundle);
+    else if (message.type === 'ticket-keys') this.certificates.setTicketKeys(Buffer.from(message.keys, 'base64'));
     else this.shutdown();
   }
 
-  private async start(config: ServeConfig): Promise<void> {
+  private async start(plan: WorkerPlan): Promise<void> {
+    this.shutdownGraceMs = plan.shutdownGraceMs;
     try {
-      const site = await createStaticHandler(config.root, { browse: config.browse, cacheControl: config.cacheControl }, this.log);
-      this.listeners = new Listeners(config, site, (exchange) => this.track(exchange), this.log, (bundle) => send({ type: 'certificate-expired', fingerprint256: bundle.fingerprint256 }));
-      if (this.ticketKeys) this.listeners.setTicketKeys(this.ticketKeys);
-      if (this.pendingBundle) this.listeners.publish(this.pendingBundle);
-      send({ type: 'listening', listeners: await this.listeners.open() });
+      const caches = createStaticCaches();
+      const pipelines = await Promise.all(
+        plan.sites.map(async (site) => new Pipeline([await createStaticHandler(site.root, { browse: site.browse, cacheControl: site.cacheControl }, caches, this.log)], this.log)),
+      );
+      // One site in flag mode; host routing arrives with the sites issue.
+      const only = pipelines[0]!;
+      const router: SiteRouter = { select: () => only };
+      const tracker = { begin: () => this.begin(), end: () => this.end() };
+      if (this.stopping) return;
+      this.endpoints = plan.bindings.map((binding) => new Endpoint(binding, plan.limits, router, tracker, this.log, binding.tls ? this.certificates : undefined));
+      const ports = await Promise.all(this.endpoints.map((endpoint) => endpoint.open()));
+      if (this.stopping) return this.shutdown();
+      send({ type: 'listening', listeners: this.endpoints.map((endpoint, i) => ({ name: endpoint.binding.name, port: ports[i]! })) });
     } catch (error) {
       send({ type: 'listen-failed', code: isPorticoError(error) ? error.code : 'ERR_LISTEN_FAILED', message: describeError(error) });
       return;
     }
-    this.shutdownGraceMs = config.shutdownGraceMs;
     if (isFaultActive(`crash-worker-slot:${this.slot}`)) setTimeout(() => process.exit(70), 50);
   }
 
-  private setTicketKeys(keys: string): void {
-    this.ticketKeys = Buffer.from(keys, 'base64');
-    this.listeners?.setTicketKeys(this.ticketKeys);
-  }
-
-  private publish(bundle: TlsBundle): void {
-    if (this.listeners) this.listeners.publish(bundle);
-    else this.pendingBundle = bundle;
-  }
-
-  /** Counts requests in flight (a response or an HTTP/2 stream until it closes), so shutdown can wait for them. */
-  private track(exchange: EventEmitter): void {
+  /** Counts exchanges in flight, so shutdown can wait for them. */
+  private begin(): void {
     this.inFlight += 1;
-    exchange.once('close', () => {
-      this.inFlight -= 1;
-      if (this.stopping && this.inFlight === 0) process.exit(0);
-    });
+  }
+
+  private end(): void {
+    this.inFlight -= 1;
+    if (this.stopping && this.inFlight === 0) process.exit(0);
   }
 
   /** Stops accepting, lets requests in flight finish (bounded), then exits 0. */
   shutdown(): void {
-    if (this.stopping) return;
+    if (this.stopping && this.endpoints.length === 0) return;
     this.stopping = true;
-    this.listeners?.stopAccepting();
+    for (const endpoint of this.endpoints) endpoint.stop();
     if (this.inFlight === 0) process.exit(0);
     this.log.info(`waiting up to ${this.shutdownGraceMs} ms for ${this.inFlight} request(s) in flight`);
     setTimeout(() => {

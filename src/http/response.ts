@@ -1,36 +1,37 @@
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse as Http1Response } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { FileHandle } from 'node:fs/promises';
 
-/** A request as both HTTP/1.1 and HTTP/2 (compatibility API) deliver it. */
-export type ServerRequest = IncomingMessage | Http2ServerRequest;
-export type ServerResponse = Http1Response | Http2ServerResponse;
-export type RequestHandler = (req: ServerRequest, res: ServerResponse) => void;
+/** A slice of an open file: bytes `start`..`end`, inclusive. */
+export interface FileSlice {
+  readonly handle: FileHandle;
+  readonly start: number;
+  readonly end: number;
+}
 
-/** A whole response decided in memory, written by whichever transport carries it. */
-export interface PreparedResponse {
+/** What a response carries after its head. Segments are sent in order: bytes, or file slices. */
+export type Body =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'bytes'; readonly data: Buffer | string }
+  | { readonly kind: 'segments'; readonly segments: readonly (Buffer | string | FileSlice)[] };
+
+/**
+ * One response, decided by a handler and written by whichever transport carries the exchange.
+ * Headers are lower-case names; Content-Length is set by the handler whenever the length is known.
+ * `release` frees what the body holds (open files): the transport calls it exactly once, when
+ * the body is sent, cut short, or never sent because the client left.
+ */
+export interface Response {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
-  /** Undefined for HEAD, 304 and other bodiless responses. */
-  readonly body: Buffer | string | undefined;
+  readonly body: Body;
+  readonly release?: () => void;
 }
 
-/** Answers from memory when it can; undefined sends the request down the full path. */
-export type FastResponder = (method: string, url: string, header: (name: string) => string | undefined) => PreparedResponse | undefined;
+export const NO_BODY: Body = Object.freeze({ kind: 'none' });
 
-/** What a site offers a listener: the full handler, and the in-memory answer for cache hits. */
-export interface SiteHandler {
-  readonly handle: RequestHandler;
-  readonly respondFast: FastResponder;
+export function bytesResponse(status: number, headers: Readonly<Record<string, string>>, data: Buffer | string | undefined): Response {
+  return { status, headers, body: data === undefined ? NO_BODY : { kind: 'bytes', data } };
 }
 
-/** One header's value, repeated fields joined as RFC 9110 §5.3 allows. */
-export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value.join(', ') : value;
-}
-
-export function writePrepared(res: ServerResponse, prepared: PreparedResponse): void {
-  res.writeHead(prepared.status, prepared.headers);
-  if (prepared.body === undefined) res.end();
-  else res.end(prepared.body);
+export function isFileSlice(segment: Buffer | string | FileSlice): segment is FileSlice {
+  return typeof segment === 'object' && 'handle' in segment;
 }

@@ -1,7 +1,5 @@
 import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.js';
-import type { TlsBundle } from '../tls/bundle.js';
-import { isWithinValidity } from '../tls/renewal.js';
 
 /**
  * A TLS alert record: fatal (2) internal_error (80). Sent to a client held past the limit,
@@ -9,7 +7,7 @@ import { isWithinValidity } from '../tls/renewal.js';
  */
 const INTERNAL_ERROR_ALERT = Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x50]);
 
-/** Held connections per worker; beyond this a new one gets the alert at once (each holds a descriptor). */
+/** Held connections per endpoint; beyond this a new one gets the alert at once (each holds a descriptor). */
 const MAX_HELD = 1024;
 
 interface Held {
@@ -25,30 +23,24 @@ interface Held {
  * in which a handshake can meet an empty or half-built context (KB Q184288).
  */
 export class HandshakeGate {
-  private bundle: TlsBundle | undefined;
   private readonly held = new Set<Held>();
-  private reportedExpired: string | undefined;
   private heldTotal = 0;
 
   constructor(
     private readonly release: (socket: Socket) => void,
+    private readonly isUsable: (now: number) => boolean,
     private readonly holdMs: number,
     private readonly log: Logger,
-    private readonly onExpired: (bundle: TlsBundle) => void,
   ) {}
 
   admit(socket: Socket): void {
-    if (this.isUsable(Date.now())) {
-      this.release(socket);
-      return;
-    }
-    this.hold(socket);
+    if (this.isUsable(Date.now())) this.release(socket);
+    else this.hold(socket);
   }
 
-  /** Called after the TLS server already serves `bundle`: releases everything held. */
-  publish(bundle: TlsBundle): void {
-    this.bundle = bundle;
-    if (!this.isUsable(Date.now()) || this.held.size === 0) return;
+  /** Called once TLS serves a new certificate: releases everything held, if it is usable. */
+  reopen(): void {
+    if (this.held.size === 0 || !this.isUsable(Date.now())) return;
     const waiting = [...this.held];
     this.held.clear();
     this.log.info(`released ${waiting.length} held handshake(s) (${this.heldTotal} held since start)`);
@@ -64,18 +56,6 @@ export class HandshakeGate {
       socket.destroy();
     }
     this.held.clear();
-  }
-
-  private isUsable(now: number): boolean {
-    const bundle = this.bundle;
-    if (bundle === undefined) return false;
-    if (isWithinValidity(bundle, now)) return true;
-    if (this.reportedExpired !== bundle.fingerprint256) {
-      this.reportedExpired = bundle.fingerprint256;
-      this.log.warn(`the certificate ${bundle.serialNumber} expired at ${new Date(bundle.notAfter).toISOString()}; holding handshakes until it is renewed`);
-      this.onExpired(bundle);
-    }
-    return false;
   }
 
   private hold(socket: Socket): void {

@@ -6,6 +6,8 @@ import type { KeyType } from './key-types.js';
  * as JSON and cannot carry behaviour or shared mutable state.
  */
 export interface TlsBundle {
+  /** Which certificate this is (the same across renewals): the storage id of its host set and key type. */
+  readonly id: string;
   /** SHA-256 fingerprint of the leaf certificate: identifies the bundle. */
   readonly fingerprint256: string;
   readonly serialNumber: string;

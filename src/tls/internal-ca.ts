@@ -134,8 +134,14 @@ function generalName(host: string): Buffer {
   return isIP(host) === 0 ? der.implicit(2, Buffer.from(host, 'ascii')) : der.implicit(7, ipBytes(host));
 }
 
-function ipBytes(address: string): Buffer {
+/** An address as the 4 or 16 bytes iPAddress holds; an IPv6 address may end in a dotted IPv4 (`::ffff:127.0.0.1`). */
+export function ipBytes(address: string): Buffer {
   if (isIP(address) === 4) return Buffer.from(address.split('.').map(Number));
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(address);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    return ipBytes(`${address.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`);
+  }
   const [head = '', tail = ''] = address.split('::');
   const groups = (part: string): string[] => (part === '' ? [] : part.split(':'));
   const missing = 8 - groups(head).length - groups(tail).length;

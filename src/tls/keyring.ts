@@ -5,7 +5,7 @@ import { freezeBundle, type TlsBundle } from './bundle.js';
 import { type Check, checkLeaf, checkRoot, type LeafWanted, type ParsedPair } from './certificate-check.js';
 import type { KeyType } from './key-types.js';
 import { isRenewalDue, leafValidity, renewalTime } from './renewal.js';
-import type { PairPaths, PairToStore, StateStore, StoredPair } from './storage/state-store.js';
+import { leafId, type PairPaths, type PairToStore, type StateStore, type StoredPair } from './storage/state-store.js';
 
 export interface KeyringOptions {
   readonly hosts: readonly string[];
@@ -172,6 +172,7 @@ export class Keyring {
 
 function toBundle(leaf: ParsedPair, wanted: LeafWanted): TlsBundle {
   return freezeBundle({
+    id: leafId(wanted.hosts, wanted.keyType),
     fingerprint256: leaf.cert.fingerprint256,
     serialNumber: leaf.cert.serialNumber,
     certPem: leaf.certPem,

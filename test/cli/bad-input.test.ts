@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runPortico } from '../support/portico-process.js';
-import { createSandbox, freePort, type Sandbox } from '../support/sandbox.js';
+import { createSandbox, type Sandbox } from '../support/sandbox.js';
 
 let box: Sandbox;
 let occupied: Server;
@@ -35,12 +35,12 @@ async function assertOneClearLine(args: string[], expected: RegExp): Promise<voi
   assert.equal(stdout, '');
 }
 
-async function serveWith(...extra: string[]): Promise<string[]> {
-  return ['serve', box.site, '--bind', '127.0.0.1', '--state', box.state, '--http', String(await freePort()), '--https', String(await freePort()), ...extra];
+function serveWith(...extra: string[]): string[] {
+  return ['serve', box.site, '--bind', '127.0.0.1', '--state', box.state, '--http', '0', '--https', '0', ...extra];
 }
 
 test('an unknown flag is named', async () => {
-  await assertOneClearLine(await serveWith('--colour', 'blue'), /unknown option --colour .*ERR_USAGE/);
+  await assertOneClearLine(serveWith('--colour', 'blue'), /unknown option --colour .*ERR_USAGE/);
 });
 
 test('a flag without its value is named', async () => {
@@ -48,15 +48,15 @@ test('a flag without its value is named', async () => {
 });
 
 test('a port that is not a number is refused', async () => {
-  await assertOneClearLine(await serveWith('--http', 'eighty'), /--http "eighty" is not a port.*ERR_INVALID_PORT/);
+  await assertOneClearLine(serveWith('--http', 'eighty'), /--http "eighty" is not a port.*ERR_INVALID_PORT/);
 });
 
 test('a port above 65535 is refused', async () => {
-  await assertOneClearLine(await serveWith('--https', '70000'), /--https "70000" is not a port/);
+  await assertOneClearLine(serveWith('--https', '70000'), /--https "70000" is not a port/);
 });
 
 test('a port already in use is named with the flag that chose it', async () => {
-  await assertOneClearLine(await serveWith('--https', String(occupiedPort)), new RegExp(`port ${occupiedPort} \\(--https\\) is already in use.*ERR_PORT_IN_USE`));
+  await assertOneClearLine(serveWith('--https', String(occupiedPort)), new RegExp(`port ${occupiedPort} \\(--https\\) is already in use.*ERR_PORT_IN_USE`));
 });
 
 test('a root folder that does not exist is refused', async () => {
@@ -68,23 +68,53 @@ test('a root that is a file is refused', async () => {
 });
 
 test('a state directory that cannot be created is refused', async () => {
-  await assertOneClearLine(await serveWith('--state', join(box.dir, 'a-file', 'state')), /state directory .* is not writable.*ERR_STATE_DIR_NOT_WRITABLE/);
+  await assertOneClearLine(serveWith('--state', join(box.dir, 'a-file', 'state')), /state directory .* is not writable.*ERR_STATE_DIR_NOT_WRITABLE/);
 });
 
 test('an unknown key type lists the ones there are', async () => {
-  await assertOneClearLine(await serveWith('--key-type', 'dsa-1024'), /--key-type "dsa-1024" is not a key type: use one of ec-p256, ec-p384, rsa-2048/);
+  await assertOneClearLine(serveWith('--key-type', 'dsa-1024'), /--key-type "dsa-1024" is not a key type: use one of ec-p256, ec-p384, rsa-2048/);
 });
 
 test('a worker count of zero is refused', async () => {
-  await assertOneClearLine(await serveWith('--workers', '0'), /--workers "0" is not a worker count/);
+  await assertOneClearLine(serveWith('--workers', '0'), /--workers "0" is not a worker count/);
 });
 
 test('turning off both listeners is refused', async () => {
-  await assertOneClearLine(['serve', box.site, '--http', '0', '--https', '0'], /nothing to serve/);
+  await assertOneClearLine(['serve', box.site, '--http', 'off', '--https', 'off'], /nothing to serve/);
 });
 
-test('an unknown command is named', async () => {
-  await assertOneClearLine(['serv'], /unknown command "serv"/);
+test('an unknown command is named, with the command it was probably meant to be', async () => {
+  await assertOneClearLine(['serv'], /unknown command "serv": did you mean serve\?/);
+});
+
+test('a mistyped flag gets a suggestion', async () => {
+  await assertOneClearLine(serveWith('--brwose'), /unknown option --brwose for serve \(did you mean --browse\?\).*ERR_USAGE/);
+  await assertOneClearLine(serveWith('--hots', 'example.test'), /did you mean --host\?/);
+});
+
+test('an IPv6 address with a zone id is refused as a --host: a certificate cannot name it', async () => {
+  await assertOneClearLine(serveWith('--host', 'fe80::1%lo'), /--host "fe80::1%lo" has an IPv6 zone id.*ERR_INVALID_OPTION/);
+});
+
+test('several problems are all reported, one line each', async () => {
+  const { code, stderr } = await runPortico(serveWith('--http', 'x', '--workers', '0'));
+  assert.equal(code, 1);
+  assert.deepEqual(
+    stderr.trimEnd().split('\n').map((line) => /\((ERR_\w+)\)$/.exec(line)?.[1]),
+    ['ERR_INVALID_PORT', 'ERR_INVALID_OPTION'],
+  );
+});
+
+test('with a port in use and four workers, start-up fails at once: every worker stops by itself', async () => {
+  // A worker still loading when the primary gave up used to miss the shutdown, be started
+  // anyway, and live until the forced kill 12 s later.
+  const run = runPortico(serveWith('--workers', '4', '--https', String(occupiedPort)));
+  const deadline = new Promise<'still running'>((resolve) => setTimeout(resolve, 8_000, 'still running').unref());
+  const result = await Promise.race([run, deadline]);
+  assert.notEqual(result, 'still running', 'the primary exits before the 12 s forced kill');
+  if (result === 'still running') return;
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /is already in use.*ERR_PORT_IN_USE/);
 });
 
 test('ca root without a root CA says how to create one, exit 1', async () => {

@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { serveArgs } from '../support/sandbox.js';
+import { anyPortArgs } from '../support/sandbox.js';
 import { useTestServers } from '../support/test-servers.js';
 import { probe } from '../support/tls-probe.js';
 
@@ -15,10 +15,10 @@ test('a handshake held past --hold-timeout gets a TLS alert and a log line; plai
   const { box } = servers;
   await mkdir(join(box.state, 'locks'), { recursive: true });
   await writeFile(join(box.state, 'locks', 'issuance.lock'), JSON.stringify({ pid: process.pid, hostname: hostname(), token: 'test', acquiredAt: new Date().toISOString() }));
-  const { args, httpPort, httpsPort } = await serveArgs(box, ['--workers', '1', '--hold-timeout', '1s']);
-  const portico = servers.serve(args);
+  const portico = servers.serve(anyPortArgs(box, ['--workers', '1', '--hold-timeout', '1s']));
   await portico.waitFor(/waiting for .*issuance\.lock: held by pid/);
-  await portico.waitFor(/https:\/\//);
+  const httpPort = await portico.port('http');
+  const httpsPort = await portico.port('https');
 
   assert.equal((await fetch(`http://127.0.0.1:${httpPort}/`)).status, 200, 'plain HTTP does not wait for the certificate');
   await assert.rejects(probe({ port: httpsPort, servername: 'localhost' }), /alert internal error/);

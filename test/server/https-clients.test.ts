@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { http2Get } from '../support/http2-request.js';
 import { PORTICO_BIN, PorticoProcess } from '../support/portico-process.js';
 import { fetchRootCa } from '../support/root-ca.js';
-import { createSandbox, INDEX_HTML, type Sandbox, serveArgs } from '../support/sandbox.js';
+import { anyPortArgs, createSandbox, INDEX_HTML, type Sandbox } from '../support/sandbox.js';
 import { probe } from '../support/tls-probe.js';
 
 const run = promisify(execFile);
@@ -20,11 +20,10 @@ let rootPem: string;
 
 before(async () => {
   box = await createSandbox();
-  const ports = await serveArgs(box, ['--workers', '2']);
-  ({ httpPort, httpsPort } = ports);
-  portico = PorticoProcess.serve(ports.args);
+  portico = PorticoProcess.serve(anyPortArgs(box, ['--workers', '2']));
+  httpPort = await portico.port('http');
+  httpsPort = await portico.port('https');
   await portico.waitUntilServing();
-  await portico.waitFor(/http:\/\/localhost:\d+\//);
   rootPem = (await fetchRootCa(box.state)).pem;
 });
 

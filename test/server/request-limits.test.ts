@@ -4,7 +4,7 @@ import { connect as connectTcp, type Socket } from 'node:net';
 import { before, test } from 'node:test';
 import { connect as connectTls } from 'node:tls';
 import { httpRequest, rawExchange } from '../support/http-request.js';
-import { serveArgs } from '../support/sandbox.js';
+import { anyPortArgs } from '../support/sandbox.js';
 import { useTestServers } from '../support/test-servers.js';
 
 const servers = useTestServers();
@@ -13,9 +13,10 @@ let httpsPort: number;
 
 before(async () => {
   const box = await servers.ready();
-  const ports = await serveArgs(box, ['--workers', '1', '--header-timeout', '2s']);
-  ({ httpPort, httpsPort } = ports);
-  await servers.serve(ports.args).waitUntilServing();
+  const portico = servers.serve(anyPortArgs(box, ['--workers', '1', '--header-timeout', '2s']));
+  httpPort = await portico.port('http');
+  httpsPort = await portico.port('https');
+  await portico.waitUntilServing();
 });
 
 /**

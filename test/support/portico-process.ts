@@ -69,6 +69,12 @@ export class PorticoProcess {
     await this.waitFor(/https:\/\/\S+:\d+\//, timeoutMs);
   }
 
+  /** The port a listener bound, from the start-up lines (`  https://localhost:PORT/`). */
+  async port(name: 'http' | 'https', timeoutMs = 30_000): Promise<number> {
+    const [, port] = await this.waitFor(new RegExp(`^  ${name}://\\S+:(\\d+)/$`, 'm'), timeoutMs);
+    return Number(port);
+  }
+
   /** Every match of a global pattern in the output so far. */
   matches(pattern: RegExp): RegExpMatchArray[] {
     return [...this.output.matchAll(pattern)];

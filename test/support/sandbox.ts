@@ -33,7 +33,19 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** The arguments every test server gets: loopback only, two free ports, its own state. */
+/**
+ * The arguments every test server gets: loopback only, any free ports (read them back with
+ * PorticoProcess.port()), its own state.
+ */
+export function anyPortArgs(box: Sandbox, extra: readonly string[] = []): string[] {
+  return [box.site, '--bind', '127.0.0.1', '--http', '0', '--https', '0', '--state', box.state, ...extra];
+}
+
+/**
+ * Arguments with two ports chosen before the server starts, for the tests that need them then:
+ * clients that connect before the listener exists, or a port that must stay the same across a
+ * restart of a lone worker (port 0 would give the new worker a new port).
+ */
 export async function serveArgs(box: Sandbox, extra: readonly string[] = []): Promise<{ args: string[]; httpPort: number; httpsPort: number }> {
   const httpPort = await freePort();
   const httpsPort = await freePort();

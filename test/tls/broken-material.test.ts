@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { PorticoProcess } from '../support/portico-process.js';
 import { chainsTo, fetchRootCa } from '../support/root-ca.js';
-import { createSandbox, type Sandbox, serveArgs } from '../support/sandbox.js';
+import { anyPortArgs, createSandbox, type Sandbox } from '../support/sandbox.js';
 import { probe } from '../support/tls-probe.js';
 
 // One state directory is made once, then copied, damaged and started from in each test.
@@ -14,7 +14,7 @@ let leafFolder: string;
 let otherGeneration: { key: string; cert: string };
 
 async function runUntilReady(state: string): Promise<void> {
-  const portico = PorticoProcess.serve((await serveArgs({ ...box, state }, ['--workers', '1'])).args);
+  const portico = PorticoProcess.serve(anyPortArgs({ ...box, state }, ['--workers', '1']));
   await portico.waitUntilServing();
   assert.equal((await portico.stop()).code, 0);
 }
@@ -44,12 +44,11 @@ async function startDamaged(name: string, damage: (leaf: string) => Promise<void
   const leaf = join(state, 'certificates', leafFolder);
   const original = await readFile(join(leaf, 'cert.pem'), 'utf8');
   await damage(leaf);
-  const { args, httpsPort } = await serveArgs({ ...box, state }, ['--workers', '1']);
-  const portico = PorticoProcess.serve(args);
+  const portico = PorticoProcess.serve(anyPortArgs({ ...box, state }, ['--workers', '1']));
   try {
     await portico.waitUntilServing();
     const root = await fetchRootCa(state);
-    const served = await probe({ port: httpsPort, servername: 'localhost', ca: root.pem });
+    const served = await probe({ port: await portico.port('https'), servername: 'localhost', ca: root.pem });
     assert.equal(served.status, 200);
     assert.ok(chainsTo(served.cert, root.cert));
   } finally {

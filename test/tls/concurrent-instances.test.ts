@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { chainsTo, fetchRootCa } from '../support/root-ca.js';
-import { serveArgs } from '../support/sandbox.js';
+import { anyPortArgs } from '../support/sandbox.js';
 import { useTestServers } from '../support/test-servers.js';
 import { probe } from '../support/tls-probe.js';
 
@@ -9,11 +9,10 @@ const servers = useTestServers();
 
 test('three instances started at once on one state directory generate once and serve the same certificate', async () => {
   const { box } = servers;
-  const instances = await Promise.all([1, 2, 3].map(() => serveArgs(box, ['--workers', '1', '--key-type', 'rsa-4096'])));
-  const running = instances.map(({ args }) => servers.serve(args));
+  const running = [1, 2, 3].map(() => servers.serve(anyPortArgs(box, ['--workers', '1', '--key-type', 'rsa-4096'])));
   await Promise.all(running.map((portico) => portico.waitUntilServing()));
 
-  const served = await Promise.all(instances.map(({ httpsPort }) => probe({ port: httpsPort, servername: 'localhost' })));
+  const served = await Promise.all(running.map(async (portico) => probe({ port: await portico.port('https'), servername: 'localhost' })));
   assert.equal(new Set(served.map((result) => result.cert.fingerprint256)).size, 1, 'every instance serves the same certificate');
   assert.ok(chainsTo(served[0]!.cert, (await fetchRootCa(box.state)).cert));
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { PorticoProcess } from '../support/portico-process.js';
 import { fetchRootCa } from '../support/root-ca.js';
-import { serveArgs } from '../support/sandbox.js';
+import { anyPortArgs } from '../support/sandbox.js';
 import { useTestServers } from '../support/test-servers.js';
 import { probe } from '../support/tls-probe.js';
 
@@ -13,17 +13,16 @@ const start = (args: string[], env: NodeJS.ProcessEnv = {}): PorticoProcess => s
 
 /** After a crash, a restart serves a certificate a verifying client accepts. */
 async function assertRestartServesValidCertificate(): Promise<PorticoProcess> {
-  const again = await serveArgs(servers.box, ['--workers', '1']);
-  const restarted = start(again.args);
+  const restarted = start(anyPortArgs(servers.box, ['--workers', '1']));
   await restarted.waitUntilServing();
   const root = await fetchRootCa(servers.box.state);
-  const result = await probe({ port: again.httpsPort, servername: 'localhost', ca: root.pem });
+  const result = await probe({ port: await restarted.port('https'), servername: 'localhost', ca: root.pem });
   assert.equal(result.status, 200);
   return restarted;
 }
 
 test('a primary killed with SIGKILL while generating a key is followed by a start that serves a valid certificate', async () => {
-  const first = start((await serveArgs(servers.box, ['--workers', '1', '--key-type', 'rsa-4096'])).args);
+  const first = start(anyPortArgs(servers.box, ['--workers', '1', '--key-type', 'rsa-4096']));
   await first.waitFor(/issuing a rsa-4096 certificate/);
   first.child.kill('SIGKILL');
   await first.stop();
@@ -34,7 +33,7 @@ test('a primary killed with SIGKILL while generating a key is followed by a star
 });
 
 test('a primary that dies between storing a leaf key and its certificate leaves nothing that is served torn', async () => {
-  const first = start((await serveArgs(servers.box, ['--workers', '1'])).args, { PORTICO_TEST_FAULT: 'die-between-leaf-key-and-cert' });
+  const first = start(anyPortArgs(servers.box, ['--workers', '1']), { PORTICO_TEST_FAULT: 'die-between-leaf-key-and-cert' });
   const { signal } = await first.waitForExit();
   assert.equal(signal, 'SIGKILL');
   await first.stop();

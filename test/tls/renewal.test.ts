@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fetchRootCa } from '../support/root-ca.js';
-import { serveArgs } from '../support/sandbox.js';
+import { anyPortArgs } from '../support/sandbox.js';
 import { useTestServers } from '../support/test-servers.js';
 import { probe } from '../support/tls-probe.js';
 
 const servers = useTestServers();
 
 test('a short-lived leaf is renewed and swapped into every worker without a failed handshake', async () => {
-  const { args, httpsPort } = await serveArgs(servers.box, ['--workers', '2', '--cert-lifetime', '6s']);
-  const portico = servers.serve(args);
+  const portico = servers.serve(anyPortArgs(servers.box, ['--workers', '2', '--cert-lifetime', '6s']));
+  const httpsPort = await portico.port('https');
   await portico.waitUntilServing();
   const root = await fetchRootCa(servers.box.state);
 
@@ -35,8 +35,8 @@ test('a short-lived leaf is renewed and swapped into every worker without a fail
 
 test('a leaf that expired while no timer renewed it is never served: the next handshake waits for a new one', async () => {
   // Test-only fault switch (docs/design.md): no renewal timer, so only the check on use remains.
-  const { args, httpsPort } = await serveArgs(servers.box, ['--workers', '1', '--cert-lifetime', '3s']);
-  const portico = servers.serve(args, { PORTICO_TEST_FAULT: 'no-scheduled-renewal' });
+  const portico = servers.serve(anyPortArgs(servers.box, ['--workers', '1', '--cert-lifetime', '3s']), { PORTICO_TEST_FAULT: 'no-scheduled-renewal' });
+  const httpsPort = await portico.port('https');
   await portico.waitUntilServing();
   const root = await fetchRootCa(servers.box.state);
   const first = await probe({ port: httpsPort, servername: 'localhost', ca: root.pem });

@@ -1,4 +1,4 @@
-import { defaultStateDir } from '../../config/serve-config.js';
+import { defaultStateDir } from '../../config/flags.js';
 import { PorticoError } from '../../errors.js';
 import { createLogger } from '../../log/logger.js';
 import { checkRoot } from '../../tls/certificate-check.js';

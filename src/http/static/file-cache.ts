@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 
 /** Bodies up to this size are kept in memory; larger files are streamed from disk. */
 export const MAX_CACHED_BODY_BYTES = 128 * 1024;
@@ -33,11 +33,13 @@ export interface CompressedVariant {
 }
 
 /**
- * A bounded, least-recently-used cache of files by URL path, per worker. Correctness does not
- * depend on timing: every hit is checked with one stat() of the real path, and any change of
- * inode, size or modification time (a rewrite, an atomic replace, a delete) evicts the entry,
- * so a changed file is never served from it. The URL→file mapping itself (which can change when
- * a symbolic link or a default document changes) is re-resolved after MAPPING_TTL_MS.
+ * A bounded, least-recently-used cache of files by site and URL path, one per worker, shared by
+ * every site. Correctness does not depend on timing: the caller checks every hit against the
+ * file's current metadata (`isCurrent`) before using it — a stat() for a body served from
+ * memory, the fstat() of the opened file otherwise — and any change of inode, size or
+ * modification time (a rewrite, an atomic replace, a delete) evicts the entry, so a changed file
+ * is never served from it. The URL→file mapping itself (which can change when a symbolic link or
+ * a default document changes) is re-resolved after MAPPING_TTL_MS.
  */
 export class FileCache {
   private readonly entries = new Map<string, CachedFile>();
@@ -45,18 +47,22 @@ export class FileCache {
 
   constructor(private readonly maxBytes = FILE_CACHE_BYTES) {}
 
-  /** The entry for `key` if it still describes the file on disk; stale entries are dropped. */
+  /** The entry for `key` while its URL→file mapping is fresh; the caller still checks `isCurrent`. */
   lookup(key: string, now: number): CachedFile | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
-    const current = now - entry.resolvedAt <= MAPPING_TTL_MS ? statSync(entry.realPath, { throwIfNoEntry: false }) : undefined;
-    if (current === undefined || current.ino !== entry.ino || current.size !== entry.size || current.mtimeMs !== entry.mtimeMs || !current.isFile()) {
+    if (now - entry.resolvedAt > MAPPING_TTL_MS) {
       this.delete(key);
       return undefined;
     }
     this.entries.delete(key);
     this.entries.set(key, entry);
     return entry;
+  }
+
+  /** Whether `stats` (just read from disk) describe the same file, unchanged, as `entry`. */
+  static isCurrent(entry: CachedFile, stats: Stats | undefined): boolean {
+    return stats !== undefined && stats.ino === entry.ino && stats.size === entry.size && stats.mtimeMs === entry.mtimeMs && stats.isFile();
   }
 
   store(key: string, entry: CachedFile): void {
@@ -76,7 +82,7 @@ export class FileCache {
     return this.bytes;
   }
 
-  private delete(key: string): void {
+  delete(key: string): void {
     const entry = this.entries.get(key);
     if (entry === undefined) return;
     this.entries.delete(key);

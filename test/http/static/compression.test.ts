@@ -7,7 +7,6 @@ import { before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { httpRequest } from '../../support/http-request.js';
-import { freePort } from '../../support/sandbox.js';
 import { useTestServers } from '../../support/test-servers.js';
 
 const run = promisify(execFile);
@@ -25,10 +24,9 @@ before(async () => {
   await writeFile(join(site, 'app.js'), precompressedSource);
   // A sibling made by a build step, deliberately different from what Portico would produce.
   await writeFile(join(site, 'app.js.gz'), gzipSync(precompressedSource, { level: 1 }));
-  port = await freePort();
+  const portico = servers.serve([site, '--bind', '127.0.0.1', '--http', '0', '--https', 'off', '--workers', '1']);
+  port = await portico.port('http');
   base = `http://127.0.0.1:${port}`;
-  const portico = servers.serve([site, '--bind', '127.0.0.1', '--http', String(port), '--https', '0', '--workers', '1']);
-  await portico.waitFor(/http:\/\/\S+:\d+\//);
 });
 
 test('curl --compressed gets a compressed body that decompresses to the exact file', async () => {

@@ -3,7 +3,6 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { freePort } from '../../support/sandbox.js';
 import { useTestServers } from '../../support/test-servers.js';
 
 // Debian's Chromium (installed by .ci/run), driven by playwright-core. Set
@@ -26,12 +25,10 @@ before(async () => {
   await writeFile(join(site, 'data-2026-11.csv'), 'a,b\n'.repeat(50_000));
   await writeFile(join(site, 'Résumé <draft> "final".pdf'), 'pdf');
   await writeFile(join(site, '100% done.txt'), 'done');
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
   // No index.html at the top, so the root is listed.
   await rm(join(site, 'index.html'));
-  const portico = servers.serve([site, '--browse', '--bind', '127.0.0.1', '--http', String(port), '--https', '0', '--workers', '1']);
-  await portico.waitFor(/http:\/\/\S+:\d+\//);
+  const portico = servers.serve([site, '--browse', '--bind', '127.0.0.1', '--http', '0', '--https', 'off', '--workers', '1']);
+  base = `http://127.0.0.1:${await portico.port('http')}`;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { rawExchange } from '../../support/http-request.js';
 import { http2Get, STREAM_RESET } from '../../support/http2-request.js';
 import type { PorticoProcess } from '../../support/portico-process.js';
-import { serveArgs } from '../../support/sandbox.js';
+import { anyPortArgs } from '../../support/sandbox.js';
 import { useTestServers } from '../../support/test-servers.js';
 
 // Each request tries to reach a secret file placed just outside the root (ROOT/../secret.txt).
@@ -81,9 +81,9 @@ before(async () => {
   await symlink(join(box.dir, 'secret.txt'), join(box.site, 'escape.txt'));
   await symlink(join(box.dir, 'secret.txt'), join(box.site, 'sub', 'escape.txt'));
   await symlink(box.dir, join(box.site, 'escape-dir'));
-  const ports = await serveArgs(box, ['--workers', '1']);
-  ({ httpPort, httpsPort } = ports);
-  portico = servers.serve(ports.args);
+  portico = servers.serve(anyPortArgs(box, ['--workers', '1']));
+  httpPort = await portico.port('http');
+  httpsPort = await portico.port('https');
   await portico.waitUntilServing();
   session = connectHttp2(`https://127.0.0.1:${httpsPort}`, { rejectUnauthorized: false });
 });

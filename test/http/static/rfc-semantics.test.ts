@@ -4,7 +4,6 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { httpRequest, rawExchange, type Reply } from '../../support/http-request.js';
-import { freePort } from '../../support/sandbox.js';
 import { useTestServers } from '../../support/test-servers.js';
 
 // RFC 9110 over real sockets: validators (§8.8), conditional requests (§13), ranges (§14).
@@ -17,9 +16,8 @@ before(async () => {
   const { site } = await servers.ready();
   await writeFile(join(site, 'data.bin'), data);
   await writeFile(join(site, 'page.txt'), text);
-  port = await freePort();
-  const portico = servers.serve([site, '--bind', '127.0.0.1', '--http', String(port), '--https', '0', '--workers', '1']);
-  await portico.waitFor(/http:\/\/\S+:\d+\//);
+  const portico = servers.serve([site, '--bind', '127.0.0.1', '--http', '0', '--https', 'off', '--workers', '1']);
+  port = await portico.port('http');
 });
 
 const get = (path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Reply> => httpRequest(port, path, { method, headers });

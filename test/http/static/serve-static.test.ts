@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { httpRequest, type Reply } from '../../support/http-request.js';
 import { PorticoProcess } from '../../support/portico-process.js';
-import { createSandbox, freePort, INDEX_HTML, type Sandbox } from '../../support/sandbox.js';
+import { createSandbox, INDEX_HTML, type Sandbox } from '../../support/sandbox.js';
 
 let box: Sandbox;
 let portico: PorticoProcess;
@@ -26,9 +26,8 @@ before(async () => {
   await writeFile(join(box.dir, 'secret.txt'), SECRET);
   await symlink(join(box.dir, 'secret.txt'), join(box.site, 'escape.txt'));
   await symlink(join(box.site, 'style.css'), join(box.site, 'inside.css'));
-  port = await freePort();
-  portico = PorticoProcess.serve([box.site, '--bind', '127.0.0.1', '--http', String(port), '--https', '0', '--workers', '1']);
-  await portico.waitFor(/http:\/\/\S+:\d+\//);
+  portico = PorticoProcess.serve([box.site, '--bind', '127.0.0.1', '--http', '0', '--https', 'off', '--workers', '1']);
+  port = await portico.port('http');
 });
 
 after(async () => {

@@ -6,7 +6,6 @@ import { before, test } from 'node:test';
 import { httpRequest } from '../../support/http-request.js';
 import type { PorticoProcess } from '../../support/portico-process.js';
 import { residentBytes } from '../../support/process-memory.js';
-import { freePort } from '../../support/sandbox.js';
 import { useTestServers } from '../../support/test-servers.js';
 
 const MiB = 1024 * 1024;
@@ -18,9 +17,8 @@ before(async () => {
   const { site } = await servers.ready();
   // Sparse files: large to the server, free on disk.
   await sparseFile(join(site, 'large.bin'), 128 * MiB);
-  port = await freePort();
-  portico = servers.serve([site, '--bind', '127.0.0.1', '--http', String(port), '--https', '0', '--workers', '1']);
-  await portico.waitFor(/http:\/\/\S+:\d+\//);
+  portico = servers.serve([site, '--bind', '127.0.0.1', '--http', '0', '--https', 'off', '--workers', '1']);
+  port = await portico.port('http');
 });
 
 async function sparseFile(path: string, size: number): Promise<void> {

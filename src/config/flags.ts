@@ -1,0 +1,141 @@
+import { stat } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { availableParallelism, homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { ErrorCode } from '../errors.js';
+import { systemErrorCode } from '../errors.js';
+import { isKeyType, KEY_TYPES, type KeyType } from '../tls/key-types.js';
+import { parseDuration } from './duration.js';
+import { type Binding, DEFAULT_LIMITS, freezePlan, type Plan } from './plan.js';
+import { PlanError, type Problem } from './problem.js';
+
+/** The flag values of `portico serve`, defaults filled in, still unvalidated strings. */
+export interface ServeFlags {
+  readonly root?: string;
+  readonly http?: string;
+  readonly https?: string;
+  readonly bind?: string;
+  readonly host?: readonly string[];
+  readonly workers?: string;
+  readonly state?: string;
+  readonly 'key-type'?: string;
+  readonly 'cert-lifetime'?: string;
+  readonly 'hold-timeout'?: string;
+  readonly browse?: boolean;
+  readonly 'cache-control'?: string;
+  readonly 'header-timeout'?: string;
+}
+
+export const DEFAULT_HOSTS = ['localhost', '127.0.0.1', '::1'] as const;
+const MIN_CERT_LIFETIME_MS = 2_000;
+
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  const dataHome = env.XDG_DATA_HOME && env.XDG_DATA_HOME.length > 0 ? env.XDG_DATA_HOME : join(homedir(), '.local', 'share');
+  return join(dataHome, 'portico');
+}
+
+/**
+ * Builds the Plan for flag mode: one site, served on the plain and TLS bindings the flags name.
+ * Collects every problem before failing, so the user sees them all at once (PlanError).
+ */
+export async function planFromFlags(flags: ServeFlags, cwd = process.cwd()): Promise<Plan> {
+  const problems: Problem[] = [];
+  const check = <T>(path: string, code: ErrorCode, parsed: Parsed<T>): T | undefined => {
+    if ('value' in parsed) return parsed.value;
+    problems.push({ path, problem: parsed.problem, code });
+    return undefined;
+  };
+  const httpPort = check('--http', 'ERR_INVALID_PORT', parsePort(flags.http ?? '8080'));
+  const httpsPort = check('--https', 'ERR_INVALID_PORT', parsePort(flags.https ?? '8443'));
+  if (httpPort === 'off' && httpsPort === 'off') problems.push({ path: '--http', problem: 'and --https are both off: there is nothing to serve; give at least one of them a port', code: 'ERR_INVALID_OPTION' });
+  if (typeof httpPort === 'number' && httpPort !== 0 && httpPort === httpsPort) problems.push({ path: '--http', problem: `and --https are both ${httpPort}: give them different ports`, code: 'ERR_INVALID_OPTION' });
+  const address = flags.bind === undefined ? undefined : check('--bind', 'ERR_INVALID_OPTION', parseBindAddress(flags.bind));
+  const hosts = check('--host', 'ERR_INVALID_OPTION', parseHosts(flags.host));
+  const workers = check('--workers', 'ERR_INVALID_OPTION', parseWorkers(flags.workers));
+  const keyType = check('--key-type', 'ERR_INVALID_OPTION', parseKeyType(flags['key-type'] ?? 'ec-p256'));
+  const lifetimeMs = check('--cert-lifetime', 'ERR_INVALID_OPTION', parseDurationOption(flags['cert-lifetime'] ?? '7d', MIN_CERT_LIFETIME_MS));
+  const handshakeHoldMs = check('--hold-timeout', 'ERR_INVALID_OPTION', parseDurationOption(flags['hold-timeout'] ?? '30s', 1));
+  // Revalidate every time by default: cheap with ETags (a 304), and a changed file is never served stale.
+  const cacheControl = check('--cache-control', 'ERR_INVALID_OPTION', parseHeaderValue(flags['cache-control'] ?? 'no-cache'));
+  const headerTimeoutMs = check('--header-timeout', 'ERR_INVALID_OPTION', parseDurationOption(flags['header-timeout'] ?? '20s', 100));
+  const root = resolve(cwd, flags.root ?? '.');
+  const rootProblem = await checkRoot(root);
+  if (rootProblem) problems.push(rootProblem);
+  if (problems.length > 0) throw new PlanError(problems);
+
+  const bindings: Binding[] = [];
+  if (typeof httpPort === 'number') bindings.push({ name: 'http', port: httpPort, address, tls: false });
+  if (typeof httpsPort === 'number') bindings.push({ name: 'https', port: httpsPort, address, tls: true });
+  const shutdownGraceMs = 10_000;
+  return freezePlan({
+    workers: workers!,
+    shutdownGraceMs,
+    stateDir: resolve(cwd, flags.state ?? defaultStateDir()),
+    certificates: bindings.some((binding) => binding.tls) ? [{ hosts: hosts!, keyType: keyType!, lifetimeMs: lifetimeMs! }] : [],
+    serving: {
+      bindings,
+      sites: [{ name: 'default', root, browse: flags.browse ?? false, cacheControl: cacheControl! }],
+      limits: { ...DEFAULT_LIMITS, headerTimeoutMs: headerTimeoutMs!, handshakeHoldMs: handshakeHoldMs! },
+      shutdownGraceMs,
+    },
+  });
+}
+
+/** A parsed value, or what is wrong with the text (written to follow the flag's name). */
+export type Parsed<T> = { readonly value: T } | { readonly problem: string };
+
+/** A port number, 0 for any free port, or `off`. */
+export function parsePort(text: string): Parsed<number | 'off'> {
+  if (text === 'off') return { value: 'off' };
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
+  if (port >= 0 && port <= 65535) return { value: port };
+  return { problem: `${JSON.stringify(text)} is not a port: use a number from 1 to 65535, 0 for any free port, or off to turn the listener off` };
+}
+
+function parseBindAddress(text: string): Parsed<string> {
+  return isIP(text) === 0 ? { problem: `${JSON.stringify(text)} is not an IP address (for example 127.0.0.1 or ::1)` } : { value: text };
+}
+
+const HOST_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+/** Names and addresses for a certificate: lower-cased, de-duplicated; IPv6 zone ids refused (a certificate cannot name one). */
+export function parseHosts(hosts: readonly string[] | undefined): Parsed<string[]> {
+  if (hosts === undefined || hosts.length === 0) return { value: [...DEFAULT_HOSTS] };
+  const unique = new Set<string>();
+  for (const host of hosts) {
+    const name = host.trim().toLowerCase();
+    if (name.includes('%')) return { problem: `${JSON.stringify(host)} has an IPv6 zone id (%...), which a certificate cannot name: give the address without it` };
+    if (isIP(name) === 0 && !HOST_NAME.test(name)) return { problem: `${JSON.stringify(host)} is neither a host name nor an IP address` };
+    unique.add(name);
+  }
+  return { value: [...unique] };
+}
+
+function parseWorkers(text: string | undefined): Parsed<number> {
+  if (text === undefined) return { value: availableParallelism() };
+  const workers = /^\d{1,3}$/.test(text) ? Number(text) : Number.NaN;
+  return workers >= 1 && workers <= 256 ? { value: workers } : { problem: `${JSON.stringify(text)} is not a worker count: use a number from 1 to 256` };
+}
+
+function parseKeyType(text: string): Parsed<KeyType> {
+  return isKeyType(text) ? { value: text } : { problem: `${JSON.stringify(text)} is not a key type: use one of ${KEY_TYPES.join(', ')}` };
+}
+
+function parseHeaderValue(text: string): Parsed<string> {
+  return /^[\x20-\x7e]{1,512}$/.test(text) ? { value: text } : { problem: `${JSON.stringify(text)} is not a header value (printable ASCII, e.g. "public, max-age=3600")` };
+}
+
+function parseDurationOption(text: string, minimum: number): Parsed<number> {
+  const ms = parseDuration(text);
+  return ms !== undefined && ms >= minimum ? { value: ms } : { problem: `${JSON.stringify(text)} is not a duration of at least ${minimum} ms (examples: 30s, 12h, 7d)` };
+}
+
+async function checkRoot(root: string): Promise<Problem | undefined> {
+  try {
+    if ((await stat(root)).isDirectory()) return undefined;
+    return { path: '', problem: `${root} is not a folder: give portico serve the folder to serve`, code: 'ERR_ROOT_NOT_DIRECTORY' };
+  } catch (error) {
+    if (systemErrorCode(error) === 'ENOENT') return { path: '', problem: `${root} does not exist: give portico serve an existing folder`, code: 'ERR_ROOT_NOT_FOUND' };
+    throw error;
+  }
+}

@@ -1,0 +1,79 @@
+import type { KeyType } from '../tls/key-types.js';
+
+/**
+ * What Portico runs, validated once in the primary and frozen: process settings, limits,
+ * state, bindings, sites and the certificates they need. The primary keeps the TLS part;
+ * workers receive only `WorkerPlan`, what serving needs.
+ */
+export interface Plan {
+  readonly workers: number;
+  readonly shutdownGraceMs: number;
+  /** Where keys and certificates live. */
+  readonly stateDir: string;
+  readonly certificates: readonly CertificatePlan[];
+  readonly serving: WorkerPlan;
+}
+
+/** A certificate the primary obtains from the internal CA and keeps renewed. */
+export interface CertificatePlan {
+  readonly hosts: readonly string[];
+  readonly keyType: KeyType;
+  readonly lifetimeMs: number;
+}
+
+/** What a worker receives over IPC: plain JSON. */
+export interface WorkerPlan {
+  readonly bindings: readonly Binding[];
+  readonly sites: readonly SitePlan[];
+  readonly limits: Limits;
+  readonly shutdownGraceMs: number;
+}
+
+export type BindingName = 'http' | 'https';
+
+/** One listening socket. Port 0 asks the system for any free port; the bound one is reported. */
+export interface Binding {
+  readonly name: BindingName;
+  readonly port: number;
+  /** Undefined listens on every interface, as nginx and Caddy do. */
+  readonly address: string | undefined;
+  readonly tls: boolean;
+}
+
+export interface SitePlan {
+  readonly name: string;
+  readonly root: string;
+  /** List folders without a default document (otherwise 403). */
+  readonly browse: boolean;
+  readonly cacheControl: string;
+}
+
+export interface Limits {
+  /** A client must send its request headers within this time (slowloris). */
+  readonly headerTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this time. */
+  readonly keepAliveTimeoutMs: number;
+  /** How long a handshake that arrives before its certificate is ready is held. */
+  readonly handshakeHoldMs: number;
+  readonly maxHeaderBytes: number;
+  readonly maxRequestTargetBytes: number;
+  readonly maxHttp2Streams: number;
+  readonly http2IdleTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS = {
+  keepAliveTimeoutMs: 5_000,
+  maxHeaderBytes: 16 * 1024,
+  maxRequestTargetBytes: 8 * 1024,
+  maxHttp2Streams: 100,
+  http2IdleTimeoutMs: 120_000,
+} as const;
+
+/** Deep-freezes a plan so no process can change what every process serves. */
+export function freezePlan<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) freezePlan(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

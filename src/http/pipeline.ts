@@ -1,0 +1,59 @@
+import { describeError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { errorPage } from './error-page.js';
+import type { Exchange } from './exchange.js';
+import { compose, type Handler, type Outcome } from './handler.js';
+import type { Response } from './response.js';
+
+/** What the transport reports once an exchange is over: the seam for access logs and metrics. */
+export interface Finished {
+  readonly exchange: Exchange;
+  readonly status: number;
+  /** Body bytes written to the client. */
+  readonly bytesSent: number;
+  /** False when the client left, or the body was cut short. */
+  readonly complete: boolean;
+  readonly startedAt: number;
+}
+
+export type OnResponse = (finished: Finished) => void;
+
+/**
+ * A site's request pipeline: its chain of handlers, one catch that turns any failure into a
+ * 500 page, and one `onResponse` seam that sees every exchange end, whichever transport carried it.
+ */
+export class Pipeline {
+  private readonly chain: (exchange: Exchange) => Outcome;
+  private readonly listeners: OnResponse[] = [];
+
+  constructor(
+    handlers: readonly Handler[],
+    private readonly log: Logger,
+  ) {
+    this.chain = compose(handlers, (exchange) => errorPage(404, exchange.method === 'HEAD'));
+  }
+
+  /** Answers an exchange; synchronously when every handler on the way did. Never throws or rejects. */
+  handle(exchange: Exchange): Outcome {
+    let outcome: Outcome;
+    try {
+      outcome = this.chain(exchange);
+    } catch (error) {
+      return this.fail(exchange, error);
+    }
+    return outcome instanceof Promise ? outcome.catch((error: unknown) => this.fail(exchange, error)) : outcome;
+  }
+
+  onResponse(listener: OnResponse): void {
+    this.listeners.push(listener);
+  }
+
+  finished(finished: Finished): void {
+    for (const listener of this.listeners) listener(finished);
+  }
+
+  private fail(exchange: Exchange, error: unknown): Response {
+    this.log.error(`${exchange.method} ${exchange.target}: ${describeError(error)}`);
+    return errorPage(500, exchange.method === 'HEAD');
+  }
+}

@@ -1,0 +1,95 @@
+import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
+import { describeError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import type { TlsBundle } from '../tls/bundle.js';
+import { isWithinValidity } from '../tls/renewal.js';
+
+interface Entry {
+  readonly bundle: TlsBundle;
+  readonly options: SecureContextOptions;
+  readonly context: SecureContext;
+}
+
+/**
+ * A worker's certificates: id → SecureContext, chosen by SNI (exact name, then a one-label
+ * wildcard, then the default). Every context is built, and so checked, before it replaces the
+ * one it succeeds: a handshake sees the old certificate or the new one, never none (caddy#5589).
+ * Endpoints subscribe to learn when to install a new default and release held handshakes.
+ */
+export class CertificateTable {
+  private readonly entries = new Map<string, Entry>();
+  private readonly byName = new Map<string, string>();
+  private defaultId: string | undefined;
+  private ticketKeys: Buffer | undefined;
+  private readonly listeners: (() => void)[] = [];
+  private reportedExpired: string | undefined;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly onExpired: (bundle: TlsBundle) => void,
+  ) {}
+
+  /** Serves a new bundle for its names; the first one published becomes the default. False if it does not work. */
+  publish(bundle: TlsBundle): boolean {
+    let entry: Entry;
+    try {
+      entry = this.build(bundle);
+    } catch (error) {
+      this.log.error(`refused certificate ${bundle.serialNumber}: ${describeError(error)}`);
+      return false;
+    }
+    this.entries.set(bundle.id, entry);
+    for (const name of bundle.hosts) this.byName.set(name.toLowerCase(), bundle.id);
+    this.defaultId ??= bundle.id;
+    this.changed();
+    return true;
+  }
+
+  /** The primary's session-ticket key, so sessions resume on any worker and with any context. */
+  setTicketKeys(keys: Buffer): void {
+    this.ticketKeys = keys;
+    for (const [id, entry] of this.entries) this.entries.set(id, this.build(entry.bundle));
+    this.changed();
+  }
+
+  /** The context for an SNI name; undefined means the default (the TLS server's own). */
+  select(servername: string): SecureContext | undefined {
+    const name = servername.toLowerCase();
+    const id = this.byName.get(name) ?? this.byName.get(`*${name.slice(name.indexOf('.'))}`);
+    return id === undefined || id === this.defaultId ? undefined : this.entries.get(id)?.context;
+  }
+
+  /** The default certificate's options, for handshakes without SNI (or for names no certificate covers). */
+  defaultOptions(): SecureContextOptions | undefined {
+    return this.defaultId === undefined ? undefined : this.entries.get(this.defaultId)?.options;
+  }
+
+  /**
+   * Whether a handshake can be served now. An expired default is never served: handshakes are
+   * held as if there were none, and the primary is asked once to renew (caddy#7496).
+   */
+  isUsable(now: number): boolean {
+    const bundle = this.defaultId === undefined ? undefined : this.entries.get(this.defaultId)?.bundle;
+    if (bundle === undefined) return false;
+    if (isWithinValidity(bundle, now)) return true;
+    if (this.reportedExpired !== bundle.fingerprint256) {
+      this.reportedExpired = bundle.fingerprint256;
+      this.log.warn(`the certificate ${bundle.serialNumber} expired at ${new Date(bundle.notAfter).toISOString()}; holding handshakes until it is renewed`);
+      this.onExpired(bundle);
+    }
+    return false;
+  }
+
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  private build(bundle: TlsBundle): Entry {
+    const options: SecureContextOptions = { key: bundle.keyPem, cert: bundle.certPem, ...(this.ticketKeys ? { ticketKeys: this.ticketKeys } : {}) };
+    return { bundle, options, context: createSecureContext(options) };
+  }
+
+  private changed(): void {
+    for (const listener of this.listeners) listener();
+  }
+}

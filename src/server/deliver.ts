@@ -1,0 +1,42 @@
+import type { Writable } from 'node:stream';
+import type { Response } from '../http/response.js';
+import { writeBody } from '../http/write-body.js';
+
+/**
+ * Sends a response on a transport's writable (an HTTP/1.1 response or an HTTP/2 stream):
+ * `head` writes the status line or HEADERS frame, then the body follows with backpressure.
+ * `done` runs exactly once, when the exchange is over — finished, cut short, or abandoned by
+ * the client — and the response's files are released then, so a reset stream never leaves a
+ * descriptor open.
+ */
+export function deliver(out: Writable, response: Response, head: (endStream: boolean) => void, done: (complete: boolean) => void): void {
+  let settled = false;
+  const settle = (): void => {
+    if (settled) return;
+    settled = true;
+    response.release?.();
+    done(out.writableFinished);
+  };
+  out.once('close', settle);
+  if (out.destroyed) return settle();
+  const { body } = response;
+  head(body.kind === 'none');
+  if (body.kind === 'none') return;
+  if (body.kind === 'bytes') {
+    out.end(body.data);
+    return;
+  }
+  writeBody(out, body).then(
+    (complete) => {
+      // The file came up short: ending now would leave the client waiting for bytes its
+      // Content-Length promised. Cut this exchange; the worker carries on.
+      if (!complete) out.destroy();
+    },
+    () => out.destroy(),
+  );
+}
+
+/** The number of body bytes a response carries, as its Content-Length says. */
+export function bodyLength(response: Response): number {
+  return Number(response.headers['content-length'] ?? 0);
+}

@@ -1,0 +1,135 @@
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import type { Binding, Limits } from '../config/plan.js';
+import { describeError, PorticoError, systemErrorCode } from '../errors.js';
+import { errorPage } from '../http/error-page.js';
+import type { Exchange } from '../http/exchange.js';
+import type { Pipeline } from '../http/pipeline.js';
+import type { Response } from '../http/response.js';
+import type { Logger } from '../log/logger.js';
+import type { CertificateTable } from './certificate-table.js';
+import { deliver } from './deliver.js';
+import type { Dispatch } from './dispatch.js';
+import { HandshakeGate } from './handshake-gate.js';
+import { Http1Transport } from './http1-transport.js';
+import { Http2Transport } from './http2-transport.js';
+
+/** Which site's pipeline answers an exchange. */
+export interface SiteRouter {
+  select(exchange: Exchange): Pipeline;
+}
+
+/** Counts exchanges in flight, so a worker can drain before it exits. */
+export interface Tracker {
+  begin(): void;
+  end(): void;
+}
+
+/**
+ * One binding: a listening socket and everything between it and a site's pipeline. Plain
+ * bindings hand connections to HTTP/1.1. TLS bindings hold each connection in the handshake gate
+ * until a certificate is published, then TLS picks the certificate by SNI from the worker's
+ * CertificateTable, and ALPN picks HTTP/2 or HTTP/1.1. Every request, on every transport, goes
+ * through `dispatch`: one path from exchange to response.
+ */
+export class Endpoint {
+  private readonly listener: NetServer;
+  private readonly http1: Http1Transport;
+  private readonly http2: Http2Transport | undefined;
+  private readonly gate: HandshakeGate | undefined;
+
+  constructor(
+    readonly binding: Binding,
+    private readonly limits: Limits,
+    private readonly sites: SiteRouter,
+    private readonly tracker: Tracker,
+    private readonly log: Logger,
+    certificates: CertificateTable | undefined,
+  ) {
+    this.http1 = new Http1Transport(limits, this.dispatch);
+    if (!binding.tls) {
+      this.listener = createNetServer((socket) => this.http1.accept(socket));
+      return;
+    }
+    if (!certificates) throw new Error(`binding ${binding.name} needs a certificate table`);
+    const http2 = new Http2Transport(limits, this.dispatch, log);
+    const tls = createTlsServer({
+      ALPNProtocols: ['h2', 'http/1.1'],
+      minVersion: 'TLSv1.2',
+      handshakeTimeout: limits.headerTimeoutMs,
+      SNICallback: (servername, callback) => callback(null, certificates.select(servername)),
+    });
+    tls.on('secureConnection', (socket: TLSSocket) => (socket.alpnProtocol === 'h2' ? http2.accept(socket) : this.http1.accept(socket)));
+    // A handshake that fails or times out is over: its socket is destroyed, never answered in HTTP.
+    tls.on('tlsClientError', (error, socket) => {
+      log.debug(`TLS handshake failed: ${describeError(error)}`);
+      socket.destroy();
+    });
+    const gate = new HandshakeGate((socket) => tls.emit('connection', socket), (now) => certificates.isUsable(now), limits.handshakeHoldMs, log);
+    const install = (): void => {
+      const options = certificates.defaultOptions();
+      if (options === undefined) return;
+      (tls as TlsServer).setSecureContext(options);
+      gate.reopen();
+    };
+    certificates.onChange(install);
+    install();
+    // pauseOnConnect: a held connection's ClientHello stays unread until TLS takes the socket.
+    this.listener = createNetServer({ pauseOnConnect: true }, (socket: Socket) => gate.admit(socket));
+    this.http2 = http2;
+    this.gate = gate;
+  }
+
+  /** Listens, and resolves with the port bound (the system's choice when the plan says 0). */
+  open(): Promise<number> {
+    const { name, port, address } = this.binding;
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => reject(listenError(name, port, error));
+      this.listener.once('error', onError);
+      this.listener.listen({ port, host: address }, () => {
+        this.listener.off('error', onError);
+        this.listener.on('error', (error) => this.log.error(`${name} listener: ${describeError(error)}`));
+        resolve((this.listener.address() as { port: number }).port);
+      });
+    });
+  }
+
+  /** Stops accepting, closes idle connections, and asks HTTP/2 clients to go away after their streams. */
+  stop(): void {
+    this.listener.close();
+    this.gate?.close();
+    this.http1.stop();
+    this.http2?.stop();
+  }
+
+  private readonly dispatch: Dispatch = (exchange, out, head) => {
+    this.tracker.begin();
+    const startedAt = Date.now();
+    const pipeline = this.sites.select(exchange);
+    const outcome = exchange.target.length > this.limits.maxRequestTargetBytes ? errorPage(414, exchange.method === 'HEAD') : pipeline.handle(exchange);
+    const send = (response: Response): void =>
+      deliver(
+        out,
+        response,
+        (endStream) => head(response, endStream),
+        (complete) => {
+          this.tracker.end();
+          const bytesSent = complete && response.body.kind !== 'none' ? Number(response.headers['content-length'] ?? 0) : 0;
+          pipeline.finished({ exchange, status: response.status, bytesSent, complete, startedAt });
+        },
+      );
+    if (outcome instanceof Promise) void outcome.then(send);
+    else send(outcome);
+  };
+}
+
+export function listenError(name: string, port: number, error: unknown): PorticoError {
+  const code = systemErrorCode(error);
+  if (code === 'EADDRINUSE') {
+    return new PorticoError('ERR_PORT_IN_USE', `port ${port} (--${name}) is already in use: stop the program using it or choose another port with --${name}`, { cause: error });
+  }
+  if (code === 'EACCES') {
+    return new PorticoError('ERR_PORT_ACCESS', `port ${port} (--${name}) was refused by the operating system: ports below 1024 need privileges; choose a port above 1023`, { cause: error });
+  }
+  return new PorticoError('ERR_LISTEN_FAILED', `could not listen on port ${port} (--${name}): ${describeError(error)}`, { cause: error });
+}
