@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLogger } from '../src/log/logger.js';
-import { createRootCa, issueLeaf } from '../src/tls/internal-ca.js';
+import { createRootCa, issueLeaf } from '../src/tls/internal-ca/internal-ca.js';
 import { leafValidity } from '../src/tls/renewal.js';
-import { StateStore } from '../src/tls/storage/state-store.js';
+import { FileStorage } from '../src/tls/storage/file-storage.js';
+import { leafId, StorageKeys } from '../src/tls/storage/storage-keys.js';
 
 export const HOSTS = ['localhost', '127.0.0.1', '::1'];
 
@@ -24,6 +25,8 @@ export async function createFixtures(dir: string): Promise<Fixtures> {
   const text = Array.from({ length: 2_000 }, (_, i) => `line ${i}: the quick brown fox jumps over the lazy dog ${i % 97}\n`).join('');
   await writeFile(join(site, '100k.txt'), text.repeat(Math.ceil(102_400 / text.length)).slice(0, 102_400));
   await writeFile(join(site, '10m.bin'), randomBytes(10 * 1024 * 1024));
+  // Larger than the in-memory body cache: every request is a cache miss that opens the file.
+  await writeFile(join(site, '300k.bin'), randomBytes(300 * 1024));
   // 1 GiB for slow clients: sparse, so it costs no disk.
   const large = await open(join(site, '1g.bin'), 'w');
   await large.truncate(1024 * 1024 * 1024);
@@ -36,8 +39,12 @@ export async function createFixtures(dir: string): Promise<Fixtures> {
   await writeFile(certFile, leaf.certPem);
   await writeFile(keyFile, leaf.keyPem, { mode: 0o600 });
   const porticoState = join(dir, 'portico-state');
-  const store = await StateStore.open(porticoState, createLogger('bench', 'error'));
-  await store.writePair(store.rootPaths(), root);
-  await store.writePair(store.leafPaths(HOSTS, 'ec-p256'), leaf);
+  const storage = await FileStorage.open(porticoState, createLogger('bench', 'error'));
+  for (const [keys, pair] of [[StorageKeys.root(), root], [StorageKeys.leaf(leafId(HOSTS, 'ec-p256')), leaf]] as const) {
+    await storage.storeAll([
+      { key: keys.key, value: pair.keyPem, private: true },
+      { key: keys.cert, value: pair.certPem },
+    ]);
+  }
   return { site, certFile, keyFile, porticoState };
 }

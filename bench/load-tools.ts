@@ -29,8 +29,9 @@ export async function wrk(options: WrkOptions): Promise<LoadResult> {
 }
 
 /** h2load over TLS with ALPN h2; parses req/s and failed requests. */
-export async function h2load(url: string, clients: number, streams: number, seconds: number): Promise<LoadResult> {
-  const { stdout } = await run('h2load', [`-c${clients}`, `-m${streams}`, `-t2`, `-D${seconds}`, url], { timeout: (seconds + 30) * 1000 });
+export async function h2load(url: string, clients: number, streams: number, seconds: number, headers: readonly string[] = []): Promise<LoadResult> {
+  const args = [`-c${clients}`, `-m${streams}`, `-t2`, `-D${seconds}`, ...headers.flatMap((header) => ['-H', header])];
+  const { stdout } = await run('h2load', [...args, url], { timeout: (seconds + 30) * 1000 });
   const value = Number(/finished in [\d.]+\w*, ([\d.]+) req\/s/.exec(stdout)?.[1] ?? 0);
   const failed = /requests: \d+ total, \d+ started, \d+ done, \d+ succeeded, (\d+) failed, (\d+) errored/.exec(stdout);
   return { value, errors: Number(failed?.[1] ?? 0) + Number(failed?.[2] ?? 0) };

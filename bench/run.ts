@@ -4,6 +4,7 @@
  * and Portico's ratio to each (docs/performance.md explains every line).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { createFixtures, type Fixtures } from './fixtures.js';
 import { h2load, type LoadResult, wrk } from './load-tools.js';
 import { slowClient } from './slow-client.js';
-import { type RunningServer, SERVER_NAMES, type ServerName, startServer, treeResidentBytes, WORKERS, waitUntilServing } from './servers.js';
+import { type RunningServer, SERVER_NAMES, type ServerName, startServer, treeResidentBytes, useReference, WORKERS, waitUntilServing } from './servers.js';
 
 const { values } = parseArgs({
   options: {
@@ -20,8 +21,15 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
     seconds: { type: 'string' },
     only: { type: 'string' },
+    /** Another commit of Portico, built in a temporary worktree and run side by side as `ref`. */
+    compare: { type: 'string' },
+    /** Which of nginx, caddy, node, portico to run (default: all). */
+    servers: { type: 'string' },
   },
 });
+const chosen = values.servers ? values.servers.split(',').filter((name): name is ServerName => (SERVER_NAMES as readonly string[]).includes(name)) : [...SERVER_NAMES];
+if (!chosen.includes('portico')) chosen.push('portico');
+const names: ServerName[] = values.compare ? [...chosen, 'ref'] : chosen;
 const rounds = Number(values.rounds ?? 3);
 const seconds = Number(values.seconds ?? (values.quick ? 1 : 5));
 const slowSeconds = values.quick ? 2 : 10;
@@ -35,7 +43,7 @@ interface Workload {
   readonly measure: (server: RunningServer) => Promise<LoadResult>;
 }
 
-const missing = ['nginx', 'caddy', 'wrk', 'h2load'].filter((tool) => !hasCommand(tool));
+const missing = ['wrk', 'h2load', ...chosen.filter((name) => name === 'nginx' || name === 'caddy')].filter((tool) => !hasCommand(tool));
 if (missing.length > 0) {
   console.error(`bench/run needs ${missing.join(', ')} (Debian: nginx caddy wrk nghttp2-client). Install them with: bench/setup`);
   process.exit(1);
@@ -49,16 +57,21 @@ const stopAll = async (): Promise<void> => {
 process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
 
 try {
+  if (values.compare) useReference(buildReference(values.compare, join(workDir, 'reference')));
   const fixtures = await createFixtures(workDir);
   const servers = new Map<ServerName, RunningServer>();
-  for (const name of SERVER_NAMES) {
+  for (const name of names) {
     const server = await startServer(name, fixtures, workDir);
     running.push(server);
     await waitUntilServing(server);
     servers.set(name, server);
   }
   const etags = new Map<ServerName, string>();
-  for (const [name, server] of servers) etags.set(name, await checkServer(server));
+  const largeEtags = new Map<ServerName, string>();
+  for (const [name, server] of servers) {
+    etags.set(name, await checkServer(server));
+    largeEtags.set(name, String((await get(server.httpPort, '/300k.bin', {})).headers.etag ?? ''));
+  }
   const peakRss = new Map<ServerName, number[]>();
   const workloads: Workload[] = [
     { id: '1', title: 'HTTP/1.1 keep-alive, 1 KiB, 50 conns', unit: 'req/s', higherIsBetter: true, measure: (s) => wrk({ url: `http://127.0.0.1:${s.httpPort}/1k.html`, connections: 50, seconds }) },
@@ -71,6 +84,14 @@ try {
     },
     { id: '3', title: 'full TLS handshakes (Connection: close)', unit: 'conn/s', higherIsBetter: true, measure: (s) => wrk({ url: `https://127.0.0.1:${s.httpsPort}/1k.html`, connections: 50, seconds, headers: ['Connection: close'] }) },
     { id: '4', title: 'HTTP/2, 1 KiB, 50 conns × 10 streams', unit: 'req/s', higherIsBetter: true, measure: (s) => h2load(`https://127.0.0.1:${s.httpsPort}/1k.html`, 50, 10, seconds) },
+    { id: '4m', title: 'HTTP/2 cache misses, 300 KiB, 20 conns × 10 streams', unit: 'req/s', higherIsBetter: true, measure: (s) => h2load(`https://127.0.0.1:${s.httpsPort}/300k.bin`, 20, 10, seconds) },
+    {
+      id: '4r',
+      title: 'HTTP/2 cache misses, 300 KiB revalidated (304), 50 × 10',
+      unit: 'req/s',
+      higherIsBetter: true,
+      measure: (s) => h2load(`https://127.0.0.1:${s.httpsPort}/300k.bin`, 50, 10, seconds, [`if-none-match: ${largeEtags.get(s.name)}`]),
+    },
     { id: '5', title: '10 MiB over HTTPS, 4 conns', unit: 'MiB/s', higherIsBetter: true, measure: (s) => wrk({ url: `https://127.0.0.1:${s.httpsPort}/10m.bin`, connections: 4, seconds, throughput: true }) },
     { id: '6a', title: '100 KiB, conditional GET (304)', unit: 'req/s', higherIsBetter: true, measure: (s) => wrk({ url: `http://127.0.0.1:${s.httpPort}/100k.txt`, connections: 50, seconds, headers: [`If-None-Match: ${etags.get(s.name)}`] }) },
     { id: '6b', title: '100 KiB, gzip accepted', unit: 'req/s', higherIsBetter: true, measure: (s) => wrk({ url: `http://127.0.0.1:${s.httpPort}/100k.txt`, connections: 50, seconds, headers: ['Accept-Encoding: gzip'] }) },
@@ -78,12 +99,12 @@ try {
   const selected = values.only ? new Set(values.only.split(',')) : undefined;
   const results = new Map<string, Map<ServerName, number[]>>();
   const errors: string[] = [];
-  console.error(`warming up (${SERVER_NAMES.join(', ')})…`);
+  console.error(`warming up (${names.join(', ')})…`);
   for (const server of servers.values()) await wrk({ url: `https://127.0.0.1:${server.httpsPort}/1k.html`, connections: 50, seconds: 1 });
   for (let round = 1; round <= rounds; round++) {
     for (const workload of workloads) {
       if (selected && !selected.has(workload.id)) continue;
-      for (const name of SERVER_NAMES) {
+      for (const name of names) {
         const result = await workload.measure(servers.get(name)!);
         if (result.errors > 0) errors.push(`${workload.id} ${name} round ${round}: ${result.errors} errors`);
         record(results, workload.id, name, result.value);
@@ -97,7 +118,7 @@ try {
   if (!selected || selected.has('7')) {
     extra.push({ id: '7', title: 'start to first HTTPS response (ms)', unit: 'ms', higherIsBetter: false, measure: async () => ({ value: 0, errors: 0 }) });
     for (let round = 1; round <= rounds; round++) {
-      for (const name of SERVER_NAMES) record(results, '7', name, await measureStartup(name, fixtures));
+      for (const name of names) record(results, '7', name, await measureStartup(name, fixtures));
     }
     console.error('start-up done');
   }
@@ -107,14 +128,34 @@ try {
   }
   if (!selected || selected.has('8')) {
     extra.push({ id: '8b', title: `peak RSS, 20 slow clients on a 1 GiB file (${slowSeconds} s)`, unit: 'MiB', higherIsBetter: false, measure: async () => ({ value: 0, errors: 0 }) });
-    for (const name of SERVER_NAMES) record(results, '8b', name, await measureSlowClients(name, fixtures));
+    for (const name of names) record(results, '8b', name, await measureSlowClients(name, fixtures));
     console.error('slow clients done');
   }
   printTable([...workloads, ...extra].filter((w) => results.has(w.id)), results);
   if (errors.length > 0) console.log(`\nErrors seen (these runs are suspect):\n  ${errors.join('\n  ')}`);
 } finally {
   await stopAll();
+  if (values.compare) removeReference(join(workDir, 'reference'));
   await rm(workDir, { recursive: true, force: true });
+}
+
+/**
+ * Checks out REF in a temporary git worktree and builds it there, so a change is measured
+ * against its parent in the same run, on the same noisy machine. Returns its dist/src/main.js.
+ */
+function buildReference(ref: string, dir: string): string {
+  const commit = execFileSync('git', ['rev-parse', '--verify', `${ref}^{commit}`], { encoding: 'utf8' }).trim();
+  console.error(`building ${ref} (${commit.slice(0, 10)}) in a temporary worktree…`);
+  execFileSync('git', ['worktree', 'add', '--detach', '--force', dir, commit], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: dir, stdio: ['ignore', 'inherit', 'inherit'] });
+  const main = join(dir, 'dist', 'src', 'main.js');
+  if (!existsSync(main)) throw new Error(`${ref} built no dist/src/main.js`);
+  return main;
+}
+
+function removeReference(dir: string): void {
+  spawnSync('git', ['worktree', 'remove', '--force', dir], { stdio: 'ignore' });
 }
 
 function record(results: Map<string, Map<ServerName, number[]>>, id: string, name: ServerName, value: number): void {
@@ -199,12 +240,14 @@ function printTable(workloads: readonly Workload[], results: Map<string, Map<Ser
     const { stdout, stderr } = spawnSync(command, args, { encoding: 'utf8' });
     return pattern.exec(`${stdout}${stderr}`)?.[1] ?? '?';
   };
-  console.log(`\nPortico benchmark: ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, nginx ${version('nginx', ['-v'], /nginx\/(\S+)/)}, Caddy ${version('caddy', ['version'], /^v?(\S+)/)}; ${WORKERS} workers each; ${rounds} rounds × ${seconds} s, medians`);
-  const head = ['workload', 'unit', ...SERVER_NAMES, 'P÷nginx', 'P÷caddy', 'P÷node'];
+  const reference = values.compare ? `; ref = ${values.compare}` : '';
+  console.log(`\nPortico benchmark: ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, nginx ${version('nginx', ['-v'], /nginx\/(\S+)/)}, Caddy ${version('caddy', ['version'], /^v?(\S+)/)}; ${WORKERS} workers each; ${rounds} rounds × ${seconds} s, medians${reference}`);
+  const others = names.filter((name) => name !== 'portico');
+  const head = ['workload', 'unit', ...names, ...others.map((name) => `P÷${name}`)];
   const rows = workloads.map((workload) => {
-    const medians = SERVER_NAMES.map((name) => median(results.get(workload.id)?.get(name) ?? []));
-    const portico = medians[3]!;
-    const ratios = medians.slice(0, 3).map((other) => (other > 0 ? `${(portico / other).toFixed(2)}×` : '—'));
+    const medians = names.map((name) => median(results.get(workload.id)?.get(name) ?? []));
+    const portico = median(results.get(workload.id)?.get('portico') ?? []);
+    const ratios = others.map((name) => median(results.get(workload.id)?.get(name) ?? [])).map((other) => (other > 0 ? `${(portico / other).toFixed(2)}×` : '—'));
     return [`${workload.id} ${workload.title}`, workload.unit + (workload.higherIsBetter ? ' ↑' : ' ↓'), ...medians.map(format), ...ratios];
   });
   const widths = head.map((_, i) => Math.max(head[i]!.length, ...rows.map((row) => row[i]!.length)));

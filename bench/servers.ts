@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Fixtures } from './fixtures.js';
 
-export type ServerName = 'nginx' | 'caddy' | 'node' | 'portico';
+/** `ref` is another commit of Portico, built by `bench/run --compare REF` (see useReference). */
+export type ServerName = 'nginx' | 'caddy' | 'node' | 'portico' | 'ref';
 export const SERVER_NAMES: readonly ServerName[] = ['nginx', 'caddy', 'node', 'portico'];
 export const WORKERS = 2;
 
@@ -22,6 +23,12 @@ export interface RunningServer {
 
 const PORTICO = fileURLToPath(new URL('../src/main.js', import.meta.url));
 const BARE_NODE = fileURLToPath(new URL('./bare-node-server.js', import.meta.url));
+let referenceMain: string | undefined;
+
+/** Runs the server named `ref` from another build of Portico (its dist/src/main.js). */
+export function useReference(main: string): void {
+  referenceMain = main;
+}
 
 /** Starts one server on loopback high ports with the shared files and certificate. */
 export async function startServer(name: ServerName, fixtures: Fixtures, workDir: string, options: { emptyState?: boolean } = {}): Promise<RunningServer> {
@@ -67,9 +74,12 @@ async function launch(name: ServerName, fixtures: Fixtures, dir: string, httpPor
     }
     case 'node':
       return spawn(process.execPath, [BARE_NODE, fixtures.site, fixtures.certFile, fixtures.keyFile, String(httpPort), String(httpsPort), String(WORKERS)], quiet);
-    case 'portico': {
+    case 'portico':
+    case 'ref': {
       const state = emptyState ? join(dir, 'state') : fixtures.porticoState;
-      return spawn(process.execPath, [PORTICO, 'serve', fixtures.site, '--bind', '127.0.0.1', '--http', String(httpPort), '--https', String(httpsPort), '--workers', String(WORKERS), '--state', state], { ...quiet, env: { ...process.env, PORTICO_LOG_LEVEL: 'warn' } });
+      const main = name === 'ref' ? referenceMain : PORTICO;
+      if (main === undefined) throw new Error('no reference build: use bench/run --compare REF');
+      return spawn(process.execPath, [main, 'serve', fixtures.site, '--bind', '127.0.0.1', '--http', String(httpPort), '--https', String(httpsPort), '--workers', String(WORKERS), '--state', state], { ...quiet, env: { ...process.env, PORTICO_LOG_LEVEL: 'warn' } });
     }
   }
 }

@@ -7,7 +7,8 @@ import type { Logger } from '../log/logger.js';
 import type { TlsBundle } from '../tls/bundle.js';
 import { Keyring } from '../tls/keyring.js';
 import { createTicketKeys, TICKET_KEY_LIFETIME_MS } from '../tls/ticket-keys.js';
-import { StateStore } from '../tls/storage/state-store.js';
+import { InternalIssuer } from '../tls/internal-ca/internal-issuer.js';
+import { FileStorage } from '../tls/storage/file-storage.js';
 import { type PrimaryMessage, parseWorkerMessage, type WorkerMessage } from './messages.js';
 import { RestartPolicy } from './restart-policy.js';
 
@@ -26,7 +27,7 @@ export class Primary {
   private readonly slots: Slot[];
   /** Whether the listener URLs were printed (by the first worker to listen). */
   private announced = false;
-  private store: StateStore | undefined;
+  private storage: FileStorage | undefined;
   private keyring: Keyring | undefined;
   private ticketKeys = createTicketKeys();
   private ticketTimer: NodeJS.Timeout | undefined;
@@ -46,7 +47,7 @@ export class Primary {
   }
 
   async start(): Promise<void> {
-    this.store = this.plan.certificates.length > 0 ? await StateStore.open(this.plan.stateDir, this.log) : undefined;
+    this.storage = this.plan.certificates.length > 0 ? await FileStorage.open(this.plan.stateDir, this.log) : undefined;
     // SCHED_NONE: workers accept from the shared socket themselves. Round-robin hand-off
     // through the primary costs about 40 % of the TLS handshake rate on two cores.
     cluster.schedulingPolicy = cluster.SCHED_NONE;
@@ -67,10 +68,10 @@ export class Primary {
   }
 
   /** Starts once the first worker listens, so a port error is reported alone and no key is made for nothing. */
-  private async startKeyring(store: StateStore): Promise<void> {
+  private async startKeyring(storage: FileStorage): Promise<void> {
     const [wanted] = this.plan.certificates;
     if (wanted === undefined) return;
-    this.keyring = new Keyring(store, wanted, this.log, (bundle) => this.broadcast(bundle));
+    this.keyring = new Keyring(storage, new InternalIssuer(storage, this.log), wanted, this.log, (bundle) => this.broadcast(bundle));
     try {
       const bundle = await this.keyring.start();
       this.print(`certificate ready for ${bundle.hosts.join(', ')} (${bundle.keyType}, valid until ${new Date(bundle.notAfter).toISOString()}); root CA: portico ca root --state ${this.plan.stateDir}`);
@@ -126,7 +127,7 @@ export class Primary {
     const roots = this.plan.serving.sites.map((site) => site.root).join(', ');
     this.print(`Portico serving ${roots} with ${this.plan.workers} worker(s)`);
     for (const { name, port } of listeners) this.print(`  ${name}://${displayHost(this.plan)}:${port}/`);
-    if (this.store) void this.startKeyring(this.store);
+    if (this.storage) void this.startKeyring(this.storage);
   }
 
   private onExit(slot: Slot, worker: Worker, code: number | null, signal: string | null): void {

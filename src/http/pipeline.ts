@@ -2,7 +2,7 @@ import { describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { errorPage } from './error-page.js';
 import type { Exchange } from './exchange.js';
-import { compose, type Handler, type Outcome } from './handler.js';
+import { compose, type Handler, type Next, type Outcome } from './handler.js';
 import type { Response } from './response.js';
 
 /** What the transport reports once an exchange is over: the seam for access logs and metrics. */
@@ -23,7 +23,7 @@ export type OnResponse = (finished: Finished) => void;
  * 500 page, and one `onResponse` seam that sees every exchange end, whichever transport carried it.
  */
 export class Pipeline {
-  private readonly chain: (exchange: Exchange) => Outcome;
+  private readonly chain: Next;
   private readonly listeners: OnResponse[] = [];
 
   constructor(
@@ -46,6 +46,11 @@ export class Pipeline {
 
   onResponse(listener: OnResponse): void {
     this.listeners.push(listener);
+  }
+
+  /** Whether anything listens to `onResponse`: if not, transports skip timing and the record. */
+  get observed(): boolean {
+    return this.listeners.length > 0;
   }
 
   finished(finished: Finished): void {

@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { Response } from '../http/response.js';
 import { writeBody } from '../http/write-body.js';
+import type { ResponseWriter } from './dispatch.js';
 
 /**
  * Sends a response on a transport's writable (an HTTP/1.1 response or an HTTP/2 stream):
@@ -9,7 +10,7 @@ import { writeBody } from '../http/write-body.js';
  * the client — and the response's files are released then, so a reset stream never leaves a
  * descriptor open.
  */
-export function deliver(out: Writable, response: Response, head: (endStream: boolean) => void, done: (complete: boolean) => void): void {
+export function deliver<Out extends Writable>(out: Out, response: Response, writer: ResponseWriter<Out>, done: (complete: boolean) => void): void {
   let settled = false;
   const settle = (): void => {
     if (settled) return;
@@ -20,7 +21,7 @@ export function deliver(out: Writable, response: Response, head: (endStream: boo
   out.once('close', settle);
   if (out.destroyed) return settle();
   const { body } = response;
-  head(body.kind === 'none');
+  writer.writeHead(out, response, body.kind === 'none');
   if (body.kind === 'none') return;
   if (body.kind === 'bytes') {
     out.end(body.data);
@@ -34,9 +35,4 @@ export function deliver(out: Writable, response: Response, head: (endStream: boo
     },
     () => out.destroy(),
   );
-}
-
-/** The number of body bytes a response carries, as its Content-Length says. */
-export function bodyLength(response: Response): number {
-  return Number(response.headers['content-length'] ?? 0);
 }

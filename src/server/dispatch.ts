@@ -2,8 +2,16 @@ import type { Writable } from 'node:stream';
 import type { Exchange } from '../http/exchange.js';
 import type { Response } from '../http/response.js';
 
+/** What the endpoint needs of a transport to send a response on one of its writables. */
+export interface ResponseWriter<Out extends Writable> {
+  /** Writes the status and headers (a status line, or a HEADERS frame); ends the exchange if `endStream`. */
+  writeHead(out: Out, response: Response, endStream: boolean): void;
+  /** The exchange on `out` is over, whichever way it ended. */
+  ended?(out: Out): void;
+}
+
 /**
- * How a transport hands over an exchange: the writable its response goes to, and how to write
- * the response's head on that transport. The endpoint does the rest, the same for every transport.
+ * How a transport hands over an exchange: the writable its response goes to, and the writer
+ * for it. The endpoint does the rest, the same for every transport.
  */
-export type Dispatch = (exchange: Exchange, out: Writable, head: (response: Response, endStream: boolean) => void) => void;
+export type Dispatch = <Out extends Writable>(exchange: Exchange, out: Out, writer: ResponseWriter<Out>) => void;

@@ -102,22 +102,19 @@ export class Endpoint {
     this.http2?.stop();
   }
 
-  private readonly dispatch: Dispatch = (exchange, out, head) => {
+  private readonly dispatch: Dispatch = (exchange, out, writer) => {
     this.tracker.begin();
-    const startedAt = Date.now();
     const pipeline = this.sites.select(exchange);
+    const startedAt = pipeline.observed ? Date.now() : 0;
     const outcome = exchange.target.length > this.limits.maxRequestTargetBytes ? errorPage(414, exchange.method === 'HEAD') : pipeline.handle(exchange);
     const send = (response: Response): void =>
-      deliver(
-        out,
-        response,
-        (endStream) => head(response, endStream),
-        (complete) => {
-          this.tracker.end();
-          const bytesSent = complete && response.body.kind !== 'none' ? Number(response.headers['content-length'] ?? 0) : 0;
-          pipeline.finished({ exchange, status: response.status, bytesSent, complete, startedAt });
-        },
-      );
+      deliver(out, response, writer, (complete) => {
+        this.tracker.end();
+        writer.ended?.(out);
+        if (!pipeline.observed) return;
+        const bytesSent = complete && response.body.kind !== 'none' ? Number(response.headers['content-length'] ?? 0) : 0;
+        pipeline.finished({ exchange, status: response.status, bytesSent, complete, startedAt });
+      });
     if (outcome instanceof Promise) void outcome.then(send);
     else send(outcome);
   };

@@ -2,12 +2,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import type { Limits } from '../config/plan.js';
 import { type Exchange, headerGetter, splitTarget } from '../http/exchange.js';
-import type { Dispatch } from './dispatch.js';
+import type { Response } from '../http/response.js';
+import type { Dispatch, ResponseWriter } from './dispatch.js';
 
 interface Connection {
   /** Requests whose response has not closed yet. */
   active: number;
-  timer: NodeJS.Timeout | undefined;
+  /** The header deadline: one timer per connection, re-armed with refresh() after each response. */
+  readonly timer: NodeJS.Timeout;
 }
 
 const REQUEST_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n';
@@ -18,7 +20,7 @@ const REQUEST_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nconnection: close\r\nco
  * becomes an Exchange for the dispatcher. The header deadline and idle-connection bookkeeping
  * are Portico's own, because Node arms its own only for a server that listens itself.
  */
-export class Http1Transport {
+export class Http1Transport implements ResponseWriter<ServerResponse> {
   private readonly server: Server;
   private readonly connections = new Map<Duplex, Connection>();
   private stopping = false;
@@ -32,14 +34,22 @@ export class Http1Transport {
     this.server.on('clientError', (error, socket) => rejectBadRequest(error, socket, limits.maxRequestTargetBytes));
   }
 
+  /**
+   * A client must send a request's headers within the header timeout of connecting or of its
+   * previous response (slowloris); otherwise it gets a 408 and the connection is closed. While a
+   * request is being answered the deadline does not apply; it is re-armed when the response ends.
+   */
   accept(socket: Duplex): void {
-    const connection: Connection = { active: 0, timer: undefined };
+    const timer = setTimeout(() => {
+      if (connection.active === 0 && !socket.destroyed) socket.end(REQUEST_TIMEOUT);
+    }, this.limits.headerTimeoutMs);
+    timer.unref();
+    const connection: Connection = { active: 0, timer };
     this.connections.set(socket, connection);
     socket.once('close', () => {
-      clearTimeout(connection.timer);
+      clearTimeout(timer);
       this.connections.delete(socket);
     });
-    this.armHeaderDeadline(socket, connection);
     this.server.emit('connection', socket);
   }
 
@@ -49,38 +59,30 @@ export class Http1Transport {
     for (const [socket, connection] of this.connections) if (connection.active === 0) socket.destroy();
   }
 
-  /**
-   * A client must send a request's headers within the header timeout of connecting or of its
-   * previous response (slowloris); otherwise it gets a 408 and the connection is closed.
-   */
-  private armHeaderDeadline(socket: Duplex, connection: Connection): void {
-    clearTimeout(connection.timer);
-    connection.timer = setTimeout(() => {
-      if (connection.active === 0 && !socket.destroyed) socket.end(REQUEST_TIMEOUT);
-    }, this.limits.headerTimeoutMs);
-    connection.timer.unref();
+  writeHead(res: ServerResponse, response: Response, endStream: boolean): void {
+    res.writeHead(response.status, this.stopping ? { ...response.headers, connection: 'close' } : response.headers);
+    if (endStream) res.end();
+  }
+
+  /** A response is over: once its connection is idle, it closes when stopping, else waits for headers again. */
+  ended(res: ServerResponse): void {
+    const socket = res.req.socket;
+    const connection = this.connections.get(socket);
+    if (connection === undefined) return;
+    connection.active -= 1;
+    if (socket.destroyed || connection.active > 0) return;
+    if (this.stopping) socket.end();
+    else connection.timer.refresh();
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const socket = req.socket;
     const connection = this.connections.get(socket);
-    if (connection) {
-      connection.active += 1;
-      clearTimeout(connection.timer);
-      res.once('close', () => {
-        connection.active -= 1;
-        if (socket.destroyed || connection.active > 0) return;
-        if (this.stopping) socket.end();
-        else this.armHeaderDeadline(socket, connection);
-      });
-    }
+    if (connection) connection.active += 1;
     const target = req.url ?? '/';
     const { path, query } = splitTarget(target);
     const exchange: Exchange = { method: req.method ?? 'GET', target, path, query, protocol: 'HTTP/1.1', remoteAddress: socket.remoteAddress, header: headerGetter(req.headers) };
-    this.dispatch(exchange, res, (response, endStream) => {
-      res.writeHead(response.status, this.stopping ? { ...response.headers, connection: 'close' } : response.headers);
-      if (endStream) res.end();
-    });
+    this.dispatch(exchange, res, this);
   }
 }
 

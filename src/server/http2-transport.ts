@@ -5,7 +5,8 @@ import { describeError } from '../errors.js';
 import { errorPage } from '../http/error-page.js';
 import { type Exchange, headerGetter, splitTarget } from '../http/exchange.js';
 import type { Logger } from '../log/logger.js';
-import type { Dispatch } from './dispatch.js';
+import type { Response } from '../http/response.js';
+import type { Dispatch, ResponseWriter } from './dispatch.js';
 
 const { HTTP2_HEADER_STATUS } = constants;
 
@@ -14,7 +15,7 @@ const { HTTP2_HEADER_STATUS } = constants;
  * that negotiated `h2` is handed to a session, and each stream becomes an Exchange. No
  * compatibility layer: the response goes out with `respond()` and the stream itself.
  */
-export class Http2Transport {
+export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
   private readonly server: Http2Server;
   private readonly sessions = new Set<Http2Session>();
 
@@ -34,18 +35,15 @@ export class Http2Transport {
       stream.on('error', () => undefined);
       const method = headers[':method'] ?? 'GET';
       const target = headers[':path'];
-      const respond = (status: number, responseHeaders: Readonly<Record<string, string>>, endStream: boolean): void => {
-        if (!stream.destroyed && !stream.closed) stream.respond({ [HTTP2_HEADER_STATUS]: status, ...responseHeaders }, { endStream });
-      };
-      if (typeof target !== 'string') {
-        const refusal = errorPage(400, method === 'HEAD');
-        respond(refusal.status, refusal.headers, true);
-        return;
-      }
+      if (typeof target !== 'string') return this.writeHead(stream, errorPage(400, method === 'HEAD'), true);
       const { path, query } = splitTarget(target);
       const exchange: Exchange = { method, target, path, query, protocol: 'HTTP/2', remoteAddress: stream.session?.socket?.remoteAddress, header: headerGetter(headers) };
-      dispatch(exchange, stream, (response, endStream) => respond(response.status, response.headers, endStream));
+      dispatch(exchange, stream, this);
     });
+  }
+
+  writeHead(stream: ServerHttp2Stream, response: Response, endStream: boolean): void {
+    if (!stream.destroyed && !stream.closed) stream.respond({ [HTTP2_HEADER_STATUS]: response.status, ...response.headers }, { endStream });
   }
 
   accept(socket: Duplex): void {

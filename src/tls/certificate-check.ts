@@ -2,7 +2,7 @@ import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { type KeyType, keyTypeOf } from './key-types.js';
 import { isWithinValidity } from './renewal.js';
-import type { StoredPair } from './storage/state-store.js';
+import type { StoredPair } from './keys.js';
 
 /** Which file of a pair is at fault: the certificate, the key, or the two together. */
 export type Culprit = 'cert' | 'key' | 'pair';

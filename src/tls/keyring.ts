@@ -2,10 +2,14 @@ import { describeError, PorticoError } from '../errors.js';
 import { isFaultActive } from '../fault-injection.js';
 import type { Logger } from '../log/logger.js';
 import { freezeBundle, type TlsBundle } from './bundle.js';
-import { type Check, checkLeaf, checkRoot, type LeafWanted, type ParsedPair } from './certificate-check.js';
+import type { LeafWanted, ParsedPair } from './certificate-check.js';
+import type { Issuer } from './issuer.js';
 import type { KeyType } from './key-types.js';
+import { exportPrivateKey, generateKeyPair } from './keys.js';
 import { isRenewalDue, leafValidity, renewalTime } from './renewal.js';
-import { leafId, type PairPaths, type PairToStore, type StateStore, type StoredPair } from './storage/state-store.js';
+import { loadChecked } from './storage/pair-storage.js';
+import type { Storage } from './storage/storage.js';
+import { leafId, type PairKeys, StorageKeys } from './storage/storage-keys.js';
 
 export interface KeyringOptions {
   readonly hosts: readonly string[];
@@ -26,7 +30,9 @@ const RETRY_MS = [1_000, 5_000, 30_000, 120_000, 600_000] as const;
  *
  * Obtaining follows check → lock → check again → create → store → read back → unlock: whatever
  * another process stored while we waited is used, not replaced. A bundle is published only
- * after it has been read back from disk and validated, so what is served is what is stored.
+ * after it has been read back from storage and validated, so what is served is what is stored.
+ * The keyring makes the key; the Issuer only signs; the Storage and its per-certificate lock
+ * decide who creates.
  */
 export class Keyring {
   private current: TlsBundle | undefined;
@@ -35,12 +41,17 @@ export class Keyring {
   private failures = 0;
   private stopped = false;
 
+  private readonly id: string;
+
   constructor(
-    private readonly store: StateStore,
+    private readonly storage: Storage,
+    private readonly issuer: Issuer,
     private readonly options: KeyringOptions,
     private readonly log: Logger,
     private readonly publish: (bundle: TlsBundle) => void,
-  ) {}
+  ) {
+    this.id = leafId(options.hosts, options.keyType);
+  }
 
   get bundle(): TlsBundle | undefined {
     return this.current;
@@ -99,20 +110,27 @@ export class Keyring {
   private async obtain(): Promise<TlsBundle> {
     const stored = await this.loadUsable(false);
     if (stored) return stored;
-    const lock = await this.store.lock();
+    const lock = await this.storage.lock(StorageKeys.leafLock(this.id));
     try {
       const storedMeanwhile = await this.loadUsable(true);
       if (storedMeanwhile) return storedMeanwhile;
-      const root = await this.loadOrCreateRoot();
+      await this.issuer.prepare();
       this.log.info(`issuing a ${this.options.keyType} certificate for ${this.options.hosts.join(', ')}`);
-      const { issueLeaf } = await import('./internal-ca.js');
-      const leaf = await issueLeaf(root, this.options.hosts, this.options.keyType, leafValidity(Date.now(), this.options.lifetimeMs));
+      const key = await generateKeyPair(this.options.keyType);
+      const certPem = await this.issuer.issue({ names: this.options.hosts, key, validity: leafValidity(Date.now(), this.options.lifetimeMs) });
+      const keys = this.keys();
       await lock.assertHeld();
-      await this.store.writePair(this.leafPaths(), leaf, () => {
-        if (isFaultActive('die-between-leaf-key-and-cert')) process.kill(process.pid, 'SIGKILL');
-      });
+      await this.storage.storeAll(
+        [
+          { key: keys.key, value: exportPrivateKey(key), private: true },
+          { key: keys.cert, value: certPem },
+        ],
+        () => {
+          if (isFaultActive('die-between-leaf-key-and-cert')) process.kill(process.pid, 'SIGKILL');
+        },
+      );
       const readBack = await this.loadLeaf(false);
-      if (!readBack) throw new PorticoError('ERR_ISSUANCE_FAILED', `the certificate stored in ${this.leafPaths().cert} did not validate when read back`);
+      if (!readBack) throw new PorticoError('ERR_ISSUANCE_FAILED', `the certificate stored in ${this.storage.describe(keys.cert)} did not validate when read back`);
       return readBack;
     } finally {
       await lock.release();
@@ -126,53 +144,20 @@ export class Keyring {
   }
 
   private async loadLeaf(repair: boolean): Promise<TlsBundle | undefined> {
-    const root = await this.loadRoot(repair);
-    if (!root) return undefined;
-    const paths = this.leafPaths();
+    if (!(await this.issuer.load(repair))) return undefined;
     const wanted: LeafWanted = { hosts: this.options.hosts, keyType: this.options.keyType };
-    const leaf = await this.checked(paths, repair, (stored) => checkLeaf(stored, root.cert, wanted, Date.now()));
-    return leaf && toBundle(leaf, wanted);
+    const leaf = await loadChecked(this.storage, this.keys(), repair, (stored) => this.issuer.check(stored, wanted, Date.now()));
+    return leaf && toBundle(this.id, leaf, wanted);
   }
 
-  private async loadRoot(repair: boolean): Promise<ParsedPair | undefined> {
-    return this.checked(this.store.rootPaths(), repair, (stored) => checkRoot(stored, Date.now()));
-  }
-
-  private async loadOrCreateRoot(): Promise<PairToStore> {
-    const existing = await this.loadRoot(true);
-    if (existing) return existing;
-    this.log.info('creating the internal root CA');
-    // Loaded only when something must be created: most starts just read what is stored.
-    const { createRootCa } = await import('./internal-ca.js');
-    const root = await createRootCa(Date.now());
-    await this.store.writePair(this.store.rootPaths(), root);
-    const readBack = await this.loadRoot(false);
-    if (!readBack) throw new PorticoError('ERR_ISSUANCE_FAILED', `the root CA stored in ${this.store.rootPaths().cert} did not validate when read back`);
-    return readBack;
-  }
-
-  /** Reads and checks a pair; when repairing, sets aside whatever failed the check. */
-  private async checked(paths: PairPaths, repair: boolean, check: (stored: StoredPair) => Check<ParsedPair>): Promise<ParsedPair | undefined> {
-    const result = check(await this.store.readPair(paths));
-    if (result.ok) return result.value;
-    if (repair && !result.missing) {
-      // A key without its certificate is useless and vice versa: the pair goes aside together.
-      for (const [file, role] of [[paths.cert, 'cert'], [paths.key, 'key']] as const) {
-        const atFault = result.culprit === role || result.culprit === 'pair';
-        await this.store.setAside(file, atFault ? result.problem : `its partner ${result.culprit === 'cert' ? paths.cert : paths.key} is broken: ${result.problem}`);
-      }
-    }
-    return undefined;
-  }
-
-  private leafPaths(): PairPaths {
-    return this.store.leafPaths(this.options.hosts, this.options.keyType);
+  private keys(): PairKeys {
+    return StorageKeys.leaf(this.id);
   }
 }
 
-function toBundle(leaf: ParsedPair, wanted: LeafWanted): TlsBundle {
+function toBundle(id: string, leaf: ParsedPair, wanted: LeafWanted): TlsBundle {
   return freezeBundle({
-    id: leafId(wanted.hosts, wanted.keyType),
+    id,
     fingerprint256: leaf.cert.fingerprint256,
     serialNumber: leaf.cert.serialNumber,
     certPem: leaf.certPem,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { leafId } from '../../src/tls/storage/storage-keys.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -14,9 +15,10 @@ test('a handshake held past --hold-timeout gets a TLS alert and a log line; plai
   // waits for key material exactly as it would behind another instance generating a key.
   const { box } = servers;
   await mkdir(join(box.state, 'locks'), { recursive: true });
-  await writeFile(join(box.state, 'locks', 'issuance.lock'), JSON.stringify({ pid: process.pid, hostname: hostname(), token: 'test', acquiredAt: new Date().toISOString() }));
+  // The lock of the default certificate (one lock per certificate), held by this live process.
+  await writeFile(join(box.state, 'locks', `${leafId(['localhost', '127.0.0.1', '::1'], 'ec-p256')}.lock`), JSON.stringify({ pid: process.pid, hostname: hostname(), token: 'test', acquiredAt: new Date().toISOString() }));
   const portico = servers.serve(anyPortArgs(box, ['--workers', '1', '--hold-timeout', '1s']));
-  await portico.waitFor(/waiting for .*issuance\.lock: held by pid/);
+  await portico.waitFor(/waiting for .*localhost-ec-p256-\w+\.lock: held by pid/);
   const httpPort = await portico.port('http');
   const httpsPort = await portico.port('https');
 

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { X509Certificate } from 'node:crypto';
 import { checkLeaf, checkRoot } from '../../src/tls/certificate-check.js';
-import { createRootCa, issueLeaf } from '../../src/tls/internal-ca.js';
+import { createRootCa, issueLeaf } from '../../src/tls/internal-ca/internal-ca.js';
 import { leafValidity } from '../../src/tls/renewal.js';
-import type { PairToStore } from '../../src/tls/storage/state-store.js';
+import type { PemPair as PairToStore } from '../../src/tls/keys.js';
 
 const hosts = ['localhost', '127.0.0.1', '::1'];
 const now = Date.now();

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
-import * as der from '../../src/tls/der.js';
-import { createRootCa, issueLeaf } from '../../src/tls/internal-ca.js';
+import * as der from '../../src/tls/internal-ca/der.js';
+import { createRootCa, issueLeaf } from '../../src/tls/internal-ca/internal-ca.js';
 import { leafValidity } from '../../src/tls/renewal.js';
 
 const run = promisify(execFile);

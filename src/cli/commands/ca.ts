@@ -1,22 +1,20 @@
+import { resolve } from 'node:path';
 import { defaultStateDir } from '../../config/flags.js';
 import { PorticoError } from '../../errors.js';
 import { createLogger } from '../../log/logger.js';
-import { checkRoot } from '../../tls/certificate-check.js';
-import { StateStore } from '../../tls/storage/state-store.js';
-import { resolve } from 'node:path';
+import { InternalIssuer } from '../../tls/internal-ca/internal-issuer.js';
+import { FileStorage } from '../../tls/storage/file-storage.js';
 
 /** `portico ca root`: prints the root CA certificate, or says why there is none. */
 export async function caRootCommand(stateArg: string | undefined): Promise<number> {
   const stateDir = resolve(stateArg ?? defaultStateDir());
-  const store = StateStore.forReading(stateDir, createLogger('ca'));
-  const paths = store.rootPaths();
-  const root = checkRoot(await store.readPair(paths), Date.now());
-  if (!root.ok && root.missing) {
+  const root = await InternalIssuer.readRoot(FileStorage.forReading(stateDir, createLogger('ca')));
+  if ('missing' in root) {
     throw new PorticoError('ERR_NO_ROOT_CA', `there is no root CA in ${stateDir} yet: run portico serve --state ${stateDir} once to create it`);
   }
-  if (!root.ok) {
-    throw new PorticoError('ERR_NO_ROOT_CA', `the root CA in ${paths.cert} is unusable (${root.problem}): run portico serve --state ${stateDir} to set it aside and create a new one`);
+  if ('problem' in root) {
+    throw new PorticoError('ERR_NO_ROOT_CA', `the root CA in ${root.where} is unusable (${root.problem}): run portico serve --state ${stateDir} to set it aside and create a new one`);
   }
-  process.stdout.write(root.value.certPem.endsWith('\n') ? root.value.certPem : `${root.value.certPem}\n`);
+  process.stdout.write(root.pem.endsWith('\n') ? root.pem : `${root.pem}\n`);
   return 0;
 }

@@ -10,7 +10,29 @@ import { describeError, PorticoError } from '../../errors.js';
  * — a failed write never replaces good material with a blank one (caddy#4897).
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode: number): Promise<void> {
+  const staged = await stageFile(path, data, mode);
+  await staged.commit();
+}
+
+/** A file written and fsynced beside its target, not yet renamed over it. */
+export interface StagedFile {
+  /** Renames it over the target and fsyncs the folder. */
+  commit(): Promise<void>;
+  /** Deletes it; the target is untouched. */
+  discard(): Promise<void>;
+}
+
+/**
+ * The first half of an atomic write: everything that can fail for lack of space or permission
+ * happens here, before any target changes, so several files can be staged and then committed
+ * together (all-or-nothing up to the renames).
+ */
+export async function stageFile(path: string, data: string | Uint8Array, mode: number): Promise<StagedFile> {
   const temporary = `${dirname(path)}/.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const failed = async (error: unknown): Promise<never> => {
+    await unlink(temporary).catch(() => undefined);
+    throw new PorticoError('ERR_STATE_WRITE', `could not write ${path}: ${describeError(error)}; the previous file, if any, is unchanged`, { cause: error });
+  };
   try {
     const file = await open(temporary, 'wx', mode);
     try {
@@ -19,12 +41,16 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     } finally {
       await file.close();
     }
-    await rename(temporary, path);
   } catch (error) {
-    await unlink(temporary).catch(() => undefined);
-    throw new PorticoError('ERR_STATE_WRITE', `could not write ${path}: ${describeError(error)}; the previous file, if any, is unchanged`, { cause: error });
+    return failed(error);
   }
-  await syncFolder(dirname(path));
+  return {
+    commit: async () => {
+      await rename(temporary, path).catch(failed);
+      await syncFolder(dirname(path));
+    },
+    discard: () => unlink(temporary).catch(() => undefined),
+  };
 }
 
 /** Makes a rename durable: without this a power cut can undo a rename that already returned. */

@@ -1,12 +1,9 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPair as generateNodeKeyPair, type KeyObject, randomBytes, sign, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, type KeyObject, randomBytes, sign, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
-import { promisify } from 'node:util';
+import { type KeyType, keyTypeOf } from '../key-types.js';
+import { exportPrivateKey, generateKeyPair, type PemPair } from '../keys.js';
+import type { Validity } from '../renewal.js';
 import * as der from './der.js';
-import { type KeyType, keyTypeOf } from './key-types.js';
-import type { Validity } from './renewal.js';
-import type { PairToStore } from './storage/state-store.js';
-
-const generate = promisify(generateNodeKeyPair);
 
 /** The root is always ECDSA P-256: small, fast to sign with, and accepted by every client. */
 const ROOT_KEY_TYPE: KeyType = 'ec-p256';
@@ -30,20 +27,8 @@ const OID = {
 /** KeyUsage bits (RFC 5280 §4.2.1.3). */
 const KEY_USAGE = { digitalSignature: 0, keyEncipherment: 2, keyCertSign: 5, cRLSign: 6 } as const;
 
-/**
- * Generates a key pair on libuv's thread pool, so the primary keeps routing IPC and timers
- * while an RSA-4096 key is being made.
- */
-export async function generateKeyPair(type: KeyType): Promise<KeyObject> {
-  const { privateKey } =
-    type === 'ec-p256' || type === 'ec-p384'
-      ? await generate('ec', { namedCurve: type === 'ec-p256' ? 'P-256' : 'P-384' })
-      : await generate('rsa', { modulusLength: Number(type.slice('rsa-'.length)) });
-  return privateKey;
-}
-
 /** Creates a self-signed root CA, like Caddy's "Caddy Local Authority", valid for ten years. */
-export async function createRootCa(now: number): Promise<PairToStore> {
+export async function createRootCa(now: number): Promise<PemPair> {
   const key = await generateKeyPair(ROOT_KEY_TYPE);
   const year = new Date(now).getUTCFullYear();
   const name = distinguishedName(`Portico Local Authority - ${year} ECC Root`, 'Portico');
@@ -62,13 +47,18 @@ export async function createRootCa(now: number): Promise<PairToStore> {
   return { certPem: toPem(certificate, 'CERTIFICATE'), keyPem: exportPrivateKey(key) };
 }
 
-/** Issues a server certificate for `hosts` (DNS names and IP addresses) signed by the root. */
-export async function issueLeaf(root: PairToStore, hosts: readonly string[], keyType: KeyType, validity: Validity): Promise<PairToStore> {
+/** Makes a key and a certificate for it: for tests and benchmarks, which need a pair at once. */
+export async function issueLeaf(root: PemPair, hosts: readonly string[], keyType: KeyType, validity: Validity): Promise<PemPair> {
+  const key = await generateKeyPair(keyType);
+  return { certPem: signLeaf(root, hosts, key, validity), keyPem: exportPrivateKey(key) };
+}
+
+/** Signs a server certificate for `hosts` (DNS names and IP addresses) and `key`'s public half with the root. */
+export function signLeaf(root: PemPair, hosts: readonly string[], key: KeyObject, validity: Validity): string {
   const rootCert = new X509Certificate(root.certPem);
   const rootKey = createPrivateKey(root.keyPem);
-  const key = await generateKeyPair(keyType);
   const spki = publicKeyInfo(key);
-  const usage = keyType.startsWith('rsa') ? [KEY_USAGE.digitalSignature, KEY_USAGE.keyEncipherment] : [KEY_USAGE.digitalSignature];
+  const usage = key.asymmetricKeyType === 'rsa' ? [KEY_USAGE.digitalSignature, KEY_USAGE.keyEncipherment] : [KEY_USAGE.digitalSignature];
   const commonName = hosts.find((host) => isIP(host) === 0) ?? hosts[0] ?? 'localhost';
   const certificate = signCertificate(rootKey, {
     issuer: der.certificateSubject(rootCert.raw),
@@ -84,7 +74,7 @@ export async function issueLeaf(root: PairToStore, hosts: readonly string[], key
       extension(OID.subjectKeyIdentifier, false, der.octetString(keyIdentifier(spki))),
     ],
   });
-  return { certPem: toPem(certificate, 'CERTIFICATE'), keyPem: exportPrivateKey(key) };
+  return toPem(certificate, 'CERTIFICATE');
 }
 
 interface CertificateFields {
@@ -164,10 +154,6 @@ function randomSerial(): Buffer {
   const bytes = randomBytes(16);
   bytes[0] = (bytes[0]! & 0x7f) | 0x01;
   return bytes;
-}
-
-function exportPrivateKey(key: KeyObject): string {
-  return key.export({ type: 'pkcs8', format: 'pem' }).toString();
 }
 
 function toPem(bytes: Buffer, label: string): string {

@@ -1,0 +1,38 @@
+import { createHash } from 'node:crypto';
+import type { KeyType } from '../key-types.js';
+
+/** The storage keys of one certificate and its private key. */
+export interface PairKeys {
+  readonly cert: string;
+  readonly key: string;
+}
+
+/**
+ * The one place storage keys are built (certmagic's KeyBuilder). Layout:
+ *
+ *     ca/root.crt, ca/root.key                  the internal root CA
+ *     certificates/ID/cert.pem, key.pem         one leaf per (host set, key type)
+ *
+ * and lock names: `ca-root`, and the leaf's ID.
+ */
+export const StorageKeys = {
+  root: (): PairKeys => ({ cert: 'ca/root.crt', key: 'ca/root.key' }),
+  rootLock: (): string => 'ca-root',
+  leaf: (id: string): PairKeys => ({ cert: `certificates/${id}/cert.pem`, key: `certificates/${id}/key.pem` }),
+  leafLock: (id: string): string => id,
+};
+
+/**
+ * A name for a leaf: readable (the first host) and unique to the host set and key type
+ * (a hash). Only [a-z0-9.-] survive, so a host name can never become a path.
+ */
+export function leafId(hosts: readonly string[], keyType: KeyType): string {
+  const digest = createHash('sha256').update(JSON.stringify([[...hosts].sort(), keyType])).digest('hex').slice(0, 12);
+  const readable = (hosts[0] ?? 'leaf').toLowerCase().replace(/[^a-z0-9.-]/g, '_').replace(/^\.+/, '_').slice(0, 64);
+  return `${readable}-${keyType}-${digest}`;
+}
+
+/** Whether a key is one this module could have built: relative, no `..`, only safe characters. */
+export function isSafeKey(key: string): boolean {
+  return /^[a-z0-9._-]+(\/[a-z0-9._-]+)*$/i.test(key) && !key.split('/').some((part) => part === '..' || part === '.');
+}

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Handler } from '../../../src/http/handler.js';
+import { createStaticCaches, createStaticHandler } from '../../../src/http/static/static-handler.js';
+import { exchange, handle, recordingLogger } from '../../support/in-process.js';
+import { defineRfcCases } from './rfc-cases.js';
+
+// The static Handler in-process: no socket, no process; a request in, a Response out.
+const data = randomBytes(100_000);
+const log = recordingLogger();
+let dir: string;
+let handler: Handler;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'portico-handler-'));
+  await writeFile(join(dir, 'data.bin'), data);
+  await writeFile(join(dir, 'page.txt'), 'Portico static text. '.repeat(200));
+  await writeFile(join(dir, 'small.txt'), 'small');
+  handler = await createStaticHandler(dir, { browse: false, cacheControl: 'no-cache' }, createStaticCaches(), log);
+});
+
+after(() => rm(dir, { recursive: true, force: true }));
+
+defineRfcCases('in-process', (path, headers = {}, method = 'GET') => handle(handler, method, path, headers), data);
+
+test('a path served before is answered synchronously, from memory: a Response, not a Promise', async () => {
+  const first = await handle(handler, 'GET', '/small.txt');
+  const second = handler(exchange('GET', '/small.txt'), () => assert.fail('not passed on'));
+  assert.ok(!(second instanceof Promise), 'the cache hit goes out synchronously');
+  assert.equal(second.status, 200);
+  assert.deepEqual(second.headers, first.headers);
+});
+
+test('methods: OPTIONS lists what is allowed; POST is 405 with Allow', async () => {
+  const options = await handle(handler, 'OPTIONS', '/small.txt');
+  assert.equal(options.status, 204);
+  assert.equal(options.headers.allow, 'GET, HEAD, OPTIONS');
+  const post = await handle(handler, 'POST', '/small.txt');
+  assert.equal(post.status, 405);
+  assert.equal(post.headers.allow, 'GET, HEAD, OPTIONS');
+});
+
+test('a path that tries to leave the root is refused before the file system, and logged with the client address', async () => {
+  const reply = await handle(handler, 'GET', '/%2e%2e/%2e%2e/etc/passwd');
+  assert.equal(reply.status, 400);
+  assert.ok(log.lines.some((line) => /^WARN GET .*etc\/passwd.* from 127\.0\.0\.1 refused with 400: the path contains a dot segment/.test(line)), log.lines.join('\n'));
+});

@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { connect, type ClientHttp2Session } from 'node:http2';
+import { syncBuiltinESMExports } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { DEFAULT_LIMITS } from '../../src/config/plan.js';
+import { Pipeline } from '../../src/http/pipeline.js';
+import { createStaticCaches, createStaticHandler } from '../../src/http/static/static-handler.js';
+import { CertificateTable } from '../../src/server/certificate-table.js';
+import { Endpoint } from '../../src/server/endpoint.js';
+import { freezeBundle } from '../../src/tls/bundle.js';
+import { createRootCa, issueLeaf } from '../../src/tls/internal-ca/internal-ca.js';
+import { recordingLogger } from '../support/in-process.js';
+
+// One Endpoint in this process, with a real TLS listener and a real HTTP/2 client, so the file
+// system calls a request makes can be counted.
+const log = recordingLogger();
+let dir: string;
+let endpoint: Endpoint;
+let session: ClientHttp2Session;
+let rootPem: string;
+let finished = 0;
+const onFinished: Array<() => void> = [];
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'portico-endpoint-'));
+  await writeFile(join(dir, 'large.bin'), Buffer.alloc(300 * 1024, 7));
+  const root = await createRootCa(Date.now());
+  rootPem = root.certPem;
+  const now = Date.now();
+  const leaf = await issueLeaf(root, ['localhost'], 'ec-p256', { notBefore: now - 60_000, notAfter: now + 3_600_000 });
+  const certificates = new CertificateTable(log, () => undefined);
+  certificates.publish(freezeBundle({ id: 'test', fingerprint256: 'x', serialNumber: '1', ...leaf, notBefore: now - 60_000, notAfter: now + 3_600_000, hosts: ['localhost'], keyType: 'ec-p256' }));
+  const pipeline = new Pipeline([await createStaticHandler(dir, { browse: false, cacheControl: 'no-cache' }, createStaticCaches(), log)], log);
+  pipeline.onResponse(() => {
+    finished += 1;
+    for (const wake of onFinished.splice(0)) wake();
+  });
+  const limits = { ...DEFAULT_LIMITS, headerTimeoutMs: 5_000, handshakeHoldMs: 5_000 };
+  endpoint = new Endpoint({ name: 'https', port: 0, address: '127.0.0.1', tls: true }, limits, { select: () => pipeline }, { begin: () => undefined, end: () => undefined }, log, certificates);
+  const port = await endpoint.open();
+  session = connect(`https://localhost:${port}`, { ca: rootPem, host: '127.0.0.1' });
+});
+
+after(async () => {
+  session?.close();
+  endpoint?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function get(path: string): Promise<{ status: number; length: number }> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ':path': path });
+    let status = 0;
+    let length = 0;
+    stream.on('response', (headers) => (status = Number(headers[':status'])));
+    stream.on('data', (chunk: Buffer) => (length += chunk.length));
+    stream.on('end', () => resolve({ status, length }));
+    stream.on('error', reject);
+  });
+}
+
+/** Counts the metadata reads (stat, lstat, fstat, realpath) the server makes while `action` runs. */
+async function countMetadataReads(action: () => Promise<unknown>): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  const probe = await open(join(dir, 'large.bin'));
+  const fileHandle = Object.getPrototypeOf(probe) as { stat: (...args: unknown[]) => unknown };
+  await probe.close();
+  const targets: Array<[Record<string, unknown>, string, string]> = [
+    [fs as unknown as Record<string, unknown>, 'statSync', 'stat'],
+    [fs as unknown as Record<string, unknown>, 'lstatSync', 'stat'],
+    [fs.promises as unknown as Record<string, unknown>, 'stat', 'stat'],
+    [fs.promises as unknown as Record<string, unknown>, 'lstat', 'stat'],
+    [fs.promises as unknown as Record<string, unknown>, 'realpath', 'realpath'],
+    [fileHandle as unknown as Record<string, unknown>, 'stat', 'stat'],
+  ];
+  const originals = targets.map(([owner, name]) => owner[name]);
+  targets.forEach(([owner, name, kind], i) => {
+    const original = originals[i] as (...args: unknown[]) => unknown;
+    owner[name] = function (this: unknown, ...args: unknown[]) {
+      counts[kind] = (counts[kind] ?? 0) + 1;
+      return original.apply(this, args);
+    };
+  });
+  syncBuiltinESMExports();
+  try {
+    await action();
+  } finally {
+    targets.forEach(([owner, name], i) => (owner[name] = originals[i]));
+    syncBuiltinESMExports();
+  }
+  return counts;
+}
+
+test('an HTTP/2 cache miss reads the file metadata once: one fstat of the opened file, nothing else', async () => {
+  // Cold: the path is resolved once (realpath) and the opened file stat'ed once.
+  const cold = await countMetadataReads(() => get('/large.bin'));
+  assert.deepEqual(cold, { realpath: 1, stat: 1 });
+  // Warm: 300 KiB is too large to keep in memory, so every request is a miss; the cached mapping
+  // is reused and the opened file's fstat is the only metadata read.
+  const warm = await countMetadataReads(async () => assert.deepEqual(await get('/large.bin'), { status: 200, length: 300 * 1024 }));
+  assert.deepEqual(warm, { stat: 1 });
+});
+
+test('every exchange reaches the onResponse seam once, whichever way it ended', async () => {
+  const before = finished;
+  await get('/large.bin');
+  await get('/missing');
+  const reset = session.request({ ':path': '/large.bin' });
+  reset.on('error', () => undefined);
+  await new Promise<void>((resolve) => reset.once('response', () => (reset.close(), resolve())));
+  await get('/large.bin');
+  // The reset exchange ends when the server sees the reset, which may come after the last reply.
+  while (finished - before < 4) await new Promise<void>((resolve) => onFinished.push(resolve));
+  assert.equal(finished - before, 4);
+});
