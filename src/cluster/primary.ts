@@ -12,6 +12,9 @@ import { FileStorage } from '../tls/storage/file-storage.js';
 import { type PrimaryMessage, parseWorkerMessage, type WorkerMessage } from './messages.js';
 import { RestartPolicy } from './restart-policy.js';
 
+/** Signals closer together than this are one interrupt delivered twice. */
+const REPEATED_SIGNAL_MS = 300;
+
 interface Slot {
   readonly index: number;
   readonly policy: RestartPolicy;
@@ -32,6 +35,7 @@ export class Primary {
   private ticketKeys = createTicketKeys();
   private ticketTimer: NodeJS.Timeout | undefined;
   private stopping = false;
+  private firstSignalAt = 0;
   private exitCode = 0;
   private finish!: (code: number) => void;
   readonly done = new Promise<number>((resolve) => {
@@ -55,9 +59,8 @@ export class Primary {
     // Workers' own listen errors are the only port check: a probe listener in the primary would
     // reset clients that connect in the moment it exists (and clients do, in the founding race).
     for (const slot of this.slots) this.fork(slot);
-    // A second Ctrl-C (or SIGTERM) while draining stops at once, as Caddy and most servers do.
-    process.on('SIGINT', () => (this.stopping ? this.forceStop('SIGINT') : this.shutdown(0, 'SIGINT')));
-    process.on('SIGTERM', () => (this.stopping ? this.forceStop('SIGTERM') : this.shutdown(0, 'SIGTERM')));
+    process.on('SIGINT', () => this.onSignal('SIGINT'));
+    process.on('SIGTERM', () => this.onSignal('SIGTERM'));
     this.ticketTimer = setInterval(() => this.rotateTicketKeys(), TICKET_KEY_LIFETIME_MS);
     this.ticketTimer.unref();
   }
@@ -172,6 +175,26 @@ export class Primary {
     setTimeout(() => {
       for (const worker of this.liveWorkers()) worker.process.kill('SIGKILL');
     }, this.plan.shutdownGraceMs + 2_000).unref();
+  }
+
+  /**
+   * The first SIGINT or SIGTERM drains; a second one stops at once, as Caddy and most servers
+   * do. A repeat within REPEATED_SIGNAL_MS is the same interrupt delivered twice — under `npm
+   * start`, Ctrl-C reaches the process group and npm forwards it again — so it is not a second.
+   */
+  private onSignal(signal: NodeJS.Signals): void {
+    if (!this.stopping) {
+      this.firstSignalAt = Date.now();
+      this.shutdown(0, signal);
+      setTimeout(() => {
+        const draining = this.liveWorkers().length;
+        if (draining > 0) this.log.info(`still draining ${draining} worker(s); Ctrl-C again stops at once`);
+      }, REPEATED_SIGNAL_MS).unref();
+      return;
+    }
+    const since = Date.now() - this.firstSignalAt;
+    if (since < REPEATED_SIGNAL_MS) return this.log.debug(`ignored ${signal} ${since} ms after the first: the same interrupt, delivered twice`);
+    this.forceStop(signal);
   }
 
   /** Stops every worker now, abandoning requests in flight; exit code 130, as after an interrupt. */

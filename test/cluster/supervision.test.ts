@@ -66,7 +66,11 @@ test('a second Ctrl-C stops at once, without waiting for a download in flight', 
     req.end();
   });
   portico.child.kill('SIGINT');
+  // The same interrupt delivered twice at once (npm start forwards Ctrl-C to its child) is one.
+  portico.child.kill('SIGINT');
   await portico.waitFor(/waiting up to \d+ ms for 1 request\(s\) in flight/);
+  await portico.waitFor(/still draining 1 worker\(s\); Ctrl-C again stops at once/);
+  assert.equal(portico.child.exitCode, null, 'a doubled delivery did not force the stop');
   portico.child.kill('SIGINT');
   const deadline = new Promise<'still running'>((resolve) => setTimeout(resolve, 5_000, 'still running').unref());
   const result = await Promise.race([portico.waitForExit(), deadline]);
