@@ -31,6 +31,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { name: 'browse', type: 'boolean', defaultText: 'off: 403', help: 'list folders that have no index.html' },
   { name: 'cache-control', type: 'string', value: 'VALUE', default: 'no-cache', help: 'Cache-Control for files ("no-cache": revalidate each time)' },
   { name: 'header-timeout', type: 'string', value: 'TIME', default: '20s', help: 'a client must send its request headers within this' },
+  { name: 'send-timeout', type: 'string', value: 'TIME', default: '60s', help: 'a client that stops reading a response is dropped after this' },
 ];
 
 export type OptionValues = Record<string, string | boolean | (string | boolean)[] | undefined>;

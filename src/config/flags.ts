@@ -24,6 +24,7 @@ export interface ServeFlags {
   readonly browse?: boolean;
   readonly 'cache-control'?: string;
   readonly 'header-timeout'?: string;
+  readonly 'send-timeout'?: string;
 }
 
 export const DEFAULT_HOSTS = ['localhost', '127.0.0.1', '::1'] as const;
@@ -58,6 +59,7 @@ export async function planFromFlags(flags: ServeFlags, cwd = process.cwd()): Pro
   // Revalidate every time by default: cheap with ETags (a 304), and a changed file is never served stale.
   const cacheControl = check('--cache-control', 'ERR_INVALID_OPTION', parseHeaderValue(flags['cache-control'] ?? 'no-cache'));
   const headerTimeoutMs = check('--header-timeout', 'ERR_INVALID_OPTION', parseDurationOption(flags['header-timeout'] ?? '20s', 100));
+  const sendTimeoutMs = check('--send-timeout', 'ERR_INVALID_OPTION', parseDurationOption(flags['send-timeout'] ?? '60s', 100));
   const root = resolve(cwd, flags.root ?? '.');
   const rootProblem = await checkRoot(root);
   if (rootProblem) problems.push(rootProblem);
@@ -75,7 +77,7 @@ export async function planFromFlags(flags: ServeFlags, cwd = process.cwd()): Pro
     serving: {
       bindings,
       sites: [{ name: 'default', root, browse: flags.browse ?? false, cacheControl: cacheControl! }],
-      limits: { ...DEFAULT_LIMITS, headerTimeoutMs: headerTimeoutMs!, handshakeHoldMs: handshakeHoldMs! },
+      limits: { ...DEFAULT_LIMITS, headerTimeoutMs: headerTimeoutMs!, handshakeHoldMs: handshakeHoldMs!, sendTimeoutMs: sendTimeoutMs! },
       shutdownGraceMs,
     },
   });

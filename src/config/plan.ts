@@ -57,8 +57,21 @@ export interface Limits {
   readonly handshakeHoldMs: number;
   readonly maxHeaderBytes: number;
   readonly maxRequestTargetBytes: number;
+  /** Concurrent streams per HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS). */
   readonly maxHttp2Streams: number;
   readonly http2IdleTimeoutMs: number;
+  /** A response that makes no progress for this long (the client stopped reading) is cut. */
+  readonly sendTimeoutMs: number;
+  /** Larger request bodies are refused with 413 before they are read. */
+  readonly maxBodyBytes: number;
+  /** After this many requests a connection is closed (HTTP/1.1) or sent GOAWAY (HTTP/2). */
+  readonly maxRequestsPerConnection: number;
+  /** Open connections per worker; 0 derives it from the process's descriptor limit. */
+  readonly maxConnections: number;
+  /** Open connections per client address, per worker. */
+  readonly maxConnectionsPerAddress: number;
+  /** Streams a client may reset per HTTP/2 connection within ten seconds (rapid reset). */
+  readonly maxHttp2ResetsPer10s: number;
 }
 
 export const DEFAULT_LIMITS = {
@@ -67,6 +80,12 @@ export const DEFAULT_LIMITS = {
   maxRequestTargetBytes: 8 * 1024,
   maxHttp2Streams: 100,
   http2IdleTimeoutMs: 120_000,
+  sendTimeoutMs: 60_000,
+  maxBodyBytes: 1024 * 1024,
+  maxRequestsPerConnection: 10_000,
+  maxConnections: 0,
+  maxConnectionsPerAddress: 256,
+  maxHttp2ResetsPer10s: 200,
 } as const;
 
 /** Deep-freezes a plan so no process can change what every process serves. */

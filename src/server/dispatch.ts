@@ -6,12 +6,13 @@ import type { Response } from '../http/response.js';
 export interface ResponseWriter<Out extends Writable> {
   /** Writes the status and headers (a status line, or a HEADERS frame); ends the exchange if `endStream`. */
   writeHead(out: Out, response: Response, endStream: boolean): void;
-  /** The exchange on `out` is over, whichever way it ended. */
-  ended?(out: Out): void;
+  /** The exchange on `out` is over, whichever way it ended; `complete` is false when it was cut short or abandoned. */
+  ended?(out: Out, complete: boolean): void;
 }
 
 /**
  * How a transport hands over an exchange: the writable its response goes to, and the writer
- * for it. The endpoint does the rest, the same for every transport.
+ * for it; `answer` when the transport already refused the request (a bad Host, a body too
+ * large). The endpoint does the rest, the same for every transport.
  */
-export type Dispatch = <Out extends Writable>(exchange: Exchange, out: Out, writer: ResponseWriter<Out>) => void;
+export type Dispatch = <Out extends Writable>(exchange: Exchange, out: Out, writer: ResponseWriter<Out>, answer?: Response) => void;

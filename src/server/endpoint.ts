@@ -10,6 +10,7 @@ import type { Logger } from '../log/logger.js';
 import type { CertificateTable } from './certificate-table.js';
 import { deliver } from './deliver.js';
 import type { Dispatch } from './dispatch.js';
+import { connectionLimit } from './descriptor-limit.js';
 import { HandshakeGate } from './handshake-gate.js';
 import { Http1Transport } from './http1-transport.js';
 import { Http2Transport } from './http2-transport.js';
@@ -37,6 +38,8 @@ export class Endpoint {
   private readonly http1: Http1Transport;
   private readonly http2: Http2Transport | undefined;
   private readonly gate: HandshakeGate | undefined;
+  private readonly perAddress = new Map<string, number>();
+  private readonly warned = new Map<string, number>();
 
   constructor(
     readonly binding: Binding,
@@ -46,9 +49,10 @@ export class Endpoint {
     private readonly log: Logger,
     certificates: CertificateTable | undefined,
   ) {
-    this.http1 = new Http1Transport(limits, this.dispatch);
+    this.http1 = new Http1Transport(limits, this.dispatch, log);
     if (!binding.tls) {
-      this.listener = createNetServer((socket) => this.http1.accept(socket));
+      // allowHalfOpen: a request followed at once by the client's FIN is still answered.
+      this.listener = this.limitConnections(createNetServer({ allowHalfOpen: true }, (socket) => this.admit(socket, () => this.http1.accept(socket))));
       return;
     }
     if (!certificates) throw new Error(`binding ${binding.name} needs a certificate table`);
@@ -56,6 +60,10 @@ export class Endpoint {
     const tls = createTlsServer({
       ALPNProtocols: ['h2', 'http/1.1'],
       minVersion: 'TLSv1.2',
+      // TLS 1.2: only AEAD suites with forward secrecy, server's order (TLS 1.3's are all AEAD).
+      ciphers: TLS12_CIPHERS,
+      honorCipherOrder: true,
+      allowHalfOpen: true,
       handshakeTimeout: limits.headerTimeoutMs,
       SNICallback: (servername, callback) => callback(null, certificates.select(servername)),
     });
@@ -75,7 +83,7 @@ export class Endpoint {
     certificates.onChange(install);
     install();
     // pauseOnConnect: a held connection's ClientHello stays unread until TLS takes the socket.
-    this.listener = createNetServer({ pauseOnConnect: true }, (socket: Socket) => gate.admit(socket));
+    this.listener = this.limitConnections(createNetServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket: Socket) => this.admit(socket, () => gate.admit(socket))));
     this.http2 = http2;
     this.gate = gate;
   }
@@ -102,15 +110,48 @@ export class Endpoint {
     this.http2?.stop();
   }
 
-  private readonly dispatch: Dispatch = (exchange, out, writer) => {
+  /** Per worker: a cap on open connections, from the descriptor limit unless the plan sets one. */
+  private limitConnections(server: NetServer): NetServer {
+    server.maxConnections = this.limits.maxConnections > 0 ? this.limits.maxConnections : connectionLimit();
+    server.on('drop', (data) => this.warnOnce('worker', `refused connections from ${data?.remoteAddress ?? 'clients'}: this worker holds ${server.maxConnections} already`));
+    return server;
+  }
+
+  /** Per client address: beyond the cap a new connection is closed at once, before any byte is read. */
+  private admit(socket: Socket, accept: () => void): void {
+    const address = socket.remoteAddress ?? '';
+    const open = (this.perAddress.get(address) ?? 0) + 1;
+    if (open > this.limits.maxConnectionsPerAddress) {
+      this.warnOnce(address, `refused connections from ${address}: it holds ${this.limits.maxConnectionsPerAddress} already (per-address limit)`);
+      socket.destroy();
+      return;
+    }
+    this.perAddress.set(address, open);
+    socket.once('close', () => {
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left === 0) this.perAddress.delete(address);
+      else this.perAddress.set(address, left);
+    });
+    accept();
+  }
+
+  /** One WARN line per cause per minute, however many connections a flood refuses. */
+  private warnOnce(key: string, message: string): void {
+    const now = Date.now();
+    if ((this.warned.get(key) ?? 0) > now - 60_000) return;
+    this.warned.set(key, now);
+    this.log.warn(message);
+  }
+
+  private readonly dispatch: Dispatch = (exchange, out, writer, answer) => {
     this.tracker.begin();
     const pipeline = this.sites.select(exchange);
     const startedAt = pipeline.observed ? Date.now() : 0;
-    const outcome = exchange.target.length > this.limits.maxRequestTargetBytes ? errorPage(414, exchange.method === 'HEAD') : pipeline.handle(exchange);
+    const outcome = answer ?? (exchange.target.length > this.limits.maxRequestTargetBytes ? errorPage(414, exchange.method === 'HEAD') : pipeline.handle(exchange));
     const send = (response: Response): void =>
       deliver(out, response, writer, (complete) => {
         this.tracker.end();
-        writer.ended?.(out);
+        writer.ended?.(out, complete);
         if (!pipeline.observed) return;
         const bytesSent = complete && response.body.kind !== 'none' ? Number(response.headers['content-length'] ?? 0) : 0;
         pipeline.finished({ exchange, status: response.status, bytesSent, complete, startedAt });
@@ -119,6 +160,22 @@ export class Endpoint {
     else send(outcome);
   };
 }
+
+/**
+ * TLS 1.3's suites (all AEAD), then TLS 1.2's: ECDHE (forward secrecy) with AES-GCM or
+ * ChaCha20-Poly1305 (AEAD), nothing else: no CBC, CCM8, ARIA or static RSA.
+ */
+const TLS12_CIPHERS = [
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
 
 export function listenError(name: string, port: number, error: unknown): PorticoError {
   const code = systemErrorCode(error);

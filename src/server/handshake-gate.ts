@@ -79,8 +79,13 @@ export class HandshakeGate {
     });
   }
 
+  /**
+   * Sends the alert and closes. The socket is paused (its bytes are never read), so it would
+   * never see the client's FIN and would sit in CLOSE-WAIT for good: it is destroyed once the
+   * alert is flushed.
+   */
   private refuse(socket: Socket, why: string): void {
     this.log.warn(`${why}: sent TLS alert internal_error to ${socket.remoteAddress}:${socket.remotePort}`);
-    socket.end(INTERNAL_ERROR_ALERT);
+    socket.end(INTERNAL_ERROR_ALERT, () => socket.destroy());
   }
 }

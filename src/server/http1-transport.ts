@@ -1,37 +1,64 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Limits } from '../config/plan.js';
+import { errorPage } from '../http/error-page.js';
 import { type Exchange, headerGetter, splitTarget } from '../http/exchange.js';
+import { parseHost, splitAbsoluteForm } from '../http/host.js';
 import type { Response } from '../http/response.js';
+import type { Logger } from '../log/logger.js';
 import type { Dispatch, ResponseWriter } from './dispatch.js';
 
 interface Connection {
   /** Requests whose response has not closed yet. */
   active: number;
+  /** Requests received on this connection, for the per-connection cap. */
+  requests: number;
+  /** The latest request: a parse error while its body is still arriving belongs to it. */
+  last: IncomingMessage | undefined;
   /** The header deadline: one timer per connection, re-armed with refresh() after each response. */
   readonly timer: NodeJS.Timeout;
 }
 
-const REQUEST_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n';
+const CLOSE = { connection: 'close' } as const;
 
 /**
  * HTTP/1.1 for every binding of a worker, plain or TLS: connections are handed to Node's parser
  * (`emit('connection')`, as node:http documents for injecting any Duplex), and each request
- * becomes an Exchange for the dispatcher. The header deadline and idle-connection bookkeeping
- * are Portico's own, because Node arms its own only for a server that listens itself.
+ * becomes an Exchange for the dispatcher. Portico checks what the parser lets through (Host,
+ * version, absolute-form, body size) and owns the header deadline and idle-connection
+ * bookkeeping, because Node arms its own only for a server that listens itself.
  */
 export class Http1Transport implements ResponseWriter<ServerResponse> {
   private readonly server: Server;
   private readonly connections = new Map<Duplex, Connection>();
+  /** Responses after which the connection closes (an unread body, the request cap, a refusal). */
+  private readonly closing = new WeakSet<ServerResponse>();
   private stopping = false;
 
   constructor(
     private readonly limits: Limits,
     private readonly dispatch: Dispatch,
+    private readonly log: Logger,
   ) {
-    this.server = createServer({ maxHeaderSize: limits.maxHeaderBytes, requestTimeout: 0, headersTimeout: 0 }, (req, res) => this.onRequest(req, res));
+    this.server = createServer({ maxHeaderSize: limits.maxHeaderBytes, requestTimeout: 0, headersTimeout: 0, requireHostHeader: false }, (req, res) => this.onRequest(req, res));
     this.server.keepAliveTimeout = limits.keepAliveTimeoutMs;
-    this.server.on('clientError', (error, socket) => rejectBadRequest(error, socket, limits.maxRequestTargetBytes));
+    // A client that stops reading a response is dropped after this long without progress
+    // (nginx's send_timeout); idle keep-alive connections have their own, shorter timeout.
+    this.server.setTimeout(limits.sendTimeoutMs);
+    // A request followed at once by the client's FIN (`printf … | nc`) is answered, then the
+    // connection closed. Node's default aborts the request; this property is how node:http
+    // itself turns that off (there is no option for it).
+    (this.server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+    // Expect: 100-continue is not answered before the request is judged: a refusal (405, 413)
+    // goes out first and the body is never invited (RFC 9110 §10.1.1).
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
+    // CONNECT asks for a tunnel, which an origin server does not offer.
+    this.server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+      const page = errorPage(405, false, { allow: 'GET, HEAD, OPTIONS', ...CLOSE });
+      socket.end(`HTTP/1.1 405 Method Not Allowed\r\n${Object.entries(page.headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n${page.body.kind === 'bytes' ? page.body.data : ''}`);
+      this.log.debug(`refused CONNECT ${req.url} from ${req.socket.remoteAddress ?? '?'}`);
+    });
+    this.server.on('clientError', (error, socket) => this.onClientError(error, socket));
   }
 
   /**
@@ -41,10 +68,10 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
    */
   accept(socket: Duplex): void {
     const timer = setTimeout(() => {
-      if (connection.active === 0 && !socket.destroyed) socket.end(REQUEST_TIMEOUT);
+      if (connection.active === 0 && !socket.destroyed) socket.end('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     }, this.limits.headerTimeoutMs);
     timer.unref();
-    const connection: Connection = { active: 0, timer };
+    const connection: Connection = { active: 0, requests: 0, last: undefined, timer };
     this.connections.set(socket, connection);
     socket.once('close', () => {
       clearTimeout(timer);
@@ -60,7 +87,7 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
   }
 
   writeHead(res: ServerResponse, response: Response, endStream: boolean): void {
-    res.writeHead(response.status, this.stopping ? { ...response.headers, connection: 'close' } : response.headers);
+    res.writeHead(response.status, this.stopping || this.closing.has(res) ? { ...response.headers, ...CLOSE } : response.headers);
     if (endStream) res.end();
   }
 
@@ -78,27 +105,95 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const socket = req.socket;
     const connection = this.connections.get(socket);
-    if (connection) connection.active += 1;
-    const target = req.url ?? '/';
+    if (connection) {
+      connection.active += 1;
+      connection.requests += 1;
+      connection.last = req;
+      if (connection.requests >= this.limits.maxRequestsPerConnection) this.closing.add(res);
+    }
+    const method = req.method ?? 'GET';
+    let target = req.url ?? '/';
+    // Absolute-form (RFC 9112 §3.2.2): the target's authority stands for Host.
+    const absolute = target[0] === '/' ? undefined : splitAbsoluteForm(target);
+    if (absolute) target = absolute.target;
     const { path, query } = splitTarget(target);
-    const exchange: Exchange = { method: req.method ?? 'GET', target, path, query, protocol: 'HTTP/1.1', remoteAddress: socket.remoteAddress, header: headerGetter(req.headers) };
-    this.dispatch(exchange, res, this);
+    const exchange: Exchange = { method, target, path, query, protocol: 'HTTP/1.1', remoteAddress: socket.remoteAddress, header: headerGetter(req.headers) };
+    const refusal = this.judge(req, absolute?.authority);
+    if (hasUnboundedBody(req)) this.closing.add(res);
+    if (refusal) this.closing.add(res);
+    this.dispatch(exchange, res, this, refusal);
+  }
+
+  /** What the parser lets through but the RFCs refuse: a status to answer with, or undefined. */
+  private judge(req: IncomingMessage, authority: string | undefined): Response | undefined {
+    const isHead = req.method === 'HEAD';
+    // RFC 9110 §2.5 / RFC 9112 §2.3: HTTP/2.0 and HTTP/0.9 request lines are not HTTP/1.x.
+    if (req.httpVersionMajor !== 1) return errorPage(505, isHead);
+    const hosts = countHostLines(req.rawHeaders);
+    // RFC 9112 §3.2: 400 for a 1.1 request without Host, for several Host lines, or an invalid one.
+    if (hosts > 1 || (hosts === 0 && authority === undefined && req.httpVersionMinor >= 1)) return errorPage(400, isHead);
+    const host = authority ?? req.headers.host;
+    if (host !== undefined && parseHost(host) === undefined) return errorPage(400, isHead);
+    // RFC 9112 §6.3: a request whose last transfer coding is not chunked has no knowable length.
+    const codings = req.headers['transfer-encoding'];
+    if (codings !== undefined && !/(?:^|,)\s*chunked\s*$/i.test(codings)) return errorPage(400, isHead);
+    const length = req.headers['content-length'];
+    if (length !== undefined && Number(length) > this.limits.maxBodyBytes) {
+      this.log.warn(`refused a ${length}-byte body from ${req.socket.remoteAddress} with 413: the limit is ${this.limits.maxBodyBytes} bytes`);
+      return errorPage(413, isHead);
+    }
+    return undefined;
+  }
+
+  /**
+   * Answers what Node's HTTP/1.1 parser refused, once: an error in the body of a request that
+   * was already answered (or is being answered) ends the connection without a second response.
+   */
+  private onClientError(error: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex): void {
+    const last = this.connections.get(socket)?.last;
+    if (!socket.writable || error.code === 'ECONNRESET' || (last !== undefined && !last.complete)) {
+      // What was already written (a response) still goes out; then the connection is gone.
+      socket.end(() => socket.destroy());
+      return;
+    }
+    const status = statusForParseError(error, this.limits.maxRequestTargetBytes);
+    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
   }
 }
 
 /**
- * Answers what Node's HTTP/1.1 parser refused. A header overflow whose first line is longer
- * than the request-target limit is a request line that is too long (414); otherwise the
- * header fields are (431).
+ * A chunked body nobody reads could be endless: the connection closes after the response. A
+ * body with a Content-Length is bounded by the 413 check, and Node discards it unread.
  */
-function rejectBadRequest(error: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex, maxTargetBytes: number): void {
-  if (!socket.writable || error.code === 'ECONNRESET') {
-    socket.destroy();
-    return;
-  }
-  const firstLineEnd = error.rawPacket?.indexOf('\r\n') ?? -1;
-  const firstLineLength = firstLineEnd === -1 ? (error.rawPacket?.length ?? 0) : firstLineEnd;
-  const longLine = error.code === 'HPE_HEADER_OVERFLOW' && firstLineLength > maxTargetBytes;
-  const status = error.code === 'HPE_HEADER_OVERFLOW' ? (longLine ? '414 URI Too Long' : '431 Request Header Fields Too Large') : '400 Bad Request';
-  socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+function hasUnboundedBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined;
+}
+
+function countHostLines(rawHeaders: readonly string[]): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.length === 4 && rawHeaders[i]!.toLowerCase() === 'host') count += 1;
+  return count;
+}
+
+/**
+ * The status for a request Node's parser refused. A header overflow is a request line that is
+ * too long (414) when the chunk that overflowed starts a request and has no line end within the
+ * target limit; otherwise the header fields are too large (431). An unknown method is 501
+ * (RFC 9110 §9.1); anything else malformed is 400.
+ */
+/** method SP request-target SP HTTP-version CRLF (RFC 9112 §3), the method any token. */
+const WELL_FORMED_REQUEST_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ [^ \r\n]+ HTTP\/\d\.\d\r?\n/;
+
+export function statusForParseError(error: { code?: string; rawPacket?: Buffer }, maxTargetBytes: number): string {
+  const packet = error.rawPacket ?? Buffer.alloc(0);
+  // A version Node's parser does not take (HTTP/1.2, HTTP/3.0): RFC 9110 §2.5 would have a 1.x
+  // minor version handled as 1.1, but the parser refuses it before Portico sees the request, and
+  // only its all-or-nothing lenient mode (which also allows request smuggling) would accept it.
+  if (error.code === 'HPE_INVALID_VERSION') return /^[^\r\n]* HTTP\/\d\.\d\r\n/.test(packet.subarray(0, maxTargetBytes + 64).toString('latin1')) ? '505 HTTP Version Not Supported' : '400 Bad Request';
+  if (error.code === 'HPE_INVALID_METHOD') return WELL_FORMED_REQUEST_LINE.test(packet.subarray(0, maxTargetBytes + 64).toString('latin1')) ? '501 Not Implemented' : '400 Bad Request';
+  if (error.code !== 'HPE_HEADER_OVERFLOW') return '400 Bad Request';
+  const startsRequest = /^[A-Z]+ \S/.test(packet.subarray(0, 32).toString('latin1'));
+  const lineEnd = packet.indexOf('\r\n');
+  const longLine = startsRequest && (lineEnd === -1 ? packet.length : lineEnd) > maxTargetBytes;
+  return longLine ? '414 URI Too Long' : '431 Request Header Fields Too Large';
 }

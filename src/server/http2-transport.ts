@@ -4,54 +4,97 @@ import type { Limits } from '../config/plan.js';
 import { describeError } from '../errors.js';
 import { errorPage } from '../http/error-page.js';
 import { type Exchange, headerGetter, splitTarget } from '../http/exchange.js';
-import type { Logger } from '../log/logger.js';
+import { parseHost } from '../http/host.js';
 import type { Response } from '../http/response.js';
+import type { Logger } from '../log/logger.js';
 import type { Dispatch, ResponseWriter } from './dispatch.js';
 
-const { HTTP2_HEADER_STATUS } = constants;
+const { HTTP2_HEADER_STATUS, NGHTTP2_CANCEL, NGHTTP2_ENHANCE_YOUR_CALM } = constants;
+const RESET_WINDOW_MS = 10_000;
+
+interface SessionState {
+  streams: number;
+  resets: number;
+  resetWindowStart: number;
+}
 
 /**
  * HTTP/2 for the TLS bindings of a worker, on the core stream API for every stream: a TLS socket
  * that negotiated `h2` is handed to a session, and each stream becomes an Exchange. No
- * compatibility layer: the response goes out with `respond()` and the stream itself.
+ * compatibility layer: the response goes out with `respond()` and the stream itself. A client
+ * that resets streams faster than any browser does (rapid reset) gets GOAWAY ENHANCE_YOUR_CALM
+ * and its connection is destroyed at once.
  */
 export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
   private readonly server: Http2Server;
-  private readonly sessions = new Set<Http2Session>();
+  private readonly sessions = new Map<Http2Session, SessionState>();
 
-  constructor(limits: Limits, dispatch: Dispatch, log: Logger) {
+  constructor(
+    private readonly limits: Limits,
+    dispatch: Dispatch,
+    private readonly log: Logger,
+  ) {
     this.server = createServer({
       maxHeaderListPairs: 128,
       settings: { maxConcurrentStreams: limits.maxHttp2Streams, maxHeaderListSize: limits.maxHeaderBytes },
     });
     this.server.setTimeout(limits.http2IdleTimeoutMs);
-    this.server.on('session', (session) => {
-      this.sessions.add(session);
+    this.server.on('session', (session: Http2Session) => {
+      this.sessions.set(session, { streams: 0, resets: 0, resetWindowStart: Date.now() });
       session.once('close', () => this.sessions.delete(session));
+      // A session that failed (a protocol error, a flood nghttp2 refused) is over: close its
+      // socket now rather than when the idle timeout notices.
+      session.on('error', (error) => {
+        log.debug(`HTTP/2 session error from ${session.socket?.remoteAddress}: ${describeError(error)}`);
+        session.destroy();
+      });
     });
-    this.server.on('sessionError', (error) => log.debug(`HTTP/2 session error: ${describeError(error)}`));
     this.server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
       // A stream error (the client reset it) must end here, not reach the process.
       stream.on('error', () => undefined);
+      const state = this.sessions.get(stream.session!);
+      if (state && ++state.streams === limits.maxRequestsPerConnection) stream.session?.close();
       const method = headers[':method'] ?? 'GET';
       const target = headers[':path'];
-      if (typeof target !== 'string') return this.writeHead(stream, errorPage(400, method === 'HEAD'), true);
-      const { path, query } = splitTarget(target);
-      const exchange: Exchange = { method, target, path, query, protocol: 'HTTP/2', remoteAddress: stream.session?.socket?.remoteAddress, header: headerGetter(headers) };
-      dispatch(exchange, stream, this);
+      const { path, query } = splitTarget(typeof target === 'string' ? target : '/');
+      const exchange: Exchange = { method, target: target ?? '', path, query, protocol: 'HTTP/2', remoteAddress: stream.session?.socket?.remoteAddress, header: headerGetter(headers) };
+      const authority = headers[':authority'] ?? headers.host;
+      const invalid = typeof target !== 'string' || (authority !== undefined && parseHost(authority) === undefined);
+      dispatch(exchange, stream, this, invalid ? errorPage(400, method === 'HEAD') : undefined);
     });
-  }
-
-  writeHead(stream: ServerHttp2Stream, response: Response, endStream: boolean): void {
-    if (!stream.destroyed && !stream.closed) stream.respond({ [HTTP2_HEADER_STATUS]: response.status, ...response.headers }, { endStream });
   }
 
   accept(socket: Duplex): void {
     this.server.emit('connection', socket);
   }
 
+  writeHead(stream: ServerHttp2Stream, response: Response, endStream: boolean): void {
+    if (stream.destroyed || stream.closed) return;
+    // A stream whose client stops reading holds a file open: cut it after the send timeout.
+    if (response.body.kind === 'segments') stream.setTimeout(this.limits.sendTimeoutMs, () => stream.close(NGHTTP2_CANCEL));
+    stream.respond({ [HTTP2_HEADER_STATUS]: response.status, ...response.headers }, { endStream });
+  }
+
+  /** An exchange the client abandoned (it reset the stream) counts toward the rapid-reset limit. */
+  ended(stream: ServerHttp2Stream, complete: boolean): void {
+    if (complete) return;
+    const session = stream.session;
+    const state = session && this.sessions.get(session);
+    if (!session || !state) return;
+    const now = Date.now();
+    if (now - state.resetWindowStart > RESET_WINDOW_MS) {
+      state.resetWindowStart = now;
+      state.resets = 0;
+    }
+    if (++state.resets <= this.limits.maxHttp2ResetsPer10s) return;
+    this.log.warn(`HTTP/2 client ${session.socket?.remoteAddress} reset more than ${this.limits.maxHttp2ResetsPer10s} streams in ${RESET_WINDOW_MS / 1000} s (rapid reset): sent GOAWAY ENHANCE_YOUR_CALM and closed the connection`);
+    this.sessions.delete(session);
+    session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
+    session.destroy();
+  }
+
   /** Asks every client to go away once its open streams are done (GOAWAY). */
   stop(): void {
-    for (const session of this.sessions) session.close();
+    for (const session of this.sessions.keys()) session.close();
   }
 }
