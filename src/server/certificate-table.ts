@@ -3,6 +3,7 @@ import { describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { TlsBundle } from '../tls/bundle.js';
 import { isWithinValidity } from '../tls/renewal.js';
+import { TLS_POLICY } from './tls-policy.js';
 
 interface Entry {
   readonly bundle: TlsBundle;
@@ -85,7 +86,7 @@ export class CertificateTable {
   }
 
   private build(bundle: TlsBundle): Entry {
-    const options: SecureContextOptions = { key: bundle.keyPem, cert: bundle.certPem, ...(this.ticketKeys ? { ticketKeys: this.ticketKeys } : {}) };
+    const options: SecureContextOptions = { ...TLS_POLICY, key: bundle.keyPem, cert: bundle.certPem, ...(this.ticketKeys ? { ticketKeys: this.ticketKeys } : {}) };
     return { bundle, options, context: createSecureContext(options) };
   }
 

@@ -12,6 +12,7 @@ import { deliver } from './deliver.js';
 import type { Dispatch } from './dispatch.js';
 import { connectionLimit } from './descriptor-limit.js';
 import { HandshakeGate } from './handshake-gate.js';
+import { TLS_POLICY } from './tls-policy.js';
 import { Http1Transport } from './http1-transport.js';
 import { Http2Transport } from './http2-transport.js';
 
@@ -59,10 +60,7 @@ export class Endpoint {
     const http2 = new Http2Transport(limits, this.dispatch, log);
     const tls = createTlsServer({
       ALPNProtocols: ['h2', 'http/1.1'],
-      minVersion: 'TLSv1.2',
-      // TLS 1.2: only AEAD suites with forward secrecy, server's order (TLS 1.3's are all AEAD).
-      ciphers: TLS12_CIPHERS,
-      honorCipherOrder: true,
+      ...TLS_POLICY,
       allowHalfOpen: true,
       handshakeTimeout: limits.headerTimeoutMs,
       SNICallback: (servername, callback) => callback(null, certificates.select(servername)),
@@ -160,22 +158,6 @@ export class Endpoint {
     else send(outcome);
   };
 }
-
-/**
- * TLS 1.3's suites (all AEAD), then TLS 1.2's: ECDHE (forward secrecy) with AES-GCM or
- * ChaCha20-Poly1305 (AEAD), nothing else: no CBC, CCM8, ARIA or static RSA.
- */
-const TLS12_CIPHERS = [
-  'TLS_AES_128_GCM_SHA256',
-  'TLS_AES_256_GCM_SHA384',
-  'TLS_CHACHA20_POLY1305_SHA256',
-  'ECDHE-ECDSA-AES128-GCM-SHA256',
-  'ECDHE-RSA-AES128-GCM-SHA256',
-  'ECDHE-ECDSA-AES256-GCM-SHA384',
-  'ECDHE-RSA-AES256-GCM-SHA384',
-  'ECDHE-ECDSA-CHACHA20-POLY1305',
-  'ECDHE-RSA-CHACHA20-POLY1305',
-].join(':');
 
 export function listenError(name: string, port: number, error: unknown): PorticoError {
   const code = systemErrorCode(error);

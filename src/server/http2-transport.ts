@@ -28,6 +28,8 @@ interface SessionState {
 export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
   private readonly server: Http2Server;
   private readonly sessions = new Map<Http2Session, SessionState>();
+  /** A stream's session: Node forgets it once the stream is destroyed, which a reset does. */
+  private readonly sessionOf = new WeakMap<ServerHttp2Stream, Http2Session>();
 
   constructor(
     private readonly limits: Limits,
@@ -42,6 +44,7 @@ export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
     this.server.on('session', (session: Http2Session) => {
       this.sessions.set(session, { streams: 0, resets: 0, resetWindowStart: Date.now() });
       session.once('close', () => this.sessions.delete(session));
+      session.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => this.onStream(session, stream, headers, dispatch));
       // A session that failed (a protocol error, a flood nghttp2 refused) is over: close its
       // socket now rather than when the idle timeout notices.
       session.on('error', (error) => {
@@ -49,19 +52,24 @@ export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
         session.destroy();
       });
     });
-    this.server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
-      // A stream error (the client reset it) must end here, not reach the process.
-      stream.on('error', () => undefined);
-      const state = this.sessions.get(stream.session!);
-      if (state && ++state.streams === limits.maxRequestsPerConnection) stream.session?.close();
-      const method = headers[':method'] ?? 'GET';
-      const target = headers[':path'];
-      const { path, query } = splitTarget(typeof target === 'string' ? target : '/');
-      const exchange: Exchange = { method, target: target ?? '', path, query, protocol: 'HTTP/2', remoteAddress: stream.session?.socket?.remoteAddress, header: headerGetter(headers) };
-      const authority = headers[':authority'] ?? headers.host;
-      const invalid = typeof target !== 'string' || (authority !== undefined && parseHost(authority) === undefined);
-      dispatch(exchange, stream, this, invalid ? errorPage(400, method === 'HEAD') : undefined);
-    });
+  }
+
+  private onStream(session: Http2Session, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, dispatch: Dispatch): void {
+    // A stream error (the client reset it) must end here, not reach the process.
+    stream.on('error', () => undefined);
+    // Reset in the same read as its HEADERS: Node hands it over already destroyed. Nothing is
+    // answered or opened for it; it only counts toward the rapid-reset limit.
+    if (stream.destroyed) return this.countReset(session);
+    const state = this.sessions.get(session);
+    if (state && ++state.streams === this.limits.maxRequestsPerConnection) session.close();
+    this.sessionOf.set(stream, session);
+    const method = headers[':method'] ?? 'GET';
+    const target = headers[':path'];
+    const { path, query } = splitTarget(typeof target === 'string' ? target : '/');
+    const exchange: Exchange = { method, target: target ?? '', path, query, protocol: 'HTTP/2', remoteAddress: session.socket?.remoteAddress, header: headerGetter(headers) };
+    const authority = headers[':authority'] ?? headers.host;
+    const invalid = typeof target !== 'string' || (authority !== undefined && parseHost(authority) === undefined);
+    dispatch(exchange, stream, this, invalid ? errorPage(400, method === 'HEAD') : undefined);
   }
 
   accept(socket: Duplex): void {
@@ -77,10 +85,15 @@ export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
 
   /** An exchange the client abandoned (it reset the stream) counts toward the rapid-reset limit. */
   ended(stream: ServerHttp2Stream, complete: boolean): void {
-    if (complete) return;
-    const session = stream.session;
-    const state = session && this.sessions.get(session);
-    if (!session || !state) return;
+    // A stream the client reset reports itself finished; its reset code says otherwise.
+    if (complete && !stream.rstCode) return;
+    const session = this.sessionOf.get(stream);
+    if (session) this.countReset(session);
+  }
+
+  private countReset(session: Http2Session): void {
+    const state = this.sessions.get(session);
+    if (!state) return;
     const now = Date.now();
     if (now - state.resetWindowStart > RESET_WINDOW_MS) {
       state.resetWindowStart = now;

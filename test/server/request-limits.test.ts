@@ -99,3 +99,19 @@ test('a malformed request line gets 400 and the server keeps serving', async () 
   assert.match(response, /^HTTP\/1\.1 400/);
   assert.equal((await httpRequest(httpPort, '/')).status, 200);
 });
+
+test('over TLS, header fields over 16 KiB get 431 whatever their size, not 414 (finding 9)', async () => {
+  for (const size of [20_000, 100_000]) {
+    const response = await new Promise<string>((resolve, reject) => {
+      let received = '';
+      const socket = connectTls({ host: '127.0.0.1', port: httpsPort, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, () =>
+        socket.write(`GET / HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'c'.repeat(size)}\r\nConnection: close\r\n\r\n`),
+      );
+      socket.setEncoding('latin1');
+      socket.on('data', (chunk: string) => (received += chunk));
+      socket.on('close', () => resolve(received));
+      socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? resolve(received) : reject(error)));
+    });
+    assert.match(response, /^HTTP\/1\.1 431 /, `${size} bytes`);
+  }
+});

@@ -14,8 +14,10 @@ export class PorticoProcess {
   private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private readonly waiters = new Set<() => void>();
 
-  constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, [PORTICO_BIN, ...args], {
+  /** `prefix` runs Portico under another command that execs it (e.g. `prlimit --nofile=1024:1024 --`). */
+  constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}, prefix: readonly string[] = []) {
+    const [command, ...rest] = [...prefix, process.execPath, PORTICO_BIN, ...args];
+    this.child = spawn(command!, rest, {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -25,8 +27,8 @@ export class PorticoProcess {
     this.exited.then(() => this.notify());
   }
 
-  static serve(args: readonly string[], env: NodeJS.ProcessEnv = {}): PorticoProcess {
-    return new PorticoProcess(['serve', ...args], env);
+  static serve(args: readonly string[], env: NodeJS.ProcessEnv = {}, prefix: readonly string[] = []): PorticoProcess {
+    return new PorticoProcess(['serve', ...args], env, prefix);
   }
 
   get pid(): number {

@@ -8,7 +8,7 @@ export interface TestServers {
   /** The sandbox, for hooks: Node 20 runs root-level before() hooks concurrently, not in order. */
   ready(): Promise<Sandbox>;
   /** Starts `portico serve` and stops it, and its workers, when the scope ends. */
-  serve(args: readonly string[], env?: NodeJS.ProcessEnv): PorticoProcess;
+  serve(args: readonly string[], env?: NodeJS.ProcessEnv, prefix?: readonly string[]): PorticoProcess;
 }
 
 /** Registers the hooks that give a test file (or each test) a sandbox and clean it up. */
@@ -42,8 +42,8 @@ export function useTestServers(scope: 'file' | 'each' = 'file'): TestServers {
       if (!current) throw new Error('useTestServers(): the sandbox exists only inside tests and hooks');
       return current;
     },
-    serve(args, env = {}) {
-      const portico = PorticoProcess.serve(args, env);
+    serve(args, env = {}, prefix = []) {
+      const portico = PorticoProcess.serve(args, env, prefix);
       running.push(portico);
       return portico;
     },

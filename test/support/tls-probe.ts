@@ -21,6 +21,8 @@ export interface ProbeOptions {
   readonly path?: string;
   /** Keep trying while the port refuses connections (the listener is not up yet). */
   readonly retryRefusedUntil?: number;
+  /** The client's own address (another loopback address, to stand apart from an attacker's). */
+  readonly localAddress?: string;
 }
 
 /** One TLS connection carrying one `GET` over HTTP/1.1, as a minimal real client does it. */
@@ -41,6 +43,8 @@ function probeOnce(options: ProbeOptions): Promise<ProbeResult> {
     const tlsOptions: ConnectionOptions = {
       host: options.host ?? '127.0.0.1',
       port: options.port,
+      // Passed through to net.connect, which the TLS typings do not show.
+      ...(options.localAddress ? ({ localAddress: options.localAddress } as object) : {}),
       servername: options.servername ?? '',
       ca: options.ca,
       // With a CA the chain and the name (the SNI, else the IP address) are verified for real.
