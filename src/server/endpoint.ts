@@ -92,7 +92,9 @@ export class Endpoint {
     return new Promise((resolve, reject) => {
       const onError = (error: Error): void => reject(listenError(name, port, error));
       this.listener.once('error', onError);
-      this.listener.listen({ port, host: address }, () => {
+      // A deep accept queue (the kernel caps it at net.core.somaxconn): in an accept storm a
+      // client's SYN waits in the queue instead of being dropped and retried a second later.
+      this.listener.listen({ port, host: address, backlog: ACCEPT_BACKLOG }, () => {
         this.listener.off('error', onError);
         this.listener.on('error', (error) => this.log.error(`${name} listener: ${describeError(error)}`));
         resolve((this.listener.address() as { port: number }).port);
@@ -158,6 +160,8 @@ export class Endpoint {
     else send(outcome);
   };
 }
+
+const ACCEPT_BACKLOG = 4096;
 
 export function listenError(name: string, port: number, error: unknown): PorticoError {
   const code = systemErrorCode(error);
