@@ -15,6 +15,8 @@ interface Connection {
   requests: number;
   /** The latest request: a parse error while its body is still arriving belongs to it. */
   last: IncomingMessage | undefined;
+  /** The last Host value found valid on this connection: a keep-alive client repeats it. */
+  validHost: string | undefined;
   /** The header deadline: one timer per connection, re-armed with refresh() after each response. */
   readonly timer: NodeJS.Timeout;
 }
@@ -42,9 +44,6 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
   ) {
     this.server = createServer({ maxHeaderSize: limits.maxHeaderBytes, requestTimeout: 0, headersTimeout: 0, requireHostHeader: false }, (req, res) => this.onRequest(req, res));
     this.server.keepAliveTimeout = limits.keepAliveTimeoutMs;
-    // A client that stops reading a response is dropped after this long without progress
-    // (nginx's send_timeout); idle keep-alive connections have their own, shorter timeout.
-    this.server.setTimeout(limits.sendTimeoutMs);
     // A request followed at once by the client's FIN (`printf … | nc`) is answered, then the
     // connection closed. Node's default aborts the request; this property is how node:http
     // itself turns that off (there is no option for it).
@@ -71,7 +70,7 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
       if (connection.active === 0 && !socket.destroyed) socket.end('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     }, this.limits.headerTimeoutMs);
     timer.unref();
-    const connection: Connection = { active: 0, requests: 0, last: undefined, timer };
+    const connection: Connection = { active: 0, requests: 0, last: undefined, validHost: undefined, timer };
     this.connections.set(socket, connection);
     socket.once('close', () => {
       clearTimeout(timer);
@@ -87,6 +86,10 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
   }
 
   writeHead(res: ServerResponse, response: Response, endStream: boolean): void {
+    // A client that stops reading a body streamed from a file is dropped after the send timeout
+    // (nginx's send_timeout). Armed only for those: a socket timer costs on every read and write,
+    // and a small body is handed to the kernel at once, after which keep-alive's timeout applies.
+    if (response.body.kind === 'segments') res.setTimeout(this.limits.sendTimeoutMs, () => res.destroy());
     res.writeHead(response.status, this.stopping || this.closing.has(res) ? { ...response.headers, ...CLOSE } : response.headers);
     if (endStream) res.end();
   }
@@ -118,14 +121,14 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
     if (absolute) target = absolute.target;
     const { path, query } = splitTarget(target);
     const exchange: Exchange = { method, target, path, query, protocol: 'HTTP/1.1', remoteAddress: socket.remoteAddress, header: headerGetter(req.headers) };
-    const refusal = this.judge(req, absolute?.authority);
+    const refusal = this.judge(req, absolute?.authority, connection);
     if (hasUnboundedBody(req)) this.closing.add(res);
     if (refusal) this.closing.add(res);
     this.dispatch(exchange, res, this, refusal);
   }
 
   /** What the parser lets through but the RFCs refuse: a status to answer with, or undefined. */
-  private judge(req: IncomingMessage, authority: string | undefined): Response | undefined {
+  private judge(req: IncomingMessage, authority: string | undefined, connection: Connection | undefined): Response | undefined {
     const isHead = req.method === 'HEAD';
     // RFC 9110 §2.5 / RFC 9112 §2.3: HTTP/2.0 and HTTP/0.9 request lines are not HTTP/1.x.
     if (req.httpVersionMajor !== 1) return errorPage(505, isHead);
@@ -133,7 +136,10 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
     // RFC 9112 §3.2: 400 for a 1.1 request without Host, for several Host lines, or an invalid one.
     if (hosts > 1 || (hosts === 0 && authority === undefined && req.httpVersionMinor >= 1)) return errorPage(400, isHead);
     const host = authority ?? req.headers.host;
-    if (host !== undefined && parseHost(host) === undefined) return errorPage(400, isHead);
+    if (host !== undefined && host !== connection?.validHost) {
+      if (parseHost(host) === undefined) return errorPage(400, isHead);
+      if (connection) connection.validHost = host;
+    }
     // RFC 9112 §6.3: a request whose last transfer coding is not chunked has no knowable length.
     const codings = req.headers['transfer-encoding'];
     if (codings !== undefined && !/(?:^|,)\s*chunked\s*$/i.test(codings)) return errorPage(400, isHead);
