@@ -28,8 +28,11 @@ export function parseHost(value: string): RequestHost | undefined {
   }
   if (host.startsWith('[')) return IPV6_LITERAL.test(host) ? { name: host.toLowerCase(), port } : undefined;
   if (!REG_NAME.test(host)) return undefined;
-  const name = host.toLowerCase();
-  return { name: name.endsWith('.') ? name.slice(0, -1) : name, port };
+  const lower = host.toLowerCase();
+  const name = lower.endsWith('.') ? lower.slice(0, -1) : lower;
+  // An empty label (`a..`, `a..b`, `.a`) names no host: found by fuzzing (fuzz/corpus/host).
+  if (lower.startsWith('.') || lower.includes('..')) return undefined;
+  return { name, port };
 }
 
 /**

@@ -7,6 +7,8 @@ import { FileLock } from './file-lock.js';
 import type { Lock, Storage, StoreEntry, StoreOptions } from './storage.js';
 import { isSafeKey } from './storage-keys.js';
 
+const REASONS: Record<string, string> = { EROFS: 'a read-only file system', EACCES: 'permission denied', ENOSPC: 'the disk is full', ENOTDIR: 'a file stands in its path' };
+
 /** A value larger than this is not key material: it is returned as unparseable text, unread. */
 const MAX_VALUE_BYTES = 256 * 1024;
 
@@ -30,11 +32,15 @@ export class FileStorage implements Storage {
   /** Creates the state folder if needed and proves it can be written. */
   static async open(dir: string, log: Logger): Promise<FileStorage> {
     try {
-      for (const folder of [dir, join(dir, 'locks')]) await mkdir(folder, { recursive: true, mode: 0o700 });
+      // The folder's own writability first: creating a subfolder on a read-only mount reports ENOENT.
+      await mkdir(dir, { recursive: true, mode: 0o700 });
       await access(dir, constants.W_OK);
+      await mkdir(join(dir, 'locks'), { recursive: true, mode: 0o700 });
       await access(join(dir, 'locks'), constants.W_OK);
     } catch (error) {
-      throw new PorticoError('ERR_STATE_DIR_NOT_WRITABLE', `state directory ${dir} is not writable (${systemErrorCode(error) ?? describeError(error)}); choose another with --state DIR`, { cause: error });
+      const code = systemErrorCode(error);
+      const why = code === undefined ? describeError(error) : `${code}${REASONS[code] ? `: ${REASONS[code]}` : ''}`;
+      throw new PorticoError('ERR_STATE_DIR_NOT_WRITABLE', `state directory ${dir} is not writable (${why}); choose another with --state DIR`, { cause: error });
     }
     return new FileStorage(dir, log);
   }
