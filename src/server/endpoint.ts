@@ -1,5 +1,5 @@
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { Binding, Limits } from '../config/plan.js';
 import { describeError, PorticoError, systemErrorCode } from '../errors.js';
 import { errorPage } from '../http/error-page.js';
@@ -75,7 +75,7 @@ export class Endpoint {
     const install = (): void => {
       const options = certificates.defaultOptions();
       if (options === undefined) return;
-      (tls as TlsServer).setSecureContext(options);
+      tls.setSecureContext(options);
       gate.reopen();
     };
     certificates.onChange(install);
