@@ -5,6 +5,9 @@ import type { TlsBundle } from '../tls/bundle.js';
 import { isWithinValidity } from '../tls/renewal.js';
 import { TLS_POLICY } from './tls-policy.js';
 
+/** A certificate is not handed out in its last second of validity. */
+const EXPIRY_MARGIN_MS = 1_000;
+
 interface Entry {
   readonly bundle: TlsBundle;
   readonly options: SecureContextOptions;
@@ -72,10 +75,14 @@ export class CertificateTable {
   isUsable(now: number): boolean {
     const bundle = this.defaultId === undefined ? undefined : this.entries.get(this.defaultId)?.bundle;
     if (bundle === undefined) return false;
-    if (isWithinValidity(bundle, now)) return true;
+    // Not in its last second either: a client finishing the handshake a moment later, or with a
+    // clock a little ahead, would find it expired.
+    if (isWithinValidity({ notBefore: bundle.notBefore, notAfter: bundle.notAfter - EXPIRY_MARGIN_MS }, now)) return true;
     if (this.reportedExpired !== bundle.fingerprint256) {
       this.reportedExpired = bundle.fingerprint256;
-      this.log.warn(`the certificate ${bundle.serialNumber} expired at ${new Date(bundle.notAfter).toISOString()}; holding handshakes until it is renewed`);
+      const at = new Date(bundle.notAfter).toISOString();
+      const why = now < bundle.notBefore ? `is not valid until ${new Date(bundle.notBefore).toISOString()} (did the clock move back?)` : now < bundle.notAfter ? `expires at ${at}, in less than a second` : `expired at ${at}`;
+      this.log.warn(`the certificate ${bundle.serialNumber} ${why}; holding handshakes until it is renewed`);
       this.onExpired(bundle);
     }
     return false;
