@@ -68,7 +68,7 @@ export interface Limits {
   readonly maxRequestsPerConnection: number;
   /** Open connections per worker; 0 derives it from the process's descriptor limit. */
   readonly maxConnections: number;
-  /** Open connections per client address, per worker. */
+  /** Open connections per client address, per listener of each worker. */
   readonly maxConnectionsPerAddress: number;
   /** Streams a client may reset per HTTP/2 connection within ten seconds (rapid reset). */
   readonly maxHttp2ResetsPer10s: number;

@@ -16,7 +16,7 @@ export function deliver<Out extends Writable>(out: Out, response: Response, writ
     if (settled) return;
     settled = true;
     response.release?.();
-    done(out.writableFinished);
+    done(writer.completed ? writer.completed(out) : out.writableFinished);
   };
   // 'close' comes once per exchange; on() spares once()'s wrapper on the hot path.
   out.on('close', settle);

@@ -6,6 +6,12 @@ import type { Response } from '../http/response.js';
 export interface ResponseWriter<Out extends Writable> {
   /** Writes the status and headers (a status line, or a HEADERS frame); ends the exchange if `endStream`. */
   writeHead(out: Out, response: Response, endStream: boolean): void;
+  /**
+   * Whether the exchange on `out` ran to its end, asked once it is over. Without it, the
+   * writable's `writableFinished`; a transport whose writables can say finished when the client
+   * abandoned them (an HTTP/2 stream the client reset) answers itself.
+   */
+  completed?(out: Out): boolean;
   /** The exchange on `out` is over, whichever way it ended; `complete` is false when it was cut short or abandoned. */
   ended?(out: Out, complete: boolean): void;
 }

@@ -83,10 +83,14 @@ export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
     stream.respond({ [HTTP2_HEADER_STATUS]: response.status, ...response.headers }, { endStream });
   }
 
+  /** A stream the client reset reports itself finished; its reset code says otherwise. */
+  completed(stream: ServerHttp2Stream): boolean {
+    return stream.writableFinished && !stream.rstCode;
+  }
+
   /** An exchange the client abandoned (it reset the stream) counts toward the rapid-reset limit. */
   ended(stream: ServerHttp2Stream, complete: boolean): void {
-    // A stream the client reset reports itself finished; its reset code says otherwise.
-    if (complete && !stream.rstCode) return;
+    if (complete) return;
     const session = this.sessionOf.get(stream);
     if (session) this.countReset(session);
   }

@@ -23,6 +23,7 @@ let endpoint: Endpoint;
 let session: ClientHttp2Session;
 let rootPem: string;
 let finished = 0;
+const completions: boolean[] = [];
 const onFinished: Array<() => void> = [];
 
 before(async () => {
@@ -35,8 +36,9 @@ before(async () => {
   const certificates = new CertificateTable(log, () => undefined);
   certificates.publish(freezeBundle({ id: 'test', fingerprint256: 'x', serialNumber: '1', ...leaf, notBefore: now - 60_000, notAfter: now + 3_600_000, hosts: ['localhost'], keyType: 'ec-p256' }));
   const pipeline = new Pipeline([await createStaticHandler(dir, { browse: false, cacheControl: 'no-cache' }, createStaticCaches(), log)], log);
-  pipeline.onResponse(() => {
+  pipeline.onResponse(({ complete }) => {
     finished += 1;
+    completions.push(complete);
     for (const wake of onFinished.splice(0)) wake();
   });
   const limits = { ...DEFAULT_LIMITS, headerTimeoutMs: 5_000, handshakeHoldMs: 5_000 };
@@ -107,6 +109,7 @@ test('an HTTP/2 cache miss reads the file metadata once: one fstat of the opened
 
 test('every exchange reaches the onResponse seam once, whichever way it ended', async () => {
   const before = finished;
+  const completionsBefore = completions.length;
   await get('/large.bin');
   await get('/missing');
   const reset = session.request({ ':path': '/large.bin' });
@@ -116,4 +119,7 @@ test('every exchange reaches the onResponse seam once, whichever way it ended', 
   // The reset exchange ends when the server sees the reset, which may come after the last reply.
   while (finished - before < 4) await new Promise<void>((resolve) => onFinished.push(resolve));
   assert.equal(finished - before, 4);
+  // The stream reset in the middle of its 300 KiB body is reported incomplete. (A stream reset
+  // before its response was written is the rapid-reset test's case, descriptor-exhaustion.test.ts.)
+  assert.deepEqual(completions.slice(completionsBefore).filter((complete) => !complete).length, 1);
 });
