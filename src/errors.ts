@@ -18,6 +18,13 @@ export const ERROR_CODES = {
   ERR_STATE_WRITE: 'key material could not be written to the state directory',
   ERR_ISSUANCE_FAILED: 'a certificate could not be issued',
   ERR_ALL_WORKERS_FAILED: 'every worker was stopped by rapid-fail protection',
+  ERR_CONFIG_READ: 'the config file cannot be read',
+  ERR_CONFIG_SYNTAX: 'the config file is not valid YAML (or JSON)',
+  ERR_CONFIG_INVALID: 'a key of the config file is unknown, missing or has a wrong value',
+  ERR_CONFIG_CONFLICT: 'two parts of the config file contradict each other (a name, a host, the default site)',
+  ERR_CERTIFICATE_FILES: 'a site\'s own certificate or key file is missing, unreadable, mismatched or does not cover its hosts',
+  ERR_LOG_DIR: 'an access log folder cannot be created or written',
+  ERR_NOT_RUNNING: 'no running Portico was found for this config file',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

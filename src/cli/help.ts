@@ -5,8 +5,12 @@ export const MAIN_HELP = `Usage: portico <command> [options]
 A multi-core web server with automatic HTTPS from an internal certificate authority.
 
 Commands:
-  serve [ROOT]     serve the folder ROOT (default: .) over HTTP and HTTPS
-  ca root          print the internal root CA certificate (PEM) to trust it
+  serve [ROOT]             serve the folder ROOT (default: .) over HTTP and HTTPS
+  serve --config FILE      serve the sites of a config file (docs/config.md)
+  check --config FILE      validate a config file and show its sites, without serving
+  reload --config FILE     make the Portico serving FILE read it again (also: SIGHUP)
+  schema                   print the config file's JSON Schema, for editors
+  ca root                  print the internal root CA certificate (PEM) to trust it
 
 Options:
   -h, --help       show help (also: portico serve --help)
@@ -27,6 +31,20 @@ ${optionsHelp(SERVE_OPTIONS)}
 
 Environment:
   PORTICO_LOG_LEVEL      debug | info | warn | error (default: info); the log goes to stderr
+`;
+
+export const CHECK_HELP = `Usage: portico check --config FILE
+
+Validates a config file as portico serve would, reporting every problem at once as
+FILE:LINE:COL path: what is wrong; what to do. Exit code 0 when valid, with a summary of the
+sites, their hosts, certificates and log folders; 1 when not.
+`;
+
+export const RELOAD_HELP = `Usage: portico reload --config FILE
+
+Validates FILE, then asks the running Portico serving it (found through its pid file in the
+state folder) to read it again, as SIGHUP does. Requests in flight, keep-alive connections and
+downloads carry on; an invalid file is refused and the running configuration keeps serving.
 `;
 
 export const CA_HELP = `Usage: portico ca root [--state DIR]

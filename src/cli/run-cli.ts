@@ -1,15 +1,17 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { PlanError, renderProblem } from '../config/problem.js';
 import { describeError, isPorticoError, PorticoError, systemErrorCode } from '../errors.js';
 import { caRootCommand } from './commands/ca.js';
-import { serveCommand } from './commands/serve.js';
-import { CA_HELP, MAIN_HELP, SERVE_HELP } from './help.js';
+import { checkCommand, reloadCommand, schemaCommand } from './commands/config.js';
+import { serveCommand, serveConfigCommand } from './commands/serve.js';
+import { CA_HELP, CHECK_HELP, MAIN_HELP, RELOAD_HELP, SERVE_HELP } from './help.js';
 import { parserOptions, SERVE_OPTIONS, withDefaults } from './serve-options.js';
 import { suggest } from './suggest.js';
+import { PORTICO_VERSION } from '../version.js';
 
-const COMMANDS = ['serve', 'ca'] as const;
+const COMMANDS = ['serve', 'check', 'reload', 'ca', 'schema'] as const;
 const CA_OPTIONS = { state: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const satisfies ParseArgsConfig['options'];
+const CONFIG_OPTIONS = { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const satisfies ParseArgsConfig['options'];
 
 /**
  * The CLI's one catch: a user error becomes one line per problem on stderr and exit code 2
@@ -43,14 +45,29 @@ async function dispatch(argv: readonly string[]): Promise<number> {
       return command === undefined ? 2 : 0;
     case '-v':
     case '--version':
-      process.stdout.write(`${readVersion()}\n`);
+      process.stdout.write(`${PORTICO_VERSION}\n`);
       return 0;
     case 'serve': {
       const { values, positionals } = parse('serve', rest, parserOptions(SERVE_OPTIONS));
       if (values.help) return printed(SERVE_HELP);
       if (positionals.length > 1) throw usage(`serve takes one folder, got ${positionals.length}: ${positionals.join(' ')}`, 'serve');
+      if (typeof values.config === 'string') {
+        // A config file says everything the flags would: mixing the two would leave it unclear which wins.
+        const others = [...Object.keys(values).filter((name) => name !== 'config').map((name) => `--${name}`), ...positionals];
+        if (others.length > 0) throw usage(`--config cannot be combined with ${others.join(' ')}: put it in the config file`, 'serve');
+        return serveConfigCommand(values.config);
+      }
       return serveCommand({ ...withDefaults(SERVE_OPTIONS, values), root: positionals[0] });
     }
+    case 'check':
+    case 'reload': {
+      const { values, positionals } = parse(command, rest, CONFIG_OPTIONS);
+      if (values.help) return printed(command === 'check' ? CHECK_HELP : RELOAD_HELP);
+      if (typeof values.config !== 'string' || positionals.length > 0) throw usage(`${command} takes --config FILE and nothing else`, command);
+      return command === 'check' ? checkCommand(values.config) : reloadCommand(values.config);
+    }
+    case 'schema':
+      return schemaCommand();
     case 'ca': {
       const { values, positionals } = parse('ca', rest, CA_OPTIONS);
       if (values.help) return printed(CA_HELP);
@@ -89,9 +106,4 @@ function usage(message: string, command: string | undefined): PorticoError {
 function printed(text: string): number {
   process.stdout.write(text);
   return 0;
-}
-
-function readVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
 }

@@ -19,6 +19,7 @@ export interface OptionSpec {
 }
 
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
+  { name: 'config', type: 'string', value: 'FILE', help: 'serve the sites of this config file (YAML or JSON; see docs/config.md) instead of ROOT and the flags below' },
   { name: 'http', type: 'string', value: 'PORT', default: '8080', help: 'plain HTTP port; 0: any free port; off: no plain HTTP' },
   { name: 'https', type: 'string', value: 'PORT', default: '8443', help: 'HTTPS port, HTTP/2 and HTTP/1.1; 0: any free port; off: no HTTPS' },
   { name: 'bind', type: 'string', value: 'ADDRESS', defaultText: 'every interface', help: 'listen on this IP address only' },
@@ -32,6 +33,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { name: 'cache-control', type: 'string', value: 'VALUE', default: 'no-cache', help: 'Cache-Control for files ("no-cache": revalidate each time)' },
   { name: 'header-timeout', type: 'string', value: 'TIME', default: '20s', help: 'a client must send its request headers within this' },
   { name: 'send-timeout', type: 'string', value: 'TIME', default: '60s', help: 'a client that stops reading a response is dropped after this' },
+  { name: 'log-format', type: 'string', value: 'FORMAT', default: 'text', help: 'the operator log on stderr: text | json' },
 ];
 
 export type OptionValues = Record<string, string | boolean | (string | boolean)[] | undefined>;

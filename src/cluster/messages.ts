@@ -10,6 +10,8 @@ import type { TlsBundle } from '../tls/bundle.js';
  */
 export type PrimaryMessage =
   | { readonly type: 'start'; readonly plan: WorkerPlan }
+  /** A reload: serve these sites from now on, on the same listeners; reopen the access logs. */
+  | { readonly type: 'reconfigure'; readonly plan: WorkerPlan }
   | { readonly type: 'tls-bundle'; readonly bundle: TlsBundle }
   /** A session-ticket key, base64 (48 bytes), shared by all workers. */
   | { readonly type: 'ticket-keys'; readonly keys: string }
@@ -20,12 +22,15 @@ export type WorkerMessage =
   /** Every listener of the worker is open: sent once, after all of them. */
   | { readonly type: 'listening'; readonly listeners: readonly { readonly name: BindingName; readonly port: number }[] }
   | { readonly type: 'listen-failed'; readonly code: string; readonly message: string }
-  | { readonly type: 'certificate-expired'; readonly fingerprint256: string };
+  | { readonly type: 'certificate-expired'; readonly fingerprint256: string }
+  /** The sites of a 'reconfigure' are being served. */
+  | { readonly type: 'reconfigured' };
 
 export function parsePrimaryMessage(value: unknown): PrimaryMessage | undefined {
   if (!isRecord(value)) return undefined;
   switch (value.type) {
     case 'start':
+    case 'reconfigure':
       return isRecord(value.plan) && Array.isArray(value.plan.bindings) && Array.isArray(value.plan.sites) ? (value as PrimaryMessage) : undefined;
     case 'tls-bundle':
       return isRecord(value.bundle) && typeof value.bundle.id === 'string' && typeof value.bundle.certPem === 'string' && typeof value.bundle.keyPem === 'string' && typeof value.bundle.notAfter === 'number'
@@ -45,6 +50,8 @@ export function parseWorkerMessage(value: unknown): WorkerMessage | undefined {
   switch (value.type) {
     case 'ready':
       return { type: 'ready' };
+    case 'reconfigured':
+      return { type: 'reconfigured' };
     case 'listening':
       return Array.isArray(value.listeners) && value.listeners.every((l: { name?: unknown; port?: unknown }) => (l.name === 'http' || l.name === 'https') && typeof l.port === 'number')
         ? (value as WorkerMessage)

@@ -1,16 +1,22 @@
 import cluster, { type Worker } from 'node:cluster';
 import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { Plan } from '../config/plan.js';
+import type { CertificatePlan, Plan } from '../config/plan.js';
+import { PlanError, renderProblem } from '../config/problem.js';
 import { describeError, PorticoError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { TlsBundle } from '../tls/bundle.js';
+import { FileCertificate } from '../tls/file-certificate.js';
 import { Keyring } from '../tls/keyring.js';
 import { createTicketKeys, TICKET_KEY_LIFETIME_MS } from '../tls/ticket-keys.js';
 import { InternalIssuer } from '../tls/internal-ca/internal-issuer.js';
 import { FileStorage } from '../tls/storage/file-storage.js';
 import { type PrimaryMessage, parseWorkerMessage, type WorkerMessage } from './messages.js';
 import { RestartPolicy } from './restart-policy.js';
+import { notifyReady, writePidFile, removePidFile } from './service-manager.js';
+
+/** Where a site's certificate comes from: the internal CA's keyring, or the user's files. */
+type CertificateSource = Pick<Keyring, 'bundle' | 'start' | 'renewNow' | 'stop'>;
 
 /** Signals closer together than this are one interrupt delivered twice. */
 const REPEATED_SIGNAL_MS = 300;
@@ -31,7 +37,14 @@ export class Primary {
   /** Whether the listener URLs were printed (by the first worker to listen). */
   private announced = false;
   private storage: FileStorage | undefined;
-  private keyring: Keyring | undefined;
+  private issuer: InternalIssuer | undefined;
+  /** Certificate plan id → its source, for the sites of the current plan. */
+  private readonly sources = new Map<string, CertificateSource>();
+  private plan: Plan;
+  /** Reloads run one at a time; a signal during one queues one more. */
+  private reloading: Promise<void> | undefined;
+  private reloadAgain = false;
+  private pidFile: string | undefined;
   private ticketKeys = createTicketKeys();
   private ticketTimer: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -43,15 +56,18 @@ export class Primary {
   });
 
   constructor(
-    private readonly plan: Plan,
+    plan: Plan,
     private readonly log: Logger,
     private readonly print: (line: string) => void,
+    /** Reads the config file again, for a reload (flag mode has none). */
+    private readonly reread?: (file: string) => Promise<Plan>,
   ) {
+    this.plan = plan;
     this.slots = Array.from({ length: plan.workers }, (_, index) => ({ index, policy: new RestartPolicy(), worker: undefined, stopped: false }));
   }
 
   async start(): Promise<void> {
-    this.storage = this.plan.certificates.length > 0 ? await FileStorage.open(this.plan.stateDir, this.log) : undefined;
+    if (this.plan.certificates.some((certificate) => certificate.source === 'internal')) await this.openStorage();
     // SCHED_NONE: workers accept from the shared socket themselves. Round-robin hand-off
     // through the primary costs about 40 % of the TLS handshake rate on two cores.
     cluster.schedulingPolicy = cluster.SCHED_NONE;
@@ -61,6 +77,7 @@ export class Primary {
     for (const slot of this.slots) this.fork(slot);
     process.on('SIGINT', () => this.onSignal('SIGINT'));
     process.on('SIGTERM', () => this.onSignal('SIGTERM'));
+    process.on('SIGHUP', () => this.reload());
     this.ticketTimer = setInterval(() => this.rotateTicketKeys(), TICKET_KEY_LIFETIME_MS);
     this.ticketTimer.unref();
   }
@@ -70,17 +87,122 @@ export class Primary {
     for (const worker of this.liveWorkers()) sendTo(worker, { type: 'ticket-keys', keys: this.ticketKeys });
   }
 
+  private async openStorage(): Promise<InternalIssuer> {
+    this.storage ??= await FileStorage.open(this.plan.stateDir, this.log);
+    this.issuer ??= new InternalIssuer(this.storage, this.log);
+    return this.issuer;
+  }
+
+  /**
+   * Starts a source for every certificate of the plan that has none, and resolves once each has
+   * published its first bundle: a site is routed to only after its certificate is in every
+   * worker. Sources the plan no longer names are stopped.
+   */
+  private async provideCertificates(certificates: readonly CertificatePlan[]): Promise<void> {
+    const started: Promise<TlsBundle>[] = [];
+    for (const wanted of certificates) {
+      if (this.sources.has(wanted.id)) continue;
+      const publish = (bundle: TlsBundle): void => this.broadcast(bundle);
+      const issuer = wanted.source === 'internal' ? await this.openStorage() : undefined;
+      const created: CertificateSource = wanted.source === 'internal' ? new Keyring(this.storage!, issuer!, wanted, this.log, publish) : new FileCertificate(wanted, this.log, publish);
+      this.sources.set(wanted.id, created);
+      started.push(
+        created.start().then((bundle) => {
+          const origin = wanted.source === 'internal' ? `root CA: portico ca root --state ${this.plan.stateDir}` : `from ${wanted.certFile}`;
+          this.print(`certificate ready for ${bundle.hosts.join(', ')} (${bundle.keyType}, valid until ${new Date(bundle.notAfter).toISOString()}); ${origin}`);
+          return bundle;
+        }),
+      );
+    }
+    const results = await Promise.allSettled(started);
+    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed) {
+      // Sources that never obtained a certificate are forgotten, so a later reload tries them afresh.
+      for (const wanted of certificates) {
+        const source = this.sources.get(wanted.id);
+        if (source === undefined || source.bundle !== undefined) continue;
+        source.stop();
+        this.sources.delete(wanted.id);
+      }
+      throw failed.reason;
+    }
+    const ids = new Set(certificates.map((wanted) => wanted.id));
+    for (const [id, source] of this.sources) {
+      if (ids.has(id)) continue;
+      source.stop();
+      this.sources.delete(id);
+    }
+  }
+
   /** Starts once the first worker listens, so a port error is reported alone and no key is made for nothing. */
-  private async startKeyring(storage: FileStorage): Promise<void> {
-    const [wanted] = this.plan.certificates;
-    if (wanted === undefined) return;
-    this.keyring = new Keyring(storage, new InternalIssuer(storage, this.log), wanted, this.log, (bundle) => this.broadcast(bundle));
+  private async startCertificates(): Promise<void> {
     try {
-      const bundle = await this.keyring.start();
-      this.print(`certificate ready for ${bundle.hosts.join(', ')} (${bundle.keyType}, valid until ${new Date(bundle.notAfter).toISOString()}); root CA: portico ca root --state ${this.plan.stateDir}`);
+      await this.provideCertificates(this.plan.certificates);
     } catch (error) {
       this.fail(error);
+      return;
     }
+    this.ready();
+  }
+
+  /** Every listener is up and every certificate is ready: tell a service manager, and leave a pid file for `portico reload`. */
+  private ready(): void {
+    if (this.stopping) return;
+    if (this.plan.configFile) this.pidFile = writePidFile(this.plan.stateDir, this.plan.configFile, this.log);
+    this.print(`ready: ${this.plan.serving.sites.length} site(s), ${this.plan.certificates.length} certificate(s)`);
+    notifyReady(this.log);
+  }
+
+  /**
+   * SIGHUP: reads the config file again. An invalid file is refused with every problem logged,
+   * and the running configuration keeps serving. A valid one gets its new certificates first,
+   * then every worker switches to the new sites in place, keeping its connections.
+   */
+  reload(): void {
+    if (this.stopping) return;
+    if (this.reloading) {
+      this.reloadAgain = true;
+      return;
+    }
+    this.reloading = this.applyReload().finally(() => {
+      this.reloading = undefined;
+      if (this.reloadAgain) {
+        this.reloadAgain = false;
+        this.reload();
+      }
+    });
+  }
+
+  private async applyReload(): Promise<void> {
+    const file = this.plan.configFile;
+    if (file === undefined || this.reread === undefined) {
+      this.log.warn('reload asked for, but Portico was started from flags, not a config file: nothing to reload; logs reopened');
+      for (const worker of this.liveWorkers()) sendTo(worker, { type: 'reconfigure', plan: this.plan.serving });
+      return;
+    }
+    this.log.info(`reloading ${file}`);
+    let next: Plan;
+    try {
+      next = await this.reread(file);
+    } catch (error) {
+      const problems = error instanceof PlanError ? error.problems.map(renderProblem) : [describeError(error)];
+      for (const problem of problems) this.log.error(`reload refused: ${problem}`);
+      this.log.error(`reload refused (${problems.length} problem(s) above); still serving the configuration loaded before`);
+      return;
+    }
+    const unchanged = restartOnly(this.plan, next);
+    if (unchanged.length > 0) this.log.warn(`reload: ${unchanged.join(', ')} changed; that takes a restart, so it is kept as it was. The sites are reloaded now`);
+    const plan: Plan = { ...next, workers: this.plan.workers, stateDir: this.plan.stateDir, logFormat: this.plan.logFormat, serving: { ...next.serving, bindings: this.plan.serving.bindings, limits: this.plan.serving.limits, shutdownGraceMs: this.plan.serving.shutdownGraceMs } };
+    try {
+      await this.provideCertificates(plan.certificates);
+    } catch (error) {
+      this.log.error(`reload refused: a certificate could not be provided (${describeError(error)}); still serving the configuration loaded before`);
+      return;
+    }
+    if (this.stopping) return;
+    this.plan = plan;
+    for (const worker of this.liveWorkers()) sendTo(worker, { type: 'reconfigure', plan: plan.serving });
+    this.log.info(`reloaded: ${plan.serving.sites.map((site) => site.name).join(', ')}`);
   }
 
   private broadcast(bundle: TlsBundle): void {
@@ -105,7 +227,8 @@ export class Primary {
     }
     if (message.type === 'ready') this.equip(slot);
     else if (message.type === 'listening') this.onListening(slot, message.listeners);
-    else if (message.type === 'certificate-expired') this.keyring?.renewNow(`worker ${slot.index} found certificate ${message.fingerprint256} expired`);
+    else if (message.type === 'certificate-expired') this.sourceOf(message.fingerprint256)?.renewNow(`worker ${slot.index} found certificate ${message.fingerprint256} expired`);
+    else if (message.type === 'reconfigured') this.log.debug(`worker ${slot.index} serves the reloaded sites`);
     else this.fail(new PorticoError(message.code as PorticoError['code'], message.message));
   }
 
@@ -119,18 +242,24 @@ export class Primary {
     if (this.stopping) return sendTo(slot.worker, { type: 'shutdown' });
     sendTo(slot.worker, { type: 'start', plan: this.plan.serving });
     sendTo(slot.worker, { type: 'ticket-keys', keys: this.ticketKeys });
-    const bundle = this.keyring?.bundle;
-    if (bundle) sendTo(slot.worker, { type: 'tls-bundle', bundle });
+    for (const source of this.sources.values()) if (source.bundle) sendTo(slot.worker, { type: 'tls-bundle', bundle: source.bundle });
+  }
+
+  private sourceOf(fingerprint256: string): CertificateSource | undefined {
+    for (const source of this.sources.values()) if (source.bundle?.fingerprint256 === fingerprint256) return source;
+    return undefined;
   }
 
   private onListening(slot: Slot, listeners: readonly { name: 'http' | 'https'; port: number }[]): void {
     this.log.info(`worker ${slot.index} started (pid ${slot.worker?.process.pid})`);
     if (this.announced || this.stopping) return;
     this.announced = true;
-    const roots = this.plan.serving.sites.map((site) => site.root).join(', ');
-    this.print(`Portico serving ${roots} with ${this.plan.workers} worker(s)`);
+    const { sites } = this.plan.serving;
+    const what = sites.length === 1 ? sites[0]!.root : `${sites.length} sites (${sites.map((site) => site.name).join(', ')})`;
+    this.print(`Portico serving ${what} with ${this.plan.workers} worker(s)`);
     for (const { name, port } of listeners) this.print(`  ${name}://${displayHost(this.plan)}:${port}/`);
-    if (this.storage) void this.startKeyring(this.storage);
+    if (this.plan.certificates.length > 0) void this.startCertificates();
+    else this.ready();
   }
 
   private onExit(slot: Slot, worker: Worker, code: number | null, signal: string | null): void {
@@ -166,7 +295,7 @@ export class Primary {
     if (this.stopping) return;
     this.stopping = true;
     this.exitCode = exitCode;
-    this.keyring?.stop();
+    for (const source of this.sources.values()) source.stop();
     clearInterval(this.ticketTimer);
     if (exitCode === 0) this.log.info(`shutting down (${reason})`);
     const live = this.liveWorkers();
@@ -207,6 +336,7 @@ export class Primary {
   }
 
   private exit(): void {
+    if (this.pidFile) removePidFile(this.pidFile);
     this.finish(this.exitCode);
   }
 
@@ -219,9 +349,22 @@ function sendTo(worker: Worker, message: PrimaryMessage): void {
   if (worker.isConnected()) worker.send(message, undefined, () => undefined);
 }
 
-/** The host to show in a URL: the first DNS name the certificate covers, else the bind address. */
+/** What a reload cannot change in running workers: listeners, limits, worker count, state folder, log format. */
+function restartOnly(running: Plan, next: Plan): string[] {
+  const changed: string[] = [];
+  const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+  if (!same(running.serving.bindings, next.serving.bindings)) changed.push('http/https/bind');
+  if (!same(running.serving.limits, next.serving.limits) || running.shutdownGraceMs !== next.shutdownGraceMs) changed.push('limits');
+  if (running.workers !== next.workers) changed.push('workers');
+  if (running.stateDir !== next.stateDir) changed.push('state');
+  if (running.logFormat !== next.logFormat) changed.push('logFormat');
+  return changed;
+}
+
+/** The host to show in a URL: the default site's first DNS name, else the bind address. */
 function displayHost(plan: Plan): string {
-  const hosts = plan.certificates[0]?.hosts ?? [];
+  const site = plan.serving.sites.find((candidate) => candidate.isDefault) ?? plan.serving.sites[0];
+  const hosts = (site?.hosts ?? []).filter((host) => !host.startsWith('*.'));
   const name = hosts.find((host) => isIP(host) === 0);
   if (name) return name;
   const address = plan.serving.bindings[0]?.address ?? hosts[0] ?? 'localhost';

@@ -1,11 +1,13 @@
 import type { WorkerPlan } from '../config/plan.js';
 import { describeError, isPorticoError } from '../errors.js';
 import { isFaultActive } from '../fault-injection.js';
-import { Pipeline } from '../http/pipeline.js';
-import { createStaticCaches, createStaticHandler } from '../http/static/static-handler.js';
+import { createStaticCaches } from '../http/static/static-handler.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { CertificateTable } from '../server/certificate-table.js';
-import { Endpoint, type SiteRouter } from '../server/endpoint.js';
+import { Endpoint } from '../server/endpoint.js';
+import { AccessLogs } from '../sites/access-logs.js';
+import { buildSites } from '../sites/site-pipelines.js';
+import type { SiteRouter } from '../sites/site-router.js';
 import { parsePrimaryMessage, type WorkerMessage } from './messages.js';
 
 /**
@@ -25,7 +27,7 @@ export function runWorker(): void {
   process.on('SIGTERM', () => undefined);
   process.on('uncaughtException', (error) => {
     log.error(`uncaught exception, exiting so the primary starts a fresh worker: ${error.stack ?? describeError(error)}`);
-    process.exit(1);
+    worker.exit(1);
   });
   send({ type: 'ready' });
 }
@@ -36,12 +38,18 @@ class Worker {
   private inFlight = 0;
   private stopping = false;
   private shutdownGraceMs = 10_000;
+  private readonly caches = createStaticCaches();
+  private readonly accessLogs: AccessLogs;
+  private router: SiteRouter | undefined;
+  /** Reconfigurations apply in the order they were sent. */
+  private configuring: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly slot: number,
     private readonly log: Logger,
   ) {
     this.certificates = new CertificateTable(log, (bundle) => send({ type: 'certificate-expired', fingerprint256: bundle.fingerprint256 }));
+    this.accessLogs = new AccessLogs(log);
   }
 
   receive(raw: unknown): void {
@@ -51,6 +59,7 @@ class Worker {
       return;
     }
     if (message.type === 'start') void this.start(message.plan);
+    else if (message.type === 'reconfigure') this.configuring = this.configuring.then(() => this.reconfigure(message.plan));
     else if (message.type === 'tls-bundle') this.certificates.publish(message.bundle);
     else if (message.type === 'ticket-keys') this.certificates.setTicketKeys(Buffer.from(message.keys, 'base64'));
     else this.shutdown();
@@ -59,13 +68,9 @@ class Worker {
   private async start(plan: WorkerPlan): Promise<void> {
     this.shutdownGraceMs = plan.shutdownGraceMs;
     try {
-      const caches = createStaticCaches();
-      const pipelines = await Promise.all(
-        plan.sites.map(async (site) => new Pipeline([await createStaticHandler(site.root, { browse: site.browse, cacheControl: site.cacheControl }, caches, this.log)], this.log)),
-      );
-      // One site in flag mode; host routing arrives with the sites issue.
-      const only = pipelines[0]!;
-      const router: SiteRouter = { select: () => only };
+      await this.useSites(plan);
+      // The router is swapped on reload; every endpoint asks for the current one per exchange.
+      const router = { select: (exchange: Parameters<SiteRouter['select']>[0]) => this.router!.select(exchange) };
       const tracker = { begin: () => this.begin(), end: () => this.end() };
       if (this.stopping) return;
       this.endpoints = plan.bindings.map((binding) => new Endpoint(binding, plan.limits, router, tracker, this.log, binding.tls ? this.certificates : undefined));
@@ -76,7 +81,28 @@ class Worker {
       send({ type: 'listen-failed', code: isPorticoError(error) ? error.code : 'ERR_LISTEN_FAILED', message: describeError(error) });
       return;
     }
-    if (isFaultActive(`crash-worker-slot:${this.slot}`)) setTimeout(() => process.exit(70), 50);
+    if (isFaultActive(`crash-worker-slot:${this.slot}`)) setTimeout(() => this.exit(70), 50);
+  }
+
+  /**
+   * A reload, in place: the new sites are built beside the old ones, then one assignment makes
+   * them current. Connections stay open; an exchange in flight finishes on the site it started on.
+   */
+  private async reconfigure(plan: WorkerPlan): Promise<void> {
+    try {
+      this.accessLogs.reopen();
+      await this.useSites(plan);
+      send({ type: 'reconfigured' });
+    } catch (error) {
+      this.log.error(`reload failed in this worker, still serving the previous sites: ${describeError(error)}`);
+    }
+  }
+
+  private async useSites(plan: WorkerPlan): Promise<void> {
+    const router = await buildSites(plan, { caches: this.caches, log: this.log }, this.accessLogs);
+    const ids = plan.sites.flatMap((site) => (site.certificateId ? [site.certificateId] : []));
+    this.certificates.configure(ids, plan.sites.find((site) => site.isDefault)?.certificateId);
+    this.router = router;
   }
 
   /** Counts exchanges in flight, so shutdown can wait for them. */
@@ -86,7 +112,13 @@ class Worker {
 
   private end(): void {
     this.inFlight -= 1;
-    if (this.stopping && this.inFlight === 0) process.exit(0);
+    if (this.stopping && this.inFlight === 0) this.exit(0);
+  }
+
+  /** Every way out goes through here, so no buffered access-log line is lost. */
+  exit(code: number): never {
+    this.accessLogs.flush();
+    process.exit(code);
   }
 
   /** Stops accepting, lets requests in flight finish (bounded), then exits 0. */
@@ -94,11 +126,11 @@ class Worker {
     if (this.stopping && this.endpoints.length === 0) return;
     this.stopping = true;
     for (const endpoint of this.endpoints) endpoint.stop();
-    if (this.inFlight === 0) process.exit(0);
+    if (this.inFlight === 0) this.exit(0);
     this.log.info(`waiting up to ${this.shutdownGraceMs} ms for ${this.inFlight} request(s) in flight`);
     setTimeout(() => {
       this.log.warn(`${this.inFlight} request(s) still in flight after ${this.shutdownGraceMs} ms; exiting`);
-      process.exit(0);
+      this.exit(0);
     }, this.shutdownGraceMs).unref();
   }
 }

@@ -1,12 +1,11 @@
-import { stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { availableParallelism, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ErrorCode } from '../errors.js';
-import { systemErrorCode } from '../errors.js';
+import { assemblePlan, checkFolder } from './assemble-plan.js';
 import { isKeyType, KEY_TYPES, type KeyType } from '../tls/key-types.js';
 import { parseDuration } from './duration.js';
-import { type Binding, DEFAULT_LIMITS, freezePlan, type Plan } from './plan.js';
+import { type Binding, DEFAULT_LIMITS, type Plan } from './plan.js';
 import { PlanError, type Problem } from './problem.js';
 
 /** The flag values of `portico serve`, defaults filled in, still unvalidated strings. */
@@ -25,6 +24,7 @@ export interface ServeFlags {
   readonly 'cache-control'?: string;
   readonly 'header-timeout'?: string;
   readonly 'send-timeout'?: string;
+  readonly 'log-format'?: string;
 }
 
 export const DEFAULT_HOSTS = ['localhost', '127.0.0.1', '::1'] as const;
@@ -60,27 +60,38 @@ export async function planFromFlags(flags: ServeFlags, cwd = process.cwd()): Pro
   const cacheControl = check('--cache-control', 'ERR_INVALID_OPTION', parseHeaderValue(flags['cache-control'] ?? 'no-cache'));
   const headerTimeoutMs = check('--header-timeout', 'ERR_INVALID_OPTION', parseDurationOption(flags['header-timeout'] ?? '20s', 100));
   const sendTimeoutMs = check('--send-timeout', 'ERR_INVALID_OPTION', parseDurationOption(flags['send-timeout'] ?? '60s', 100));
+  const logFormat = check('--log-format', 'ERR_INVALID_OPTION', parseLogFormat(flags['log-format'] ?? 'text'));
   const root = resolve(cwd, flags.root ?? '.');
-  const rootProblem = await checkRoot(root);
-  if (rootProblem) problems.push(rootProblem);
-  if (problems.length > 0) throw new PlanError(problems);
+  if (problems.length > 0) {
+    // The folder is checked too, so every problem is reported at once.
+    await checkFolder(root, '', (path, problem, code) => problems.push({ path, problem, code }));
+    throw new PlanError(problems);
+  }
 
   const bindings: Binding[] = [];
   if (typeof httpPort === 'number') bindings.push({ name: 'http', port: httpPort, address, tls: false });
   if (typeof httpsPort === 'number') bindings.push({ name: 'https', port: httpsPort, address, tls: true });
   const shutdownGraceMs = 10_000;
-  return freezePlan({
-    workers: workers!,
-    shutdownGraceMs,
-    stateDir: resolve(cwd, flags.state ?? defaultStateDir()),
-    certificates: bindings.some((binding) => binding.tls) ? [{ hosts: hosts!, keyType: keyType!, lifetimeMs: lifetimeMs! }] : [],
-    serving: {
+  // Flag mode is one default site, through the same assembly as a config file.
+  const plan = await assemblePlan(
+    {
+      workers: workers!,
+      stateDir: resolve(cwd, flags.state ?? defaultStateDir()),
       bindings,
-      sites: [{ name: 'default', root, browse: flags.browse ?? false, cacheControl: cacheControl! }],
       limits: { ...DEFAULT_LIMITS, headerTimeoutMs: headerTimeoutMs!, handshakeHoldMs: handshakeHoldMs!, sendTimeoutMs: sendTimeoutMs! },
       shutdownGraceMs,
+      keyType: keyType!,
+      certLifetimeMs: lifetimeMs!,
+      logFormat: logFormat!,
+      configFile: undefined,
+      trustedProxies: [],
+      sites: [{ name: 'default', hosts: hosts!, isDefault: true, root, browse: flags.browse ?? false, cacheControl: cacheControl!, tls: 'internal', log: undefined, vdirs: [] }],
     },
-  });
+    // The only site-level problem flags can cause is the folder, which is the command's argument.
+    (path, problem, code) => problems.push({ path: path === 'sites[0].root' ? '' : path, problem, code }),
+  );
+  if (!plan) throw new PlanError(problems);
+  return plan;
 }
 
 /** A parsed value, or what is wrong with the text (written to follow the flag's name). */
@@ -94,23 +105,40 @@ export function parsePort(text: string): Parsed<number | 'off'> {
   return { problem: `${JSON.stringify(text)} is not a port: use a number from 1 to 65535, 0 for any free port, or off to turn the listener off` };
 }
 
-function parseBindAddress(text: string): Parsed<string> {
+export function parseBindAddress(text: string): Parsed<string> {
   return isIP(text) === 0 ? { problem: `${JSON.stringify(text)} is not an IP address (for example 127.0.0.1 or ::1)` } : { value: text };
 }
 
 const HOST_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
-/** Names and addresses for a certificate: lower-cased, de-duplicated; IPv6 zone ids refused (a certificate cannot name one). */
+/** Names and addresses for a certificate: lower-cased, de-duplicated. */
 export function parseHosts(hosts: readonly string[] | undefined): Parsed<string[]> {
   if (hosts === undefined || hosts.length === 0) return { value: [...DEFAULT_HOSTS] };
   const unique = new Set<string>();
   for (const host of hosts) {
-    const name = host.trim().toLowerCase();
-    if (name.includes('%')) return { problem: `${JSON.stringify(host)} has an IPv6 zone id (%...), which a certificate cannot name: give the address without it` };
-    if (isIP(name) === 0 && !HOST_NAME.test(name)) return { problem: `${JSON.stringify(host)} is neither a host name nor an IP address` };
-    unique.add(name);
+    const parsed = parseHostName(host);
+    if ('problem' in parsed) return parsed;
+    unique.add(parsed.value);
   }
   return { value: [...unique] };
+}
+
+/**
+ * One name a site answers and its certificate covers: a DNS name, a `*.` wildcard over one
+ * label (as in certificates), or an IP address; lower-cased. IPv6 zone ids are refused (a
+ * certificate cannot name one).
+ */
+export function parseHostName(host: string): Parsed<string> {
+  const name = host.trim().toLowerCase();
+  if (name.includes('%')) return { problem: `${JSON.stringify(host)} has an IPv6 zone id (%...), which a certificate cannot name: give the address without it` };
+  if (isIP(name) !== 0) return { value: name };
+  const bare = name.startsWith('*.') ? name.slice(2) : name;
+  if (!HOST_NAME.test(bare) || (bare !== name && !bare.includes('.'))) return { problem: `${JSON.stringify(host)} is neither a host name, a *.name wildcard over one label, nor an IP address` };
+  return { value: name };
+}
+
+export function parseLogFormat(text: string): Parsed<'text' | 'json'> {
+  return text === 'text' || text === 'json' ? { value: text } : { problem: `${JSON.stringify(text)} is not a log format: use text or json` };
 }
 
 function parseWorkers(text: string | undefined): Parsed<number> {
@@ -119,25 +147,15 @@ function parseWorkers(text: string | undefined): Parsed<number> {
   return workers >= 1 && workers <= 256 ? { value: workers } : { problem: `${JSON.stringify(text)} is not a worker count: use a number from 1 to 256` };
 }
 
-function parseKeyType(text: string): Parsed<KeyType> {
+export function parseKeyType(text: string): Parsed<KeyType> {
   return isKeyType(text) ? { value: text } : { problem: `${JSON.stringify(text)} is not a key type: use one of ${KEY_TYPES.join(', ')}` };
 }
 
-function parseHeaderValue(text: string): Parsed<string> {
+export function parseHeaderValue(text: string): Parsed<string> {
   return /^[\x20-\x7e]{1,512}$/.test(text) ? { value: text } : { problem: `${JSON.stringify(text)} is not a header value (printable ASCII, e.g. "public, max-age=3600")` };
 }
 
-function parseDurationOption(text: string, minimum: number): Parsed<number> {
+export function parseDurationOption(text: string, minimum: number): Parsed<number> {
   const ms = parseDuration(text);
   return ms !== undefined && ms >= minimum ? { value: ms } : { problem: `${JSON.stringify(text)} is not a duration of at least ${minimum} ms (examples: 30s, 12h, 7d)` };
-}
-
-async function checkRoot(root: string): Promise<Problem | undefined> {
-  try {
-    if ((await stat(root)).isDirectory()) return undefined;
-    return { path: '', problem: `${root} is not a folder: give portico serve the folder to serve`, code: 'ERR_ROOT_NOT_DIRECTORY' };
-  } catch (error) {
-    if (systemErrorCode(error) === 'ENOENT') return { path: '', problem: `${root} does not exist: give portico serve an existing folder`, code: 'ERR_ROOT_NOT_FOUND' };
-    throw error;
-  }
 }

@@ -1,3 +1,4 @@
+import type { W3cField } from '../log/w3c-fields.js';
 import type { KeyType } from '../tls/key-types.js';
 
 /**
@@ -12,13 +13,31 @@ export interface Plan {
   readonly stateDir: string;
   readonly certificates: readonly CertificatePlan[];
   readonly serving: WorkerPlan;
+  /** The config file this plan came from (absolute), read again on reload; undefined in flag mode. */
+  readonly configFile: string | undefined;
+  readonly logFormat: 'text' | 'json';
 }
 
-/** A certificate the primary obtains from the internal CA and keeps renewed. */
-export interface CertificatePlan {
+/**
+ * A certificate the primary provides for one site: obtained from the internal CA and kept
+ * renewed, or read from the user's own files. `id` is what the site's plan refers to.
+ */
+export type CertificatePlan = InternalCertificatePlan | FileCertificatePlan;
+
+export interface InternalCertificatePlan {
+  readonly source: 'internal';
+  readonly id: string;
   readonly hosts: readonly string[];
   readonly keyType: KeyType;
   readonly lifetimeMs: number;
+}
+
+export interface FileCertificatePlan {
+  readonly source: 'files';
+  readonly id: string;
+  readonly hosts: readonly string[];
+  readonly certFile: string;
+  readonly keyFile: string;
 }
 
 /** What a worker receives over IPC: plain JSON. */
@@ -42,10 +61,33 @@ export interface Binding {
 
 export interface SitePlan {
   readonly name: string;
+  /** Lower-case names, exact or `*.` one-label wildcards, as in certificates. */
+  readonly hosts: readonly string[];
+  /** Answers requests whose Host matches no site. */
+  readonly isDefault: boolean;
   readonly root: string;
   /** List folders without a default document (otherwise 403). */
   readonly browse: boolean;
   readonly cacheControl: string;
+  readonly vdirs: readonly VirtualDirectory[];
+  /** The certificate serving this site's names over TLS (a CertificatePlan id). */
+  readonly certificateId: string | undefined;
+  readonly accessLog: AccessLogPlan | undefined;
+  /** Addresses (IPs and CIDR ranges) whose X-Forwarded-For gives the client address in logs. */
+  readonly trustedProxies: readonly string[];
+}
+
+/** A URL prefix served from another folder (IIS's virtual directory, nginx's `alias`). */
+export interface VirtualDirectory {
+  /** `/downloads`: no trailing slash; matches itself and everything below it. */
+  readonly path: string;
+  readonly root: string;
+  readonly browse: boolean;
+}
+
+export interface AccessLogPlan {
+  readonly dir: string;
+  readonly fields: readonly W3cField[];
 }
 
 export interface Limits {

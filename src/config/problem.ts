@@ -6,6 +6,8 @@ import { type ErrorCode, PorticoError } from '../errors.js';
  * Validation collects every problem; the edge (the CLI) renders them all at once.
  */
 export interface Problem {
+  /** `FILE:LINE:COL` for a config file; absent for a flag. */
+  readonly where?: string;
   readonly path: string;
   readonly problem: string;
   readonly code: ErrorCode;
@@ -20,6 +22,8 @@ export class PlanError extends PorticoError {
   }
 }
 
+/** `FILE:LINE:COL sites[1].hosts[0]: what is wrong; what to do` for a file; `--http "x" is not a port…` for a flag. */
 export function renderProblem(problem: Problem): string {
+  if (problem.where !== undefined) return `${problem.where}${problem.path ? ` ${problem.path}` : ''}: ${problem.problem}`;
   return problem.path ? `${problem.path} ${problem.problem}` : problem.problem;
 }

@@ -12,8 +12,33 @@ export interface Exchange {
   readonly query: string;
   readonly protocol: 'HTTP/1.1' | 'HTTP/2';
   readonly remoteAddress: string | undefined;
+  /** The host the request names (Host, `:authority` or an absolute-form target): lower-cased, no port, no trailing dot; '' if none. */
+  readonly host: string;
+  /** Whether it came over TLS. */
+  readonly secure: boolean;
+  /** The name the client asked for in its TLS handshake (SNI); undefined without TLS or without SNI. */
+  readonly servername: string | undefined;
+  readonly localAddress: string | undefined;
+  readonly localPort: number | undefined;
+  /** The request's header fields as parsed (read-only; names lower-case). */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   /** One header's value; repeated fields are joined as RFC 9110 §5.3 allows. */
   header(name: string): string | undefined;
+}
+
+/** What the transport knows of a connection once, for every exchange on it. */
+export interface ConnectionFacts {
+  readonly remoteAddress: string | undefined;
+  readonly secure: boolean;
+  readonly servername: string | undefined;
+  readonly localAddress: string | undefined;
+  readonly localPort: number | undefined;
+}
+
+/** Reads a socket's facts once per connection, so no exchange touches the socket. */
+export function connectionFacts(socket: { remoteAddress?: string; localAddress?: string; localPort?: number; encrypted?: boolean; servername?: string | false | null }): ConnectionFacts {
+  const servername = socket.encrypted ? socket.servername : undefined;
+  return { remoteAddress: socket.remoteAddress, secure: socket.encrypted === true, servername: typeof servername === 'string' && servername.length > 0 ? servername.toLowerCase() : undefined, localAddress: socket.localAddress, localPort: socket.localPort };
 }
 
 /** Splits a request-target into its raw path and its query (with the `?`). */

@@ -14,10 +14,15 @@ export interface Logger {
   error(message: string): void;
 }
 
-export function createLogger(who: string, minimum: LogLevel = levelFromEnv()): Logger {
+/**
+ * `PORTICO_LOG_FORMAT=json` (set by `--log-format json` or `logFormat: json`, inherited by the
+ * workers) writes one JSON object per line instead: time, level, process, msg.
+ */
+export function createLogger(who: string, minimum: LogLevel = levelFromEnv(), format = process.env.PORTICO_LOG_FORMAT === 'json' ? 'json' : 'text'): Logger {
   const write = (level: LogLevel, message: string): void => {
     if (LEVEL_RANK[level] < LEVEL_RANK[minimum]) return;
-    process.stderr.write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} [${who}] ${message}\n`);
+    const time = new Date().toISOString();
+    process.stderr.write(format === 'json' ? `${JSON.stringify({ time, level, process: who, msg: message })}\n` : `${time} ${level.toUpperCase().padEnd(5)} [${who}] ${message}\n`);
   };
   return {
     debug: (message) => write('debug', message),

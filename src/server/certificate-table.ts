@@ -15,8 +15,8 @@ interface Entry {
 }
 
 /**
- * A worker's certificates: id → SecureContext, chosen by SNI (exact name, then a one-label
- * wildcard, then the default). Every context is built, and so checked, before it replaces the
+ * A worker's certificates, one per site: id → SecureContext, chosen by SNI (exact name, then a
+ * one-label wildcard, then the default site's). Every context is built, and so checked, before it replaces the
  * one it succeeds: a handshake sees the old certificate or the new one, never none (caddy#5589).
  * Endpoints subscribe to learn when to install a new default and release held handshakes.
  */
@@ -24,6 +24,8 @@ export class CertificateTable {
   private readonly entries = new Map<string, Entry>();
   private readonly byName = new Map<string, string>();
   private defaultId: string | undefined;
+  /** The certificates the current plan's sites use: handshakes wait until every one is here. */
+  private wanted: readonly string[] = [];
   private ticketKeys: Buffer | undefined;
   private readonly listeners: (() => void)[] = [];
   private reportedExpired: string | undefined;
@@ -47,6 +49,20 @@ export class CertificateTable {
     this.defaultId ??= bundle.id;
     this.changed();
     return true;
+  }
+
+  /**
+   * The certificates the current sites use, and the default one (for handshakes without SNI or
+   * with a name no site has). Certificates of sites that are gone are dropped, so their names
+   * fall back to the default certificate and the router answers them as unknown hosts.
+   */
+  configure(wanted: readonly string[], defaultId: string | undefined): void {
+    this.wanted = wanted;
+    this.defaultId = defaultId ?? wanted[0];
+    for (const id of this.entries.keys()) if (!wanted.includes(id)) this.entries.delete(id);
+    this.byName.clear();
+    for (const id of wanted) for (const name of this.entries.get(id)?.bundle.hosts ?? []) this.byName.set(name.toLowerCase(), id);
+    this.changed();
   }
 
   /** The primary's session-ticket key, so sessions resume on any worker and with any context. */
@@ -75,6 +91,7 @@ export class CertificateTable {
   isUsable(now: number): boolean {
     const bundle = this.defaultId === undefined ? undefined : this.entries.get(this.defaultId)?.bundle;
     if (bundle === undefined) return false;
+    for (const id of this.wanted) if (!this.entries.has(id)) return false;
     // Not in its last second either: a client finishing the handshake a moment later, or with a
     // clock a little ahead, would find it expired.
     if (isWithinValidity({ notBefore: bundle.notBefore, notAfter: bundle.notAfter - EXPIRY_MARGIN_MS }, now)) return true;

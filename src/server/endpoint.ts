@@ -16,8 +16,8 @@ import { TLS_POLICY } from './tls-policy.js';
 import { Http1Transport } from './http1-transport.js';
 import { Http2Transport } from './http2-transport.js';
 
-/** Which site's pipeline answers an exchange. */
-export interface SiteRouter {
+/** Which site's pipeline answers an exchange (src/sites/site-router.ts). */
+export interface SiteSelector {
   select(exchange: Exchange): Pipeline;
 }
 
@@ -45,7 +45,7 @@ export class Endpoint {
   constructor(
     readonly binding: Binding,
     private readonly limits: Limits,
-    private readonly sites: SiteRouter,
+    private readonly sites: SiteSelector,
     private readonly tracker: Tracker,
     private readonly log: Logger,
     certificates: CertificateTable | undefined,
@@ -169,7 +169,7 @@ export function listenError(name: string, port: number, error: unknown): Portico
     return new PorticoError('ERR_PORT_IN_USE', `port ${port} (--${name}) is already in use: stop the program using it or choose another port with --${name}`, { cause: error });
   }
   if (code === 'EACCES') {
-    return new PorticoError('ERR_PORT_ACCESS', `port ${port} (--${name}) was refused by the operating system: ports below 1024 need privileges; choose a port above 1023`, { cause: error });
+    return new PorticoError('ERR_PORT_ACCESS', `port ${port} (--${name}) was refused by the operating system: ports below 1024 need privileges: choose a port above 1023, or give Node the capability (systemd: AmbientCapabilities=CAP_NET_BIND_SERVICE; see docs/service.md)`, { cause: error });
   }
   return new PorticoError('ERR_LISTEN_FAILED', `could not listen on port ${port} (--${name}): ${describeError(error)}`, { cause: error });
 }

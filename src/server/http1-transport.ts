@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import type { Limits } from '../config/plan.js';
 import { errorPage } from '../http/error-page.js';
-import { type Exchange, headerGetter, splitTarget } from '../http/exchange.js';
+import { type ConnectionFacts, connectionFacts, type Exchange, headerGetter, splitTarget } from '../http/exchange.js';
 import { parseHost, splitAbsoluteForm } from '../http/host.js';
 import type { Response } from '../http/response.js';
 import type { Logger } from '../log/logger.js';
@@ -15,8 +15,11 @@ interface Connection {
   requests: number;
   /** The latest request: a parse error while its body is still arriving belongs to it. */
   last: IncomingMessage | undefined;
-  /** The last Host value found valid on this connection: a keep-alive client repeats it. */
+  /** The last Host value found valid on this connection, and its name: a keep-alive client repeats it. */
   validHost: string | undefined;
+  hostName: string;
+  /** Read from the socket once, when the first request arrives. */
+  facts: ConnectionFacts | undefined;
   /** The header deadline: one timer per connection, re-armed with refresh() after each response. */
   readonly timer: NodeJS.Timeout;
 }
@@ -70,7 +73,7 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
       if (connection.active === 0 && !socket.destroyed) socket.end('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     }, this.limits.headerTimeoutMs);
     timer.unref();
-    const connection: Connection = { active: 0, requests: 0, last: undefined, validHost: undefined, timer };
+    const connection: Connection = { active: 0, requests: 0, last: undefined, validHost: undefined, hostName: '', facts: undefined, timer };
     this.connections.set(socket, connection);
     socket.once('close', () => {
       clearTimeout(timer);
@@ -120,8 +123,12 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
     const absolute = target[0] === '/' ? undefined : splitAbsoluteForm(target);
     if (absolute) target = absolute.target;
     const { path, query } = splitTarget(target);
-    const exchange: Exchange = { method, target, path, query, protocol: 'HTTP/1.1', remoteAddress: socket.remoteAddress, header: headerGetter(req.headers) };
     const refusal = this.judge(req, absolute?.authority, connection);
+    const facts = connection ? (connection.facts ??= connectionFacts(socket)) : connectionFacts(socket);
+    const host = absolute?.authority ?? req.headers.host;
+    const hostName = host === undefined ? '' : connection !== undefined && host === connection.validHost ? connection.hostName : (parseHost(host)?.name ?? '');
+    const { headers } = req;
+    const exchange: Exchange = { method, target, path, query, protocol: 'HTTP/1.1', ...facts, host: hostName, headers, header: headerGetter(headers) };
     if (hasUnboundedBody(req)) this.closing.add(res);
     if (refusal) this.closing.add(res);
     this.dispatch(exchange, res, this, refusal);
@@ -137,8 +144,12 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
     if (hosts > 1 || (hosts === 0 && authority === undefined && req.httpVersionMinor >= 1)) return errorPage(400, isHead);
     const host = authority ?? req.headers.host;
     if (host !== undefined && host !== connection?.validHost) {
-      if (parseHost(host) === undefined) return errorPage(400, isHead);
-      if (connection) connection.validHost = host;
+      const parsed = parseHost(host);
+      if (parsed === undefined) return errorPage(400, isHead);
+      if (connection) {
+        connection.validHost = host;
+        connection.hostName = parsed.name;
+      }
     }
     // RFC 9112 §6.3: a request whose last transfer coding is not chunked has no knowable length.
     const codings = req.headers['transfer-encoding'];

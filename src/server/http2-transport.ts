@@ -1,9 +1,10 @@
 import { constants, createServer, type Http2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import type { Limits } from '../config/plan.js';
 import { describeError } from '../errors.js';
 import { errorPage } from '../http/error-page.js';
-import { type Exchange, headerGetter, splitTarget } from '../http/exchange.js';
+import { type ConnectionFacts, connectionFacts, type Exchange, headerGetter, splitTarget } from '../http/exchange.js';
 import { parseHost } from '../http/host.js';
 import type { Response } from '../http/response.js';
 import type { Logger } from '../log/logger.js';
@@ -13,6 +14,7 @@ const { HTTP2_HEADER_STATUS, NGHTTP2_CANCEL, NGHTTP2_ENHANCE_YOUR_CALM } = const
 const RESET_WINDOW_MS = 10_000;
 
 interface SessionState {
+  readonly facts: ConnectionFacts;
   streams: number;
   resets: number;
   resetWindowStart: number;
@@ -42,7 +44,7 @@ export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
     });
     this.server.setTimeout(limits.http2IdleTimeoutMs);
     this.server.on('session', (session: Http2Session) => {
-      this.sessions.set(session, { streams: 0, resets: 0, resetWindowStart: Date.now() });
+      this.sessions.set(session, { facts: connectionFacts(session.socket as TLSSocket), streams: 0, resets: 0, resetWindowStart: Date.now() });
       session.once('close', () => this.sessions.delete(session));
       session.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => this.onStream(session, stream, headers, dispatch));
       // A session that failed (a protocol error, a flood nghttp2 refused) is over: close its
@@ -66,9 +68,11 @@ export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
     const method = headers[':method'] ?? 'GET';
     const target = headers[':path'];
     const { path, query } = splitTarget(typeof target === 'string' ? target : '/');
-    const exchange: Exchange = { method, target: target ?? '', path, query, protocol: 'HTTP/2', remoteAddress: session.socket?.remoteAddress, header: headerGetter(headers) };
     const authority = headers[':authority'] ?? headers.host;
-    const invalid = typeof target !== 'string' || (authority !== undefined && parseHost(authority) === undefined);
+    const host = authority === undefined ? undefined : parseHost(authority);
+    const facts = state?.facts ?? connectionFacts(session.socket as TLSSocket);
+    const exchange: Exchange = { method, target: target ?? '', path, query, protocol: 'HTTP/2', ...facts, host: host?.name ?? '', headers, header: headerGetter(headers) };
+    const invalid = typeof target !== 'string' || (authority !== undefined && host === undefined);
     dispatch(exchange, stream, this, invalid ? errorPage(400, method === 'HEAD') : undefined);
   }
 

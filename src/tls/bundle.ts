@@ -17,7 +17,8 @@ export interface TlsBundle {
   readonly notBefore: number;
   readonly notAfter: number;
   readonly hosts: readonly string[];
-  readonly keyType: KeyType;
+  /** ec-p256, rsa-2048, …: as --key-type names it; for a certificate from files, whatever its key is. */
+  readonly keyType: KeyType | string;
 }
 
 export function freezeBundle(bundle: TlsBundle): TlsBundle {

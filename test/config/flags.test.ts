@@ -18,8 +18,10 @@ test('planFromFlags() fills the documented defaults and freezes the whole plan',
     ],
   );
   assert.deepEqual(plan.certificates[0]!.hosts, ['localhost', '127.0.0.1', '::1']);
-  assert.equal(plan.certificates[0]!.keyType, 'ec-p256');
-  assert.equal(plan.certificates[0]!.lifetimeMs, 7 * 86_400_000);
+  const [certificate] = plan.certificates;
+  assert.ok(certificate?.source === 'internal');
+  assert.equal(certificate.keyType, 'ec-p256');
+  assert.equal(certificate.lifetimeMs, 7 * 86_400_000);
   assert.equal(plan.serving.limits.handshakeHoldMs, 30_000);
   assert.ok(Object.isFrozen(plan) && Object.isFrozen(plan.serving.bindings[0]) && Object.isFrozen(plan.certificates[0]!.hosts));
 });

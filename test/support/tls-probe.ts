@@ -23,6 +23,8 @@ export interface ProbeOptions {
   readonly retryRefusedUntil?: number;
   /** The client's own address (another loopback address, to stand apart from an attacker's). */
   readonly localAddress?: string;
+  /** The Host header, when it should differ from the SNI. */
+  readonly hostHeader?: string;
 }
 
 /** One TLS connection carrying one `GET` over HTTP/1.1, as a minimal real client does it. */
@@ -57,7 +59,7 @@ function probeOnce(options: ProbeOptions): Promise<ProbeResult> {
     const socket = connect(tlsOptions, () => {
       secureAt = Date.now();
       peer = socket.getPeerX509Certificate();
-      socket.write(`GET ${options.path ?? '/'} HTTP/1.1\r\nHost: ${options.servername || 'localhost'}\r\nConnection: close\r\n\r\n`);
+      socket.write(`GET ${options.path ?? '/'} HTTP/1.1\r\nHost: ${options.hostHeader ?? (options.servername || 'localhost')}\r\nConnection: close\r\n\r\n`);
     });
     socket.once('connect', () => {
       tcpConnectedAt = Date.now();

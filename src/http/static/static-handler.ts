@@ -22,6 +22,8 @@ export interface StaticOptions {
   /** List folders that have no default document (otherwise 403). */
   readonly browse: boolean;
   readonly cacheControl: string;
+  /** A virtual directory's URL prefix (`/downloads`): what follows it names a path under the root. */
+  readonly mount?: string;
 }
 
 /**
@@ -47,6 +49,8 @@ interface Context {
   readonly realRoot: string;
   /** Prefix of this site's keys in the shared file cache. */
   readonly keyPrefix: string;
+  /** Leading URL segments that name the mount point, not a path under the root. */
+  readonly mountDepth: number;
   readonly options: StaticOptions;
   readonly caches: StaticCaches;
   readonly log: Logger;
@@ -60,7 +64,7 @@ interface Context {
  */
 export async function createStaticHandler(root: string, options: StaticOptions, caches: StaticCaches, log: Logger): Promise<Handler> {
   const realRoot = await realpath(root);
-  const context: Context = { realRoot, keyPrefix: `${realRoot}\0`, options, caches, log };
+  const context: Context = { realRoot, keyPrefix: `${realRoot}\0${options.mount ?? ''}\0`, mountDepth: (options.mount ?? '').split('/').filter(Boolean).length, options, caches, log };
   return (exchange) => {
     const { method } = exchange;
     if (method === 'OPTIONS') return bytesResponse(204, { allow: ALLOW }, undefined);
@@ -181,7 +185,7 @@ const OUTSIDE = 'outside';
 
 /** What a request names: a file (or a folder's default document), a folder to list, or a refusal. */
 async function resolveTarget(context: Context, mapped: Extract<MappedPath, { ok: true }>): Promise<OpenFile | { folder: string } | Refusal> {
-  const found = await openInside(context.realRoot, join(context.realRoot, ...mapped.segments));
+  const found = await openInside(context.realRoot, join(context.realRoot, ...mapped.segments.slice(context.mountDepth)));
   if (found === OUTSIDE) return { status: 404, outside: true };
   if (typeof found === 'number') return { status: found };
   if (found.stats.isFile()) return found;

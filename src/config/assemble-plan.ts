@@ -1,0 +1,163 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access, mkdir, readFile, stat } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import type { ErrorCode } from '../errors.js';
+import { describeError, systemErrorCode } from '../errors.js';
+import type { KeyType } from '../tls/key-types.js';
+import { leafId } from '../tls/storage/storage-keys.js';
+import { type AccessLogPlan, type Binding, type CertificatePlan, freezePlan, type Limits, type Plan, type SitePlan } from './plan.js';
+
+/**
+ * What a config file or the command-line flags say, parsed but not yet checked against the disk
+ * or against itself. Both modes build one of these and go through `assemblePlan`: one code path
+ * from what the user wrote to a Plan.
+ */
+export interface PlanInput {
+  readonly workers: number;
+  readonly stateDir: string;
+  readonly bindings: readonly Binding[];
+  readonly limits: Limits;
+  readonly shutdownGraceMs: number;
+  readonly keyType: KeyType;
+  readonly certLifetimeMs: number;
+  readonly logFormat: 'text' | 'json';
+  readonly configFile: string | undefined;
+  readonly trustedProxies: readonly string[];
+  readonly sites: readonly SiteInput[];
+}
+
+/** A site as the user described it: its certificate as a source, not yet an id. */
+export interface SiteInput extends Omit<SitePlan, 'certificateId' | 'accessLog' | 'trustedProxies'> {
+  readonly tls: 'internal' | { readonly cert: string; readonly key: string };
+  readonly log: AccessLogPlan | undefined;
+}
+
+/** Reports one problem at a config path (`sites[1].root`); the caller knows where that is in the file. */
+export type Report = (path: string, problem: string, code: ErrorCode) => void;
+
+/**
+ * Checks what needs the disk or the whole configuration (folders exist, names and hosts are
+ * unique, one default, certificate files match their key and cover the site's hosts, log folders
+ * can be written), reporting every problem, and returns the frozen Plan, or undefined if anything
+ * was reported.
+ */
+export async function assemblePlan(input: PlanInput, report: Report): Promise<Plan | undefined> {
+  let failed = false;
+  const fail: Report = (path, problem, code) => {
+    failed = true;
+    report(path, problem, code);
+  };
+  const names = new Map<string, number>();
+  const hosts = new Map<string, number>();
+  let defaultAt: number | undefined;
+  for (const [i, site] of input.sites.entries()) {
+    const at = `sites[${i}]`;
+    const before = names.get(site.name);
+    if (before !== undefined) fail(`${at}.name`, `${JSON.stringify(site.name)} is already the name of sites[${before}]; give each site its own name`, 'ERR_CONFIG_CONFLICT');
+    else names.set(site.name, i);
+    for (const [j, host] of site.hosts.entries()) {
+      const owner = hosts.get(host);
+      if (owner !== undefined && owner !== i) fail(`${at}.hosts[${j}]`, `${host} is claimed by sites[${owner}] (${input.sites[owner]!.name}) too; a name can belong to one site only`, 'ERR_CONFIG_CONFLICT');
+      else hosts.set(host, i);
+    }
+    if (site.isDefault) {
+      if (defaultAt !== undefined) fail(`${at}.default`, `sites[${defaultAt}] (${input.sites[defaultAt]!.name}) is the default site already; at most one site can be default: true`, 'ERR_CONFIG_CONFLICT');
+      else defaultAt = i;
+    }
+    await checkFolder(site.root, `${at}.root`, fail);
+    const prefixes = new Set<string>();
+    for (const [j, vdir] of site.vdirs.entries()) {
+      if (!/^\/[^?#]*[^/?#]$/.test(vdir.path)) fail(`${at}.vdirs[${j}].path`, `${JSON.stringify(vdir.path)} is not a URL prefix; start it with / and leave off a trailing / (for example /downloads)`, 'ERR_INVALID_OPTION');
+      else if (prefixes.has(vdir.path)) fail(`${at}.vdirs[${j}].path`, `${vdir.path} is mapped twice; keep one of them`, 'ERR_CONFIG_CONFLICT');
+      prefixes.add(vdir.path);
+      await checkFolder(vdir.root, `${at}.vdirs[${j}].root`, fail);
+    }
+    if (site.tls !== 'internal' && input.bindings.some((binding) => binding.tls)) await checkCertificateFiles(site.tls, site.hosts, `${at}.tls`, fail);
+    if (site.log) await checkLogFolder(site.log.dir, `${at}.log.dir`, fail);
+  }
+  if (failed) return undefined;
+
+  const tls = input.bindings.some((binding) => binding.tls);
+  const certificates: CertificatePlan[] = [];
+  const sites: SitePlan[] = input.sites.map((site) => {
+    let certificateId: string | undefined;
+    if (tls) {
+      const certificate: CertificatePlan =
+        site.tls === 'internal'
+          ? { source: 'internal', id: leafId(site.hosts, input.keyType), hosts: site.hosts, keyType: input.keyType, lifetimeMs: input.certLifetimeMs }
+          : { source: 'files', id: `files-${site.name}`, hosts: site.hosts, certFile: site.tls.cert, keyFile: site.tls.key };
+      certificates.push(certificate);
+      certificateId = certificate.id;
+    }
+    return {
+      name: site.name,
+      hosts: site.hosts,
+      isDefault: site.isDefault,
+      root: site.root,
+      browse: site.browse,
+      cacheControl: site.cacheControl,
+      vdirs: site.vdirs,
+      certificateId,
+      accessLog: site.log,
+      trustedProxies: input.trustedProxies,
+    };
+  });
+  return freezePlan({
+    workers: input.workers,
+    shutdownGraceMs: input.shutdownGraceMs,
+    stateDir: input.stateDir,
+    certificates,
+    configFile: input.configFile,
+    logFormat: input.logFormat,
+    serving: { bindings: input.bindings, sites, limits: input.limits, shutdownGraceMs: input.shutdownGraceMs },
+  });
+}
+
+export async function checkFolder(path: string, at: string, fail: Report): Promise<void> {
+  try {
+    if (!(await stat(path)).isDirectory()) fail(at, `${path} is not a folder; give the folder to serve`, 'ERR_ROOT_NOT_DIRECTORY');
+  } catch (error) {
+    if (systemErrorCode(error) === 'ENOENT') fail(at, `${path} does not exist; create it or correct the path`, 'ERR_ROOT_NOT_FOUND');
+    else fail(at, `${path} cannot be read: ${describeError(error)}`, 'ERR_ROOT_NOT_FOUND');
+  }
+}
+
+/** Own certificate files: readable PEM, the key belongs to the certificate, and it covers every host. */
+async function checkCertificateFiles(files: { cert: string; key: string }, hosts: readonly string[], at: string, fail: Report): Promise<void> {
+  let cert: X509Certificate | undefined;
+  let key: ReturnType<typeof createPrivateKey> | undefined;
+  try {
+    cert = new X509Certificate(await readFile(files.cert));
+  } catch (error) {
+    fail(`${at}.cert`, `${files.cert} ${systemErrorCode(error) === 'ENOENT' ? 'does not exist' : 'is not a PEM certificate'}; give the certificate file (PEM, leaf first)`, 'ERR_CERTIFICATE_FILES');
+  }
+  try {
+    key = createPrivateKey(await readFile(files.key));
+  } catch (error) {
+    fail(`${at}.key`, `${files.key} ${systemErrorCode(error) === 'ENOENT' ? 'does not exist' : 'is not a PEM private key'}; give the certificate's private key (PEM)`, 'ERR_CERTIFICATE_FILES');
+  }
+  if (!cert || !key) return;
+  if (!cert.checkPrivateKey(key)) return fail(`${at}.key`, `${files.key} is not the private key of ${files.cert}; give the key the certificate was issued for`, 'ERR_CERTIFICATE_FILES');
+  const uncovered = hosts.filter((host) => !certificateCovers(cert, host));
+  if (uncovered.length > 0) fail(`${at}.cert`, `${files.cert} does not cover ${uncovered.join(', ')}; use a certificate issued for every host of the site, or tls: internal`, 'ERR_CERTIFICATE_FILES');
+}
+
+/** Whether a certificate names a host; a `*.name` host needs the same wildcard in the certificate. */
+export function certificateCovers(cert: X509Certificate, host: string): boolean {
+  if (isIP(host) !== 0) return cert.checkIP(host) !== undefined;
+  if (host.startsWith('*.')) {
+    const names = (cert.subjectAltName ?? '').split(/,\s*/).filter((entry) => entry.startsWith('DNS:')).map((entry) => entry.slice(4).toLowerCase());
+    return names.includes(host);
+  }
+  return cert.checkHost(host, { subject: 'never' }) !== undefined;
+}
+
+async function checkLogFolder(dir: string, at: string, fail: Report): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+  } catch (error) {
+    fail(at, `${dir} cannot be created or written (${systemErrorCode(error) ?? describeError(error)}); make it writable by the user Portico runs as, or choose another folder`, 'ERR_LOG_DIR');
+  }
+}

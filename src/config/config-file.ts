@@ -1,0 +1,260 @@
+import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { type ErrorCode, describeError } from '../errors.js';
+import { DEFAULT_W3C_FIELDS } from '../log/w3c-fields.js';
+import { suggest } from '../cli/suggest.js';
+import { assemblePlan, type SiteInput } from './assemble-plan.js';
+import { type ConfigFile, configSchema } from './config-schema.js';
+import { defaultStateDir, type Parsed, parseBindAddress, parseDurationOption, parseHeaderValue, parseHostName } from './flags.js';
+import { type Binding, DEFAULT_LIMITS, type Limits, type Plan } from './plan.js';
+import { PlanError, type Problem } from './problem.js';
+import { parseSize } from './size.js';
+
+type Path = readonly (string | number)[];
+
+/**
+ * Reads a config file (YAML, or JSON, which is YAML too) into a Plan, or throws a PlanError
+ * listing every problem found, each at its `FILE:LINE:COL` and config path: syntax first (a file
+ * that does not parse has no structure to check), then structure against the schema, then
+ * values, then what needs the disk or the whole file (src/config/assemble-plan.ts).
+ */
+export async function planFromConfigFile(file: string, cwd = process.cwd()): Promise<Plan> {
+  const path = resolve(cwd, file);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new PlanError([{ path: '', problem: `cannot read the config file ${path}: ${describeError(error)}`, code: 'ERR_CONFIG_READ' }]);
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  const at = (offset: number): string => {
+    const { line, col } = lines.linePos(offset);
+    return `${path}:${line}:${col}`;
+  };
+  if (doc.errors.length > 0) {
+    throw new PlanError(doc.errors.map((error) => ({ where: at(error.pos[0]), path: '', problem: yamlMessage(error.message), code: 'ERR_CONFIG_SYNTAX' })));
+  }
+  const problems: Problem[] = [];
+  const report = (configPath: Path, problem: string, code: ErrorCode, key = false): void => {
+    problems.push({ where: at(offsetOf(doc, configPath, key)), path: renderPath(configPath), problem, code });
+  };
+  const parsed = configSchema.safeParse(doc.toJS() ?? {}, { reportInput: true });
+  if (!parsed.success) {
+    reportSchemaIssues(parsed.error.issues, report);
+    throw new PlanError(problems);
+  }
+  const plan = await toPlan(parsed.data, path, report);
+  if (!plan) throw new PlanError(problems);
+  return plan;
+}
+
+async function toPlan(config: ConfigFile, file: string, report: (path: Path, problem: string, code: ErrorCode) => void): Promise<Plan | undefined> {
+  const base = dirname(file);
+  let failed = false;
+  const check = <T>(path: Path, parsed: Parsed<T>, code: ErrorCode = 'ERR_CONFIG_INVALID'): T | undefined => {
+    if ('value' in parsed) return parsed.value;
+    failed = true;
+    report(path, parsed.problem, code);
+    return undefined;
+  };
+  const duration = (key: keyof NonNullable<ConfigFile['limits']>, fallback: number, minimum: number): number => {
+    const text = config.limits?.[key];
+    return typeof text === 'string' ? (check(['limits', key], parseDurationOption(text, minimum)) ?? fallback) : fallback;
+  };
+  const size = (key: 'maxBodySize' | 'maxHeaderSize', fallback: number): number => {
+    const value = config.limits?.[key];
+    return value === undefined ? fallback : (check(['limits', key], parseSize(value)) ?? fallback);
+  };
+
+  const httpPort = config.http ?? 8080;
+  const httpsPort = config.https ?? 8443;
+  if (httpPort === 'off' && httpsPort === 'off') check(['https'], { problem: 'and http are both off, so nothing would be served; give at least one of them a port' });
+  if (typeof httpPort === 'number' && httpPort !== 0 && httpPort === httpsPort) check(['https'], { problem: `is ${httpPort}, the same as http; give them different ports` });
+  const address = config.bind === undefined ? undefined : check(['bind'], parseBindAddress(config.bind));
+  const keyType = config.internalCa?.keyType ?? 'ec-p256';
+  const certLifetime = config.internalCa?.certLifetime;
+  const certLifetimeMs = certLifetime === undefined ? 7 * 86_400_000 : (check(['internalCa', 'certLifetime'], parseDurationOption(certLifetime, 2_000)) ?? 0);
+  const limits: Limits = {
+    ...DEFAULT_LIMITS,
+    headerTimeoutMs: duration('headerTimeout', 20_000, 100),
+    keepAliveTimeoutMs: duration('keepAliveTimeout', DEFAULT_LIMITS.keepAliveTimeoutMs, 100),
+    sendTimeoutMs: duration('sendTimeout', DEFAULT_LIMITS.sendTimeoutMs, 100),
+    handshakeHoldMs: duration('handshakeHold', 30_000, 1),
+    http2IdleTimeoutMs: duration('http2IdleTimeout', DEFAULT_LIMITS.http2IdleTimeoutMs, 100),
+    maxBodyBytes: size('maxBodySize', DEFAULT_LIMITS.maxBodyBytes),
+    maxHeaderBytes: size('maxHeaderSize', DEFAULT_LIMITS.maxHeaderBytes),
+    maxRequestsPerConnection: config.limits?.maxRequestsPerConnection ?? DEFAULT_LIMITS.maxRequestsPerConnection,
+    maxConnections: config.limits?.maxConnections ?? DEFAULT_LIMITS.maxConnections,
+    maxConnectionsPerAddress: config.limits?.maxConnectionsPerAddress ?? DEFAULT_LIMITS.maxConnectionsPerAddress,
+    maxHttp2Streams: config.limits?.http2MaxStreams ?? DEFAULT_LIMITS.maxHttp2Streams,
+  };
+  const shutdownGraceMs = duration('shutdownGrace', 10_000, 0);
+  const trustedProxies = (config.trustedProxies ?? []).map((entry, i) => check(['trustedProxies', i], parseAddressRange(entry)) ?? entry);
+  const sites: SiteInput[] = config.sites.map((site, i) => {
+    const at = (...rest: (string | number)[]): Path => ['sites', i, ...rest];
+    const hosts = [...new Set(site.hosts.map((host, j) => check(at('hosts', j), parseHostName(host)) ?? host))];
+    const browse = site.browse ?? false;
+    return {
+      name: site.name,
+      hosts,
+      isDefault: site.default ?? false,
+      root: resolve(base, site.root),
+      browse,
+      cacheControl: site.cacheControl === undefined ? 'no-cache' : (check(at('cacheControl'), parseHeaderValue(site.cacheControl)) ?? ''),
+      tls: site.tls === undefined || site.tls === 'internal' ? 'internal' : { cert: resolve(base, site.tls.cert), key: resolve(base, site.tls.key) },
+      log: site.log && { dir: resolve(base, site.log.dir), fields: site.log.fields ?? DEFAULT_W3C_FIELDS },
+      vdirs: (site.vdirs ?? []).map((vdir) => ({ path: vdir.path, root: resolve(base, vdir.root), browse: vdir.browse ?? browse })),
+    };
+  });
+  const bindings: Binding[] = [];
+  if (typeof httpPort === 'number') bindings.push({ name: 'http', port: httpPort, address, tls: false });
+  if (typeof httpsPort === 'number') bindings.push({ name: 'https', port: httpsPort, address, tls: true });
+  const input = {
+    workers: config.workers ?? (await import('node:os')).availableParallelism(),
+    stateDir: resolve(base, config.state ?? defaultStateDir()),
+    bindings,
+    limits,
+    shutdownGraceMs,
+    keyType,
+    certLifetimeMs,
+    logFormat: config.logFormat ?? 'text',
+    configFile: file,
+    trustedProxies,
+    sites,
+  } as const;
+  // Disk and whole-file checks run even after a value problem, so every problem is listed at once.
+  const plan = await assemblePlan(input, (path, problem, code) => report(parsePath(path), problem, code));
+  return failed ? undefined : plan;
+}
+
+/** An IP address or a CIDR range (`10.0.0.0/8`, `fd00::/8`). */
+export function parseAddressRange(text: string): Parsed<string> {
+  const [address, bits, extra] = text.split('/');
+  const family = isIP(address ?? '');
+  const maxBits = family === 4 ? 32 : 128;
+  if (family !== 0 && extra === undefined && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits))) return { value: text };
+  return { problem: `${JSON.stringify(text)} is not an IP address or a CIDR range; write it as 10.0.0.1 or 10.0.0.0/8` };
+}
+
+/** Turns the schema's findings into problems: unknown keys (with a guess), missing keys, wrong values. */
+function reportSchemaIssues(issues: readonly z.core.$ZodIssue[], report: (path: Path, problem: string, code: ErrorCode, key?: boolean) => void): void {
+  const guessed = new Set<string>();
+  for (const issue of issues) {
+    if (issue.code !== 'unrecognized_keys') continue;
+    const known = keysAt(issue.path);
+    for (const key of issue.keys) {
+      const guess = suggest(key, known);
+      if (guess) guessed.add(renderPath([...issue.path, guess] as Path));
+      const advice = guess ? `did you mean ${guess}?` : `the keys here are ${known.join(', ')}`;
+      report([...issue.path, key] as Path, `is not a key here; ${advice}`, 'ERR_CONFIG_INVALID', true);
+    }
+  }
+  for (const issue of issues) {
+    const path = issue.path as Path;
+    if (issue.code === 'unrecognized_keys') continue;
+    if (issue.code === 'invalid_type' && issue.input === undefined) {
+      // `rooot` was reported with "did you mean root?"; "root is missing" would say it twice.
+      if (!guessed.has(renderPath(path))) report(path, `is missing; add it (${describeKey(path)})`, 'ERR_CONFIG_INVALID');
+      continue;
+    }
+    report(path, `got ${shortValue(issue.input)}; ${issueMessage(issue)}`, 'ERR_CONFIG_INVALID');
+  }
+}
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  const custom = issue.message;
+  switch (issue.code) {
+    case 'too_small':
+      return custom.startsWith('Too small') ? `must be at least ${String(issue.minimum)}` : custom;
+    case 'too_big':
+      return custom.startsWith('Too big') ? `must be at most ${String(issue.maximum)}` : custom;
+    case 'invalid_type':
+      return custom.startsWith('Invalid input') ? `must be ${issue.expected === 'int' ? 'a whole number' : `a ${issue.expected}`}` : custom;
+    default:
+      return custom;
+  }
+}
+
+/** The keys the schema allows at a path, for guessing what a typo meant. */
+function keysAt(path: readonly PropertyKey[]): string[] {
+  let schema: unknown = configSchema;
+  for (const step of path) {
+    schema = unwrap(schema);
+    const def = (schema as { _zod?: { def?: { type?: string; shape?: Record<string, unknown>; element?: unknown } } })._zod?.def;
+    if (def?.type === 'object' && typeof step === 'string') schema = def.shape?.[step];
+    else if (def?.type === 'array') schema = def.element;
+    else return [];
+  }
+  const def = (unwrap(schema) as { _zod?: { def?: { shape?: Record<string, unknown> } } })._zod?.def;
+  return Object.keys(def?.shape ?? {});
+}
+
+/** Through optional, default and union wrappers, to the object inside. */
+function unwrap(schema: unknown): unknown {
+  let current = schema as { _zod?: { def?: { type?: string; innerType?: unknown; options?: unknown[] } } } | undefined;
+  for (let i = 0; i < 8 && current?._zod?.def; i += 1) {
+    const def = current._zod.def;
+    if (def.type === 'optional' || def.type === 'default') current = def.innerType as typeof current;
+    else if (def.type === 'union') current = def.options?.find((option) => (option as { _zod?: { def?: { type?: string } } })._zod?.def?.type === 'object') as typeof current;
+    else break;
+  }
+  return current;
+}
+
+function describeKey(path: Path): string {
+  const last = path[path.length - 1];
+  const hints: Record<string, string> = { name: 'a unique name of a-z, 0-9 and -', hosts: 'the names this site answers, e.g. [example.test]', root: 'the folder to serve', sites: 'a list of sites', dir: 'the log folder', path: 'a URL prefix such as /downloads', cert: 'a PEM certificate file', key: 'its PEM private key' };
+  return hints[String(last)] ?? 'see docs/config.md';
+}
+
+function shortValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'an empty value';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  const text = JSON.stringify(value);
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
+/** Where a path's value starts in the file; for a key that should not be there, the key itself. A missing key points at its parent. */
+function offsetOf(doc: Document, path: Path, key: boolean): number {
+  for (let length = path.length; length >= 0; length -= 1) {
+    const prefix = path.slice(0, length);
+    if (key && length === path.length) {
+      const parent = doc.getIn(prefix.slice(0, -1), true);
+      if (isMap(parent)) {
+        const pair = parent.items.find((item) => isScalar(item.key) && item.key.value === prefix[prefix.length - 1]);
+        const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
+        if (range) return range[0];
+      }
+      continue;
+    }
+    const node = length === 0 ? doc.contents : doc.getIn(prefix, true);
+    const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
+    if (range) return range[0];
+  }
+  return 0;
+}
+
+/** `sites[1].hosts[0]`, as problems name a place. */
+export function renderPath(path: readonly PropertyKey[]): string {
+  let text = '';
+  for (const step of path) text += typeof step === 'number' ? `[${step}]` : text === '' ? String(step) : `.${String(step)}`;
+  return text;
+}
+
+function parsePath(text: string): Path {
+  const path: (string | number)[] = [];
+  for (const match of text.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) path.push(match[2] !== undefined ? Number(match[2]) : match[1]!);
+  return path;
+}
+
+/** The first line of a YAML error, without the position the report already gives. */
+function yamlMessage(message: string): string {
+  const first = message.split('\n')[0] ?? message;
+  return `${first.replace(/ at line \d+, column \d+:?$/, '')}; check the indentation and quoting here`;
+}

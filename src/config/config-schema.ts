@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { KEY_TYPES } from '../tls/key-types.js';
+import { W3C_FIELDS } from '../log/w3c-fields.js';
+
+/**
+ * The config file's one definition: its shape, its defaults where they are plain values, and the
+ * words editors show. `portico.schema.json` is generated from it (`npm run schema`), and the
+ * loader checks files against it before the checks that need the disk (src/config/config-file.ts).
+ * Values that need parsing (durations, sizes, host names) are strings here; the loader parses
+ * them with the same functions the command-line flags use, so both report the same way.
+ *
+ * The keys of the sites issue are a contract: http, https, bind, state, workers, sites, and in a
+ * site name, hosts, root, default, browse, tls, log, vdirs. Add keys; never rename one.
+ */
+
+const port = z.union([z.number().int().min(0).max(65535), z.literal('off')], { error: 'must be a port: a number from 1 to 65535, 0 for any free port, or off' });
+const duration = z.string({ error: 'must be a duration such as 500ms, 20s, 5m, 12h or 7d' }).meta({ description: 'a duration: 500ms, 20s, 5m, 12h, 7d' });
+const size = z.union([z.number().int().min(0), z.string()], { error: 'must be a size: a number of bytes or 512KiB, 1MiB, 2GiB' }).meta({ description: 'bytes, or 512KiB, 1MiB, 2GiB' });
+const path = z.string({ error: 'must be a path (text)' }).min(1, { error: 'must not be empty' });
+
+const vdir = z
+  .strictObject({
+    path: z.string({ error: 'must be a URL path such as /downloads' }).meta({ description: 'the URL prefix, starting with /' }),
+    root: path.meta({ description: 'the folder served under that prefix' }),
+    browse: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'list folders without an index.html (default: the site’s browse)' }),
+  })
+  .meta({ description: 'a virtual directory: a URL prefix served from another folder' });
+
+const tlsFiles = z.strictObject({
+  cert: path.meta({ description: 'PEM certificate chain, leaf first' }),
+  key: path.meta({ description: 'PEM private key of the leaf' }),
+});
+
+const accessLog = z
+  .strictObject({
+    dir: path.meta({ description: 'folder of the W3C Extended log files, one per UTC day: u_exYYMMDD.log' }),
+    fields: z
+      .array(z.enum(W3C_FIELDS, { error: `must be a W3C field: ${W3C_FIELDS.join(', ')}` }))
+      .min(1, { error: 'must name at least one field' })
+      .optional()
+      .meta({ description: 'fields of each line, in order (default: the IIS defaults)' }),
+  })
+  .meta({ description: 'this site’s access log (W3C Extended, as IIS writes it)' });
+
+export const siteSchema = z
+  .strictObject({
+    name: z.string({ error: 'must be a name: lower-case letters, digits and -' }).regex(/^[a-z0-9-]+$/, { error: 'must be a name of lower-case letters, digits and - (for example docs or shop-eu)' }).max(63, { error: 'must be at most 63 characters' }),
+    hosts: z.array(z.string({ error: 'must be a host name, *.name or an IP address' }), { error: 'must be a list of host names, such as [example.test, "*.example.test"]' }).min(1, { error: 'must list at least one host name' }).meta({ description: 'names this site answers: Host, :authority and SNI; *.name matches one label' }),
+    root: path.meta({ description: 'the folder this site serves; must exist' }),
+    default: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'answer requests whose Host matches no site (at most one site)' }),
+    browse: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'list folders that have no index.html (default false: 403)' }),
+    cacheControl: z.string({ error: 'must be a Cache-Control value such as "no-cache" or "public, max-age=3600"' }).optional().meta({ description: 'Cache-Control for files (default "no-cache": revalidate each time)' }),
+    tls: z
+      .union([z.literal('internal'), tlsFiles], { error: 'must be internal, or { cert: FILE, key: FILE }' })
+      .optional()
+      .meta({ description: 'internal (default): a certificate from Portico’s own CA; or your own PEM files' }),
+    log: accessLog.optional(),
+    vdirs: z.array(vdir, { error: 'must be a list of { path, root } entries' }).optional(),
+  })
+  .meta({ description: 'one site: its names, its folder, its certificate and its log' });
+
+const limits = z
+  .strictObject({
+    headerTimeout: duration.optional().meta({ description: 'a client must send its request headers within this (default 20s)' }),
+    keepAliveTimeout: duration.optional().meta({ description: 'an idle keep-alive connection is closed after this (default 5s; a load balancer in front usually wants more than its own)' }),
+    sendTimeout: duration.optional().meta({ description: 'a client that stops reading a response is dropped after this (default 60s)' }),
+    handshakeHold: duration.optional().meta({ description: 'how long a handshake waits for a certificate (default 30s)' }),
+    http2IdleTimeout: duration.optional().meta({ description: 'an idle HTTP/2 connection is closed after this (default 120s)' }),
+    shutdownGrace: duration.optional().meta({ description: 'how long a stopping worker waits for requests in flight (default 10s)' }),
+    maxBodySize: size.optional().meta({ description: 'larger request bodies get 413 (default 1MiB)' }),
+    maxHeaderSize: size.optional().meta({ description: 'request header block limit (default 16KiB)' }),
+    maxRequestsPerConnection: z.number({ error: 'must be a whole number' }).int().min(1).optional().meta({ description: 'then the connection is closed or sent GOAWAY (default 10000)' }),
+    maxConnections: z.number({ error: 'must be a whole number' }).int().min(0).optional().meta({ description: 'open connections per worker; 0 derives it from the descriptor limit (default 0)' }),
+    maxConnectionsPerAddress: z.number({ error: 'must be a whole number' }).int().min(1).optional().meta({ description: 'open connections per client address, per listener of each worker (default 256)' }),
+    http2MaxStreams: z.number({ error: 'must be a whole number' }).int().min(1).max(1000).optional().meta({ description: 'concurrent streams per HTTP/2 connection (default 100)' }),
+  })
+  .meta({ description: 'timeouts and limits, for every site' });
+
+export const configSchema = z
+  .strictObject({
+    $schema: z.string().optional().meta({ description: 'the JSON Schema of this file, for editors' }),
+    http: port.optional().meta({ description: 'plain HTTP port for every site; 0: any free port; off: none (default 8080)' }),
+    https: port.optional().meta({ description: 'HTTPS port, HTTP/2 and HTTP/1.1; 0: any free port; off: none (default 8443)' }),
+    bind: z.string({ error: 'must be an IP address such as 127.0.0.1 or ::1' }).optional().meta({ description: 'listen on this IP address only (default: every interface)' }),
+    state: path.optional().meta({ description: 'where keys, certificates and the CA live (default $XDG_DATA_HOME/portico)' }),
+    workers: z.number({ error: 'must be a number of worker processes, 1 to 256' }).int().min(1).max(256).optional().meta({ description: 'worker processes (default: the number of CPUs)' }),
+    logFormat: z.enum(['text', 'json'], { error: 'must be text or json' }).optional().meta({ description: 'the operator log on stderr: text lines or JSON lines (default text)' }),
+    internalCa: z
+      .strictObject({
+        keyType: z.enum(KEY_TYPES, { error: `must be one of ${KEY_TYPES.join(', ')}` }).optional().meta({ description: 'key type of the leaves the internal CA issues (default ec-p256)' }),
+        certLifetime: duration.optional().meta({ description: 'lifetime of those leaves, renewed at two thirds (default 7d)' }),
+      })
+      .optional(),
+    limits: limits.optional(),
+    trustedProxies: z
+      .array(z.string({ error: 'must be an IP address or a CIDR range such as 10.0.0.0/8' }))
+      .optional()
+      .meta({ description: 'addresses whose X-Forwarded-For gives the client address (c-ip) in access logs' }),
+    sites: z.array(siteSchema, { error: 'must be a list of sites' }).min(1, { error: 'must list at least one site' }),
+  })
+  .meta({ title: 'Portico configuration', description: 'portico serve --config FILE; see docs/config.md' });
+
+export type ConfigFile = z.infer<typeof configSchema>;
+export type SiteConfig = z.infer<typeof siteSchema>;
+
+/** The JSON Schema editors use (`# yaml-language-server: $schema=…`), generated from the definition above. */
+export function configJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(configSchema, { target: 'draft-7', io: 'input' }) as Record<string, unknown>;
+}

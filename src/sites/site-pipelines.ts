@@ -1,0 +1,84 @@
+import type { SitePlan, WorkerPlan } from '../config/plan.js';
+import type { Handler } from '../http/handler.js';
+import { type Finished, Pipeline } from '../http/pipeline.js';
+import { createSiteFilesHandler } from '../http/static/site-files.js';
+import type { StaticCaches } from '../http/static/static-handler.js';
+import type { Logger } from '../log/logger.js';
+import type { AccessRecord } from '../log/w3c-fields.js';
+import type { W3cLog } from '../log/w3c-log.js';
+import type { AccessLogs } from './access-logs.js';
+import { addressList, clientAddress } from './client-address.js';
+import { SiteRouter } from './site-router.js';
+
+/** What building a site's handlers may use: the worker's shared caches and its operator log. */
+export interface SiteContext {
+  readonly caches: StaticCaches;
+  readonly log: Logger;
+}
+
+/**
+ * A kind of handler a site can have. Each kind lives in its own folder and decides from the
+ * site's plan whether the site has one; adding a kind is that folder and one line in
+ * HANDLER_KINDS, in pipeline order (rules before content, content last).
+ */
+export interface HandlerKind {
+  readonly name: string;
+  build(site: SitePlan, context: SiteContext): Promise<Handler | undefined>;
+}
+
+const HANDLER_KINDS: readonly HandlerKind[] = [{ name: 'files', build: (site, context) => createSiteFilesHandler(site, context.caches, context.log) }];
+
+/**
+ * Builds every site of a plan once: its handler chain, its access log on the pipeline's
+ * onResponse seam, and the router that picks a site per exchange. HTTP/1.1, HTTP/2 and cache
+ * hits all go through the result.
+ */
+export async function buildSites(plan: WorkerPlan, context: SiteContext, logs: AccessLogs): Promise<SiteRouter> {
+  const sites = await Promise.all(
+    plan.sites.map(async (site) => {
+      const handlers = (await Promise.all(HANDLER_KINDS.map((kind) => kind.build(site, context)))).filter((handler): handler is Handler => handler !== undefined);
+      const pipeline = new Pipeline(handlers, context.log);
+      if (site.accessLog) logTo(pipeline, logs.use(site.accessLog), site);
+      return { name: site.name, hosts: site.hosts, isDefault: site.isDefault, pipeline };
+    }),
+  );
+  logs.retain(plan.sites.flatMap((site) => (site.accessLog ? [site.accessLog] : [])));
+  return new SiteRouter(sites, context.log);
+}
+
+function logTo(pipeline: Pipeline, log: W3cLog, site: SitePlan): void {
+  const trusted = site.trustedProxies.length > 0 ? addressList(site.trustedProxies) : undefined;
+  pipeline.onResponse((finished: Finished) => log.write(accessRecord(finished, site.name, trusted)));
+}
+
+function accessRecord(finished: Finished, site: string, trusted: ReturnType<typeof addressList> | undefined): AccessRecord {
+  const { exchange } = finished;
+  return {
+    endedAt: Date.now(),
+    startedAt: finished.startedAt,
+    method: exchange.method,
+    path: exchange.path,
+    query: exchange.query,
+    localAddress: exchange.localAddress,
+    localPort: exchange.localPort,
+    clientAddress: clientAddress(exchange, trusted),
+    user: undefined,
+    status: finished.status,
+    complete: finished.complete,
+    bytesSent: finished.bytesSent,
+    bytesReceived: requestBytes(exchange),
+    protocol: exchange.protocol,
+    site,
+    header: exchange.header,
+  };
+}
+
+/** The request as sent, uncompressed: request line, header lines, blank line, and the body its Content-Length declares. */
+function requestBytes(exchange: Finished['exchange']): number {
+  let bytes = exchange.method.length + exchange.target.length + exchange.protocol.length + 4 + 2;
+  for (const [name, value] of Object.entries(exchange.headers)) {
+    if (name.startsWith(':') || value === undefined) continue;
+    for (const one of Array.isArray(value) ? value : [value]) bytes += name.length + one.length + 4;
+  }
+  return bytes + Number(exchange.header('content-length') ?? 0);
+}

@@ -1,0 +1,58 @@
+import { errorPage } from '../http/error-page.js';
+import type { Exchange } from '../http/exchange.js';
+import { Pipeline } from '../http/pipeline.js';
+import type { Logger } from '../log/logger.js';
+
+export interface RoutedSite {
+  readonly name: string;
+  readonly hosts: readonly string[];
+  readonly isDefault: boolean;
+  readonly pipeline: Pipeline;
+}
+
+/**
+ * Which site answers an exchange, by the host it names: an exact name first, then a `*.` wildcard
+ * over one label (as certificates match), then the default site; with none, a 404 page. Over TLS
+ * the handshake already chose a site by SNI (its certificate was sent); a request whose host
+ * names a different site gets 421 Misdirected Request (RFC 9110 §15.5.20), so no site's content
+ * ever goes out under a certificate that was not issued for it.
+ */
+export class SiteRouter {
+  private readonly exact = new Map<string, RoutedSite>();
+  private readonly wildcard = new Map<string, RoutedSite>();
+  private readonly fallback: RoutedSite | undefined;
+  private readonly notFound: Pipeline;
+  private readonly misdirected: Pipeline;
+
+  constructor(
+    readonly sites: readonly RoutedSite[],
+    log: Logger,
+  ) {
+    for (const site of sites) {
+      for (const host of site.hosts) {
+        if (host.startsWith('*.')) this.wildcard.set(host.slice(1), site);
+        else this.exact.set(host, site);
+      }
+    }
+    this.fallback = sites.find((site) => site.isDefault);
+    this.notFound = new Pipeline([(exchange) => errorPage(404, exchange.method === 'HEAD')], log);
+    this.misdirected = new Pipeline([(exchange) => errorPage(421, exchange.method === 'HEAD')], log);
+  }
+
+  select(exchange: Exchange): Pipeline {
+    const site = this.match(exchange.host) ?? this.fallback;
+    if (exchange.secure) {
+      const chosen = exchange.servername === undefined ? this.fallback : (this.match(exchange.servername) ?? this.fallback);
+      if (chosen !== site) return this.misdirected;
+    }
+    return site === undefined ? this.notFound : site.pipeline;
+  }
+
+  /** The site a name belongs to, without the default. */
+  match(name: string): RoutedSite | undefined {
+    const exact = this.exact.get(name);
+    if (exact !== undefined || this.wildcard.size === 0) return exact;
+    const dot = name.indexOf('.');
+    return dot === -1 ? undefined : this.wildcard.get(name.slice(dot));
+  }
+}

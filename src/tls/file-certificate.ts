@@ -1,0 +1,73 @@
+import { readFile } from 'node:fs/promises';
+import { PorticoError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { freezeBundle, type TlsBundle } from './bundle.js';
+import { checkPair } from './certificate-check.js';
+import { keyTypeOf } from './key-types.js';
+
+export interface FileCertificateOptions {
+  readonly id: string;
+  readonly hosts: readonly string[];
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+/**
+ * A site's own certificate, read from the user's PEM files: checked (the key matches, it is in
+ * date) and published whole, as the keyring publishes what it issues. Portico never writes
+ * these files; it reads them again on reload, or when a worker finds the certificate expired.
+ */
+export class FileCertificate {
+  private current: TlsBundle | undefined;
+
+  constructor(
+    private readonly options: FileCertificateOptions,
+    private readonly log: Logger,
+    private readonly publish: (bundle: TlsBundle) => void,
+  ) {}
+
+  get bundle(): TlsBundle | undefined {
+    return this.current;
+  }
+
+  async start(): Promise<TlsBundle> {
+    const bundle = await this.read();
+    this.current = bundle;
+    this.publish(bundle);
+    return bundle;
+  }
+
+  renewNow(reason: string): void {
+    this.log.warn(`reading ${this.options.certFile} again: ${reason}`);
+    this.read().then(
+      (bundle) => {
+        if (bundle.fingerprint256 === this.current?.fingerprint256) return;
+        this.current = bundle;
+        this.publish(bundle);
+      },
+      (error: unknown) => this.log.error(`${error instanceof Error ? error.message : String(error)}; replace the certificate files and reload`),
+    );
+  }
+
+  stop(): void {}
+
+  private async read(): Promise<TlsBundle> {
+    const { certFile, keyFile } = this.options;
+    const [certPem, keyPem] = await Promise.all([readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
+    const checked = checkPair({ certPem, keyPem }, Date.now());
+    if (!checked.ok) throw new PorticoError('ERR_CERTIFICATE_FILES', checked.missing ? `${certFile} and ${keyFile} are empty` : `${checked.culprit === 'key' ? keyFile : certFile}: ${checked.problem}`);
+    const { cert, key } = checked.value;
+    const keyType = keyTypeOf(key);
+    return freezeBundle({
+      id: this.options.id,
+      fingerprint256: cert.fingerprint256,
+      serialNumber: cert.serialNumber,
+      certPem,
+      keyPem,
+      notBefore: Date.parse(cert.validFrom),
+      notAfter: Date.parse(cert.validTo),
+      hosts: this.options.hosts,
+      keyType: keyType ?? key.asymmetricKeyType ?? 'unknown',
+    });
+  }
+}

@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { planFromConfigFile } from '../../src/config/config-file.js';
+import { configJsonSchema } from '../../src/config/config-schema.js';
+import { PlanError, renderProblem } from '../../src/config/problem.js';
+import { createRootCa, issueLeaf } from '../../src/tls/internal-ca/internal-ca.js';
+import { runPortico } from '../support/portico-process.js';
+
+// Each broken file is checked as a user would read the report: the exact `FILE:LINE:COL path:`
+// that locates the problem, and the words that say what is wrong and what to do.
+let dir: string;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'portico-config-'));
+  for (const folder of ['docs', 'shop', 'blog', 'files']) await mkdir(join(dir, folder));
+  await writeFile(join(dir, 'a-file'), 'not a folder');
+  const root = await createRootCa(Date.now());
+  const now = Date.now();
+  const validity = { notBefore: now - 60_000, notAfter: now + 86_400_000 };
+  const shop = await issueLeaf(root, ['shop.example.test'], 'ec-p256', validity);
+  const other = await issueLeaf(root, ['other.example.test'], 'ec-p256', validity);
+  await writeFile(join(dir, 'shop.crt'), shop.certPem);
+  await writeFile(join(dir, 'shop.key'), shop.keyPem);
+  await writeFile(join(dir, 'other.key'), other.keyPem);
+  await writeFile(join(dir, 'other.crt'), other.certPem);
+});
+
+after(() => rm(dir, { recursive: true, force: true }));
+
+/** The problems a file gets, rendered as the CLI prints them, with the sandbox path shortened to FILE. */
+async function problemsOf(text: string, name = 'portico.yaml'): Promise<string[]> {
+  const file = join(dir, name);
+  await writeFile(file, text);
+  try {
+    await planFromConfigFile(file);
+  } catch (error) {
+    assert.ok(error instanceof PlanError, `not a PlanError: ${String(error)}`);
+    return error.problems.map((problem) => renderProblem(problem).replaceAll(file, 'FILE').replaceAll(dir, 'DIR'));
+  }
+  assert.fail('the file was accepted');
+}
+
+const site = (extra = '', name = 'docs', hosts = '[docs.example.test]'): string => `  - name: ${name}\n    hosts: ${hosts}\n    root: ./${name === 'shop' || name === 'blog' ? name : 'docs'}\n${extra}`;
+const file = (sites: string, top = 'http: 0\nhttps: 0\n'): string => `${top}sites:\n${sites}`;
+
+const BROKEN: Array<[string, string, RegExp]> = [
+  ['a typo in a top-level key', file(site(), 'htpp: 8080\n'), /^FILE:1:1 htpp: is not a key here; did you mean http\?$/],
+  ['a typo in a site key', file('  - name: docs\n    hosts: [docs.example.test]\n    rooot: ./docs\n'), /^FILE:6:5 sites\[0\]\.rooot: is not a key here; did you mean root\?$/],
+  ['a key that is nothing like any', file(site('    colour: blue\n')), /^FILE:7:5 sites\[0\]\.colour: is not a key here; the keys here are name, hosts, root, default/],
+  ['a worker count that is text', file(site(), 'workers: two\n'), /^FILE:1:10 workers: got "two"; must be a number of worker processes, 1 to 256$/],
+  ['a port out of range', file(site(), 'http: 70000\n'), /^FILE:1:7 http: got 70000; must be at most 65535$/],
+  ['both listeners off', file(site(), 'http: off\nhttps: off\n'), /^FILE:2:8 https: and http are both off, so nothing would be served; give at least one of them a port$/],
+  ['the same port twice', file(site(), 'http: 9000\nhttps: 9000\n'), /^FILE:2:8 https: is 9000, the same as http; give them different ports$/],
+  ['a bind address that is a name', file(site(), 'http: 0\nhttps: 0\nbind: localhost\n'), /^FILE:3:7 bind: "localhost" is not an IP address/],
+  ['no sites at all', 'http: 0\n', /^FILE:1:1 sites: is missing; add it \(a list of sites\)$/],
+  ['an empty list of sites', 'sites: []\n', /^FILE:1:8 sites: got a list; must list at least one site$/],
+  ['a site name with capitals and a space', file(site().replace('name: docs', 'name: Docs Site')), /^FILE:4:11 sites\[0\]\.name: got "Docs Site"; must be a name of lower-case letters, digits and -/],
+  ['hosts that are not a list', file(site('', 'docs', 'docs.example.test')), /^FILE:5:12 sites\[0\]\.hosts: got "docs\.example\.test"; must be a list of host names/],
+  ['a host with a space', file(site('', 'docs', '[docs.example.test, "bad host"]')), /^FILE:5:32 sites\[0\]\.hosts\[1\]: "bad host" is neither a host name/],
+  ['a root that does not exist', file('  - name: docs\n    hosts: [docs.example.test]\n    root: ./missing\n'), /^FILE:6:11 sites\[0\]\.root: DIR\/missing does not exist; create it or correct the path$/],
+  ['a root that is a file', file('  - name: docs\n    hosts: [docs.example.test]\n    root: ./a-file\n'), /^FILE:6:11 sites\[0\]\.root: DIR\/a-file is not a folder/],
+  ['two sites claiming one host', file(site() + site('', 'shop', '[shop.example.test, docs.example.test]')), /^FILE:8:32 sites\[1\]\.hosts\[1\]: docs\.example\.test is claimed by sites\[0\] \(docs\) too; a name can belong to one site only$/],
+  ['two default sites', file(site('    default: true\n') + site('    default: true\n', 'shop', '[shop.example.test]')), /^FILE:11:14 sites\[1\]\.default: sites\[0\] \(docs\) is the default site already; at most one site can be default: true$/],
+  ['two sites with one name', file(site() + site('', 'docs', '[other.example.test]')), /^FILE:7:11 sites\[1\]\.name: "docs" is already the name of sites\[0\]; give each site its own name$/],
+  ['a vdir path without a leading slash', file(site('    vdirs:\n      - { path: downloads, root: ./files }\n')), /^FILE:8:17 sites\[0\]\.vdirs\[0\]\.path: "downloads" is not a URL prefix; start it with \//],
+  ['a vdir whose folder does not exist', file(site('    vdirs:\n      - { path: /downloads, root: ./nowhere }\n')), /^FILE:8:35 sites\[0\]\.vdirs\[0\]\.root: DIR\/nowhere does not exist/],
+  ['tls that is neither internal nor files', file(site('    tls: yes\n')), /^FILE:7:10 sites\[0\]\.tls: got "yes"; must be internal, or \{ cert: FILE, key: FILE \}$/],
+  ['a certificate with the wrong key', file(site('    tls: { cert: ./shop.crt, key: ./other.key }\n', 'shop', '[shop.example.test]')), /^FILE:7:35 sites\[0\]\.tls\.key: DIR\/other\.key is not the private key of DIR\/shop\.crt/],
+  ['a certificate that does not cover the site', file(site('    tls: { cert: ./other.crt, key: ./other.key }\n', 'shop', '[shop.example.test]')), /^FILE:7:18 sites\[0\]\.tls\.cert: DIR\/other\.crt does not cover shop\.example\.test; use a certificate issued for every host of the site, or tls: internal$/],
+  ['a certificate file that does not exist', file(site('    tls: { cert: ./none.crt, key: ./shop.key }\n', 'shop', '[shop.example.test]')), /^FILE:7:18 sites\[0\]\.tls\.cert: DIR\/none\.crt does not exist/],
+  ['a bad indent', 'http: 0\nsites:\n  - name: docs\n    hosts: [a.test]\n   root: ./docs\n', /^FILE:5:1: .*; check the indentation and quoting here$/],
+  ['a key given twice', 'http: 0\nhttp: 1\nsites: []\n', /^FILE:2:1: Map keys must be unique; check the indentation and quoting here$/],
+  ['an unknown log field', file(site('    log: { dir: ./logs, fields: [date, cs(Foo)] }\n')), /^FILE:7:40 sites\[0\]\.log\.fields\[1\]: got "cs\(Foo\)"; must be a W3C field: date, time/],
+  ['a duration that is not one', file(site(), 'limits:\n  headerTimeout: soon\n'), /^FILE:2:18 limits\.headerTimeout: "soon" is not a duration/],
+  ['a typo in a limit', file(site(), 'limits:\n  keepAliveTimout: 75s\n'), /^FILE:2:3 limits\.keepAliveTimout: is not a key here; did you mean keepAliveTimeout\?$/],
+  ['a proxy range that is not one', file(site(), 'trustedProxies: [10.0.0.0/33]\n'), /^FILE:1:18 trustedProxies\[0\]: "10\.0\.0\.0\/33" is not an IP address or a CIDR range/],
+  ['a JSON file with a wrong type', '{\n  "http": 0,\n  "sites": [\n    { "name": "docs", "hosts": ["docs.example.test"], "root": "./docs", "browse": "yes" }\n  ]\n}\n', /^FILE:4:83 sites\[0\]\.browse: got "yes"; must be true or false$/],
+];
+
+for (const [what, text, expected] of BROKEN) {
+  test(`config file: ${what} is reported at its place`, async () => {
+    const problems = await problemsOf(text, what.includes('JSON') ? 'portico.json' : 'portico.yaml');
+    assert.ok(
+      problems.some((problem) => expected.test(problem)),
+      `expected ${expected}, got:\n${problems.join('\n')}`,
+    );
+  });
+}
+
+test('config file: every problem of a file is reported at once, in the order of the schema keys', async () => {
+  const problems = await problemsOf(file(site('    rooot: ./x\n') + site('    default: maybe\n', 'shop', '[shop.example.test]'), 'workers: 0\nhttps: eighty\n'));
+  assert.deepEqual(
+    problems.map((problem) => problem.split(': ')[0]),
+    ['FILE:7:5 sites[0].rooot', 'FILE:2:8 https', 'FILE:1:10 workers', 'FILE:11:14 sites[1].default'],
+  );
+});
+
+test('config file: a broken file on the command line gives one line per problem, exit 1, and no stack trace', async () => {
+  const path = join(dir, 'cli.yaml');
+  await writeFile(path, file(site('    rooot: ./x\n'), 'workers: 0\n'));
+  const { code, stdout, stderr } = await runPortico(['check', '--config', path]);
+  assert.equal(code, 1);
+  assert.equal(stdout, '');
+  const lines = stderr.trim().split('\n');
+  assert.equal(lines.length, 2, stderr);
+  assert.match(lines[0]!, new RegExp(`^portico: ${path}:6:5 sites\\[0\\]\\.rooot: is not a key here; did you mean root\\? \\(ERR_CONFIG_INVALID\\)$`));
+  assert.doesNotMatch(stderr, /\n\s+at /);
+});
+
+test('portico check prints the sites of a valid three-site file, their hosts, certificates and log folders, and exits 0', async () => {
+  const path = join(dir, 'three.yaml');
+  await writeFile(
+    path,
+    [
+      '# yaml-language-server: $schema=../portico.schema.json',
+      'http: 8080',
+      'https: 8443',
+      'bind: 127.0.0.1',
+      'workers: 2',
+      'state: ./state',
+      'sites:',
+      '  - name: docs',
+      '    hosts: [docs.example.test, "*.docs.example.test"]',
+      '    root: ./docs',
+      '    default: true',
+      '    log: { dir: ./logs/docs }',
+      '    vdirs:',
+      '      - { path: /downloads, root: ./files, browse: true }',
+      '  - name: shop',
+      '    hosts: [shop.example.test]',
+      '    root: ./shop',
+      '    tls: { cert: ./shop.crt, key: ./shop.key }',
+      '  - name: blog',
+      '    hosts: [Blog.Example.Test]',
+      '    root: ./blog',
+      '',
+    ].join('\n'),
+  );
+  const { code, stdout, stderr } = await runPortico(['check', '--config', path]);
+  assert.equal(code, 0, stderr);
+  assert.equal(
+    stdout.replaceAll(dir, 'DIR'),
+    [
+      'DIR/three.yaml: valid, 3 site(s)',
+      '  listeners: http 127.0.0.1:8080, https 127.0.0.1:8443; workers: 2; state: DIR/state',
+      '  site docs (default)',
+      '    hosts:       docs.example.test, *.docs.example.test',
+      '    root:        DIR/docs; /downloads -> DIR/files',
+      '    certificate: internal CA (ec-p256)',
+      '    access log:  DIR/logs/docs',
+      '  site shop',
+      '    hosts:       shop.example.test',
+      '    root:        DIR/shop',
+      '    certificate: files DIR/shop.crt, DIR/shop.key',
+      '    access log:  off',
+      '  site blog',
+      '    hosts:       blog.example.test',
+      '    root:        DIR/blog',
+      '    certificate: internal CA (ec-p256)',
+      '    access log:  off',
+      '',
+    ].join('\n'),
+  );
+});
+
+test('portico.schema.json in the repository is the one generated from the schema (npm run schema)', async () => {
+  const committed = JSON.parse(await readFile(new URL('../../../portico.schema.json', import.meta.url), 'utf8')) as unknown;
+  assert.deepEqual(committed, configJsonSchema());
+});
+
+test('the JSON Schema describes the contract keys, so editors complete and check them', () => {
+  const schema = configJsonSchema() as { properties: Record<string, unknown>; additionalProperties: boolean };
+  for (const key of ['http', 'https', 'bind', 'state', 'workers', 'sites']) assert.ok(key in schema.properties, key);
+  const sites = schema.properties.sites as { items: { properties: Record<string, unknown>; required: string[] } };
+  for (const key of ['name', 'hosts', 'root', 'default', 'browse', 'tls', 'log', 'vdirs']) assert.ok(key in sites.items.properties, key);
+  assert.deepEqual(sites.items.required.sort(), ['hosts', 'name', 'root']);
+  assert.equal(schema.additionalProperties, false);
+});
