@@ -45,6 +45,8 @@ export class Primary {
   private reloading: Promise<void> | undefined;
   private reloadAgain = false;
   private pidFile: string | undefined;
+  /** Workers that have not yet confirmed the reload in progress. */
+  private awaitingReconfigured: { readonly workers: Set<Worker>; readonly done: () => void } | undefined;
   private ticketKeys = createTicketKeys();
   private ticketTimer: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -201,8 +203,31 @@ export class Primary {
     }
     if (this.stopping) return;
     this.plan = plan;
-    for (const worker of this.liveWorkers()) sendTo(worker, { type: 'reconfigure', plan: plan.serving });
-    this.log.info(`reloaded: ${plan.serving.sites.map((site) => site.name).join(', ')}`);
+    const confirmed = await this.reconfigureWorkers(plan);
+    this.log.info(`reloaded: ${plan.serving.sites.map((site) => site.name).join(', ')}${confirmed ? '' : ' (some workers did not confirm within 10 s; see their log lines)'}`);
+  }
+
+  /** Sends the new sites to every worker and waits (bounded) until each says it serves them. */
+  private reconfigureWorkers(plan: Plan): Promise<boolean> {
+    const workers = new Set(this.liveWorkers());
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => finish(false), 10_000);
+      const finish = (confirmed: boolean): void => {
+        clearTimeout(timer);
+        this.awaitingReconfigured = undefined;
+        resolve(confirmed);
+      };
+      this.awaitingReconfigured = { workers, done: () => finish(true) };
+      if (workers.size === 0) return finish(true);
+      for (const worker of workers) sendTo(worker, { type: 'reconfigure', plan: plan.serving });
+    });
+  }
+
+  private onReconfigured(slot: Slot): void {
+    const waiting = this.awaitingReconfigured;
+    if (!waiting || !slot.worker) return;
+    waiting.workers.delete(slot.worker);
+    if ([...waiting.workers].every((worker) => worker.isDead())) waiting.done();
   }
 
   private broadcast(bundle: TlsBundle): void {
@@ -228,7 +253,7 @@ export class Primary {
     if (message.type === 'ready') this.equip(slot);
     else if (message.type === 'listening') this.onListening(slot, message.listeners);
     else if (message.type === 'certificate-expired') this.sourceOf(message.fingerprint256)?.renewNow(`worker ${slot.index} found certificate ${message.fingerprint256} expired`);
-    else if (message.type === 'reconfigured') this.log.debug(`worker ${slot.index} serves the reloaded sites`);
+    else if (message.type === 'reconfigured') this.onReconfigured(slot);
     else this.fail(new PorticoError(message.code as PorticoError['code'], message.message));
   }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { connect } from 'node:http2';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -10,6 +10,7 @@ import { PorticoProcess } from '../support/portico-process.js';
 import { fetchRootCa } from '../support/root-ca.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
 import { probe } from '../support/tls-probe.js';
+import { THREE_SITES, writeSites } from '../support/sites.js';
 
 // Three sites on one port pair, from a config file, each with its own certificate from the
 // internal CA, checked with clients that verify the chain and the name.
@@ -18,35 +19,6 @@ let portico: PorticoProcess;
 let httpPort: number;
 let httpsPort: number;
 let rootPem: string;
-
-export const THREE_SITES = (state: string): string => `http: 0
-https: 0
-bind: 127.0.0.1
-workers: 2
-state: ${state}
-sites:
-  - name: docs
-    hosts: [docs.example.test, "*.docs.example.test"]
-    root: ./docs
-    default: true
-    vdirs:
-      - { path: /downloads, root: ./files }
-  - name: shop
-    hosts: [shop.example.test]
-    root: ./shop
-  - name: blog
-    hosts: [blog.example.test]
-    root: ./blog
-`;
-
-export async function writeSites(dir: string): Promise<void> {
-  for (const name of ['docs', 'shop', 'blog']) {
-    await mkdir(join(dir, name), { recursive: true });
-    await writeFile(join(dir, name, 'index.html'), `this is ${name}\n`);
-  }
-  await mkdir(join(dir, 'files'), { recursive: true });
-  await writeFile(join(dir, 'files', 'manual.txt'), 'the manual\n');
-}
 
 before(async () => {
   box = await createSandbox();
