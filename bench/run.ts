@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { createFixtures, type Fixtures } from './fixtures.js';
 import { h2load, type LoadResult, wrk } from './load-tools.js';
 import { slowClient } from './slow-client.js';
-import { type RunningServer, SERVER_NAMES, type ServerName, startServer, treeResidentBytes, useReference, WORKERS, waitUntilServing } from './servers.js';
+import { type RunningServer, SERVER_NAMES, type ServerName, startPorticoSites, startServer, treeResidentBytes, useReference, WORKERS, waitUntilServing } from './servers.js';
 
 const { values } = parseArgs({
   options: {
@@ -115,6 +115,24 @@ try {
   await stopAll();
 
   const extra: Workload[] = [];
+  if (!selected || selected.has('2L')) {
+    // Workload 2 on three sites, W3C logs off and on, alternating: what access logging costs.
+    const off = await startPorticoSites(fixtures, workDir, false);
+    const on = await startPorticoSites(fixtures, workDir, true);
+    running.push(off, on);
+    await Promise.all([waitUntilServing(off), waitUntilServing(on)]);
+    extra.push({ id: '2s', title: 'workload 2, three sites, W3C logs off', unit: 'req/s', higherIsBetter: true, measure: async () => ({ value: 0, errors: 0 }) });
+    extra.push({ id: '2L', title: 'workload 2, three sites, W3C logs on', unit: 'req/s', higherIsBetter: true, measure: async () => ({ value: 0, errors: 0 }) });
+    for (let round = 1; round <= rounds; round++) {
+      for (const [id, server] of [['2s', off], ['2L', on]] as const) {
+        const result = await wrk({ url: `https://127.0.0.1:${server.httpsPort}/1k.html`, connections: 50, seconds });
+        if (result.errors > 0) errors.push(`${id} round ${round}: ${result.errors} errors`);
+        record(results, id, 'portico', result.value);
+      }
+    }
+    await stopAll();
+    console.error('logging cost done');
+  }
   if (!selected || selected.has('7')) {
     extra.push({ id: '7', title: 'start to first HTTPS response (ms)', unit: 'ms', higherIsBetter: false, measure: async () => ({ value: 0, errors: 0 }) });
     for (let round = 1; round <= rounds; round++) {
@@ -132,6 +150,9 @@ try {
     console.error('slow clients done');
   }
   printTable([...workloads, ...extra].filter((w) => results.has(w.id)), results);
+  const logsOn = median(results.get('2L')?.get('portico') ?? []);
+  const logsOff = median(results.get('2s')?.get('portico') ?? []);
+  if (logsOn > 0 && logsOff > 0) console.log(`\nW3C access logging: three sites, logs on ÷ logs off = ${(logsOn / logsOff).toFixed(2)}× (2L ÷ 2s)`);
   if (errors.length > 0) console.log(`\nErrors seen (these runs are suspect):\n  ${errors.join('\n  ')}`);
 } finally {
   await stopAll();

@@ -30,13 +30,21 @@ export function useReference(main: string): void {
   referenceMain = main;
 }
 
+/**
+ * Portico from a config file with three sites (the one requested first, by 127.0.0.1, serves the
+ * bench files), each with its W3C access log on or all off: what logging costs, side by side.
+ */
+export async function startPorticoSites(fixtures: Fixtures, workDir: string, logs: boolean): Promise<RunningServer> {
+  return startServer('portico', fixtures, workDir, { sites: { logs } });
+}
+
 /** Starts one server on loopback high ports with the shared files and certificate. */
-export async function startServer(name: ServerName, fixtures: Fixtures, workDir: string, options: { emptyState?: boolean } = {}): Promise<RunningServer> {
+export async function startServer(name: ServerName, fixtures: Fixtures, workDir: string, options: { emptyState?: boolean; sites?: { logs: boolean } } = {}): Promise<RunningServer> {
   const httpPort = await freePort();
   const httpsPort = await freePort();
   const dir = join(workDir, `${name}-${httpsPort}`);
   await mkdir(dir, { recursive: true });
-  const child = await launch(name, fixtures, dir, httpPort, httpsPort, options.emptyState ?? false);
+  const child = options.sites ? await launchSites(fixtures, dir, httpPort, httpsPort, options.sites.logs) : await launch(name, fixtures, dir, httpPort, httpsPort, options.emptyState ?? false);
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-4_000);
@@ -82,6 +90,16 @@ async function launch(name: ServerName, fixtures: Fixtures, dir: string, httpPor
       return spawn(process.execPath, [main, 'serve', fixtures.site, '--bind', '127.0.0.1', '--http', String(httpPort), '--https', String(httpsPort), '--workers', String(WORKERS), '--state', state], { ...quiet, env: { ...process.env, PORTICO_LOG_LEVEL: 'warn' } });
     }
   }
+}
+
+async function launchSites(fixtures: Fixtures, dir: string, httpPort: number, httpsPort: number, logs: boolean): Promise<ChildProcess> {
+  const site = (name: string, hosts: string): string => `  - name: ${name}\n    hosts: [${hosts}]\n    root: ${fixtures.site}\n${logs ? `    log: { dir: ${join(dir, 'logs', name)} }\n` : ''}`;
+  const config = join(dir, 'portico.yaml');
+  await writeFile(
+    config,
+    `http: ${httpPort}\nhttps: ${httpsPort}\nbind: 127.0.0.1\nworkers: ${WORKERS}\nstate: ${fixtures.porticoState}\nsites:\n${site('bench', '127.0.0.1, localhost')}${site('shop', 'shop.example.test')}${site('blog', 'blog.example.test')}`,
+  );
+  return spawn(process.execPath, [PORTICO, 'serve', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PORTICO_LOG_LEVEL: 'warn' } });
 }
 
 function nginxConfig(fixtures: Fixtures, dir: string, httpPort: number, httpsPort: number): string {

@@ -1,3 +1,4 @@
+import type { BlockList } from 'node:net';
 import type { SitePlan, WorkerPlan } from '../config/plan.js';
 import type { Handler } from '../http/handler.js';
 import { type Finished, Pipeline } from '../http/pipeline.js';
@@ -48,29 +49,65 @@ export async function buildSites(plan: WorkerPlan, context: SiteContext, logs: A
 
 function logTo(pipeline: Pipeline, log: W3cLog, site: SitePlan): void {
   const trusted = site.trustedProxies.length > 0 ? addressList(site.trustedProxies) : undefined;
-  pipeline.onResponse((finished: Finished) => log.write(accessRecord(finished, site.name, trusted)));
+  pipeline.onResponse((finished: Finished) => log.write(new ExchangeRecord(finished, site.name, trusted)));
 }
 
-function accessRecord(finished: Finished, site: string, trusted: ReturnType<typeof addressList> | undefined): AccessRecord {
-  const { exchange } = finished;
-  return {
-    endedAt: Date.now(),
-    startedAt: finished.startedAt,
-    method: exchange.method,
-    path: exchange.path,
-    query: exchange.query,
-    localAddress: exchange.localAddress,
-    localPort: exchange.localPort,
-    clientAddress: clientAddress(exchange, trusted),
-    user: undefined,
-    status: finished.status,
-    complete: finished.complete,
-    bytesSent: finished.bytesSent,
-    bytesReceived: requestBytes(exchange),
-    protocol: exchange.protocol,
-    site,
-    header: exchange.header,
-  };
+/**
+ * One finished exchange as a log line sees it. Fields are read through getters, so what a line
+ * does not show (the request's size, a forwarded address) is never computed: logging is on the
+ * hot path of every request.
+ */
+class ExchangeRecord implements AccessRecord {
+  readonly endedAt = Date.now();
+
+  constructor(
+    private readonly finished: Finished,
+    readonly site: string,
+    private readonly trusted: BlockList | undefined,
+  ) {}
+
+  get startedAt(): number {
+    return this.finished.startedAt;
+  }
+  get method(): string {
+    return this.finished.exchange.method;
+  }
+  get path(): string {
+    return this.finished.exchange.path;
+  }
+  get query(): string {
+    return this.finished.exchange.query;
+  }
+  get localAddress(): string | undefined {
+    return this.finished.exchange.localAddress;
+  }
+  get localPort(): number | undefined {
+    return this.finished.exchange.localPort;
+  }
+  get clientAddress(): string | undefined {
+    return clientAddress(this.finished.exchange, this.trusted);
+  }
+  get user(): string | undefined {
+    return undefined;
+  }
+  get status(): number {
+    return this.finished.status;
+  }
+  get complete(): boolean {
+    return this.finished.complete;
+  }
+  get bytesSent(): number {
+    return this.finished.bytesSent;
+  }
+  get bytesReceived(): number {
+    return requestBytes(this.finished.exchange);
+  }
+  get protocol(): string {
+    return this.finished.exchange.protocol;
+  }
+  header(name: string): string | undefined {
+    return this.finished.exchange.header(name);
+  }
 }
 
 /** The request as sent, uncompressed: request line, header lines, blank line, and the body its Content-Length declares. */

@@ -27,9 +27,10 @@ test('a worker killed with SIGKILL is replaced, and the replacement serves HTTPS
 
 test('rapid-fail protection stops restarting a worker that keeps dying, and the others keep serving', async () => {
   // Test-only fault switch (docs/design.md): the worker in slot 1 exits soon after it listens.
-  const portico = servers.serve(anyPortArgs(servers.box, ['--workers', '2']), { PORTICO_TEST_FAULT: 'crash-worker-slot:1' });
-  const httpPort = await portico.port('http');
-  const httpsPort = await portico.port('https');
+  // Fixed ports: with port 0, a listener whose only holder crashed before the other worker
+  // listened would be given a new port by the cluster, not the one announced.
+  const { args, httpPort, httpsPort } = await serveArgs(servers.box, ['--workers', '2']);
+  const portico = servers.serve(args, { PORTICO_TEST_FAULT: 'crash-worker-slot:1' });
   await portico.waitUntilServing();
   await portico.waitFor(/RAPID-FAIL PROTECTION: worker 1 failed 5 times/);
   assert.equal(portico.matches(/worker 1 started/g).length, 5, 'slot 1 was started five times, then left stopped');

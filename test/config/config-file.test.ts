@@ -179,3 +179,13 @@ test('the JSON Schema describes the contract keys, so editors complete and check
   assert.deepEqual(sites.items.required.sort(), ['hosts', 'name', 'root']);
   assert.equal(schema.additionalProperties, false);
 });
+
+test('the two-site example the README shows is examples/two-sites/portico.yaml, and it is valid', async () => {
+  const example = new URL('../../../examples/two-sites/portico.yaml', import.meta.url);
+  const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
+  const text = await readFile(example, 'utf8');
+  assert.ok(readme.includes(`\`\`\`yaml\n${text}\`\`\``), 'README.md shows another file than examples/two-sites/portico.yaml');
+  const { code, stdout, stderr } = await runPortico(['check', '--config', example.pathname]);
+  assert.equal(code, 0, stderr);
+  assert.match(stdout, /valid, 2 site\(s\)/);
+});
