@@ -10,7 +10,7 @@ import type { Response } from '../http/response.js';
 import type { Logger } from '../log/logger.js';
 import type { Dispatch, ResponseWriter } from './dispatch.js';
 
-const { HTTP2_HEADER_STATUS, NGHTTP2_CANCEL, NGHTTP2_ENHANCE_YOUR_CALM } = constants;
+const { HTTP2_HEADER_STATUS, NGHTTP2_CANCEL, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_FLAG_END_STREAM } = constants;
 const RESET_WINDOW_MS = 10_000;
 
 interface SessionState {
@@ -46,7 +46,7 @@ export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
     this.server.on('session', (session: Http2Session) => {
       this.sessions.set(session, { facts: connectionFacts(session.socket as TLSSocket), streams: 0, resets: 0, resetWindowStart: Date.now() });
       session.once('close', () => this.sessions.delete(session));
-      session.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => this.onStream(session, stream, headers, dispatch));
+      session.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => this.onStream(session, stream, headers, flags, dispatch));
       // A session that failed (a protocol error, a flood nghttp2 refused) is over: close its
       // socket now rather than when the idle timeout notices.
       session.on('error', (error) => {
@@ -56,7 +56,7 @@ export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
     });
   }
 
-  private onStream(session: Http2Session, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, dispatch: Dispatch): void {
+  private onStream(session: Http2Session, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, dispatch: Dispatch): void {
     // A stream error (the client reset it) must end here, not reach the process.
     stream.on('error', () => undefined);
     // Reset in the same read as its HEADERS: Node hands it over already destroyed. Nothing is
@@ -73,7 +73,43 @@ export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
     const facts = state?.facts ?? connectionFacts(session.socket as TLSSocket);
     const exchange: Exchange = { method, target: target ?? '', path, query, protocol: 'HTTP/2', ...facts, host: host?.name ?? '', headers, header: headerGetter(headers) };
     const invalid = typeof target !== 'string' || (authority !== undefined && host === undefined);
-    dispatch(exchange, stream, this, invalid ? errorPage(400, method === 'HEAD') : undefined);
+    if (invalid) return dispatch(exchange, stream, this, errorPage(400, method === 'HEAD'));
+    if (Number(headers['content-length'] ?? 0) > this.limits.maxBodyBytes) return dispatch(exchange, stream, this, this.bodyTooLarge(exchange));
+    if ((flags & NGHTTP2_FLAG_END_STREAM) !== 0) return dispatch(exchange, stream, this, undefined);
+    this.afterBody(stream, exchange, (answer) => dispatch(exchange, stream, this, answer));
+  }
+
+  /**
+   * A request with a body is answered once the body has arrived: no handler reads bodies yet, so
+   * it is read and dropped (within the body limit, and the header timeout), and the answer goes
+   * to a whole request. Answering first would close the stream under the client, and then
+   * nghttp2 would ignore what is wrong in the rest (trailers with pseudo-headers, a body longer
+   * than its Content-Length) instead of refusing it. A stream the client resets is never answered.
+   */
+  private afterBody(stream: ServerHttp2Stream, exchange: Exchange, answer: (response: Response | undefined) => void): void {
+    let received = 0;
+    let settled = false;
+    const settle = (response: Response | undefined): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (!stream.destroyed && !stream.closed) answer(response);
+    };
+    const timer = setTimeout(() => settle(errorPage(408, exchange.method === 'HEAD')), this.limits.headerTimeoutMs);
+    stream.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > this.limits.maxBodyBytes) settle(this.bodyTooLarge(exchange));
+    });
+    stream.once('end', () => settle(undefined));
+    stream.once('close', () => {
+      settled = true;
+      clearTimeout(timer);
+    });
+  }
+
+  private bodyTooLarge(exchange: Exchange): Response {
+    this.log.warn(`refused a request body over ${this.limits.maxBodyBytes} bytes from ${exchange.remoteAddress} with 413 (HTTP/2)`);
+    return errorPage(413, exchange.method === 'HEAD');
   }
 
   accept(socket: Duplex): void {

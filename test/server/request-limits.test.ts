@@ -84,6 +84,25 @@ test('header fields over 16 KiB are 431', async () => {
   assert.match(response, /^HTTP\/1\.1 431/);
 });
 
+/** One HTTP/2 request with a body, sent in two DATA frames; resolves with the status. */
+function http2Post(contentLength: string | undefined, bodyBytes: number): Promise<number> {
+  const session = connectHttp2(`https://127.0.0.1:${httpsPort}`, { rejectUnauthorized: false });
+  return new Promise<number>((resolve, reject) => {
+    const stream = session.request({ ':method': 'POST', ':path': '/', ...(contentLength ? { 'content-length': contentLength } : {}) }, { endStream: false });
+    stream.on('response', (headers) => resolve(Number(headers[':status'])));
+    stream.on('error', reject);
+    stream.write(Buffer.alloc(bodyBytes / 2));
+    setImmediate(() => stream.end(Buffer.alloc(bodyBytes / 2)));
+  }).finally(() => session.close());
+}
+
+test('HTTP/2: a request body is read before the answer (405 for a static site), and one over the limit gets 413', async () => {
+  assert.equal(await http2Post(undefined, 4096), 405);
+  assert.equal(await http2Post(String(2 * 1024 * 1024), 2 * 1024 * 1024), 413);
+  // No Content-Length: counted as it arrives.
+  assert.equal(await http2Post(undefined, 2 * 1024 * 1024), 413);
+});
+
 test('HTTP/2 advertises a bound of 100 concurrent streams per connection', async () => {
   const session = connectHttp2(`https://127.0.0.1:${httpsPort}`, { rejectUnauthorized: false });
   try {
