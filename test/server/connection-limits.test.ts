@@ -77,11 +77,22 @@ test('a keep-alive connection is closed after 10,000 requests (connection: close
     tail = text.slice(-20).replace(/^.*(HTTP\/1\.1 200|connection: close)/is, '');
     onProgress();
   });
-  // In batches, so the client never has more than 1,000 unanswered requests in flight.
-  for (let sent = 0; sent < 10_001; sent += 1_000) {
-    socket.write(request.repeat(Math.min(1_000, 10_001 - sent)));
-    const expected = Math.min(sent + 1_000, 10_000);
-    while (responses < expected && !socket.destroyed) await new Promise<void>((resolve) => (onProgress = resolve));
+  // In batches, so the client never has more than 200 unanswered requests in flight; a stall
+  // fails the test with what was received instead of waiting for the runner's timeout.
+  const deadline = Date.now() + 60_000;
+  for (let sent = 0; sent < 10_001; sent += 200) {
+    socket.write(request.repeat(Math.min(200, 10_001 - sent)));
+    const expected = Math.min(sent + 200, 10_000);
+    while (responses < expected && !socket.destroyed) {
+      const progressed = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
+        onProgress = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+      });
+      assert.ok(progressed, `stalled at ${responses} responses of ${expected} expected`);
+    }
   }
   await closed;
   assert.equal(responses, 10_000);
