@@ -33,6 +33,9 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { name: 'cache-control', type: 'string', value: 'VALUE', default: 'no-cache', help: 'Cache-Control for files ("no-cache": revalidate each time)' },
   { name: 'header-timeout', type: 'string', value: 'TIME', default: '20s', help: 'a client must send its request headers within this' },
   { name: 'send-timeout', type: 'string', value: 'TIME', default: '60s', help: 'a client that stops reading a response is dropped after this' },
+  { name: 'spa', type: 'boolean', defaultText: 'off', help: 'single-page app: a path that is not a file gets /index.html (tryFiles: ["{path}", "/index.html"])' },
+  { name: 'cors', type: 'string', multiple: true, value: 'ORIGIN', help: 'allow this origin (or *) cross-origin requests; repeat for more' },
+  { name: 'header', type: 'string', multiple: true, value: "'NAME: VALUE'", help: 'add this header to every response; repeat for more' },
   { name: 'log-format', type: 'string', value: 'FORMAT', default: 'text', help: 'the operator log on stderr: text | json' },
 ];
 

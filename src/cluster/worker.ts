@@ -99,10 +99,17 @@ class Worker {
   }
 
   private async useSites(plan: WorkerPlan): Promise<void> {
-    const router = await buildSites(plan, { caches: this.caches, log: this.log }, this.accessLogs);
+    const router = await buildSites(plan, { caches: this.caches, log: this.log, httpsPort: () => this.httpsPort(plan) }, this.accessLogs);
     const ids = plan.sites.flatMap((site) => (site.certificateId ? [site.certificateId] : []));
     this.certificates.configure(ids, plan.sites.find((site) => site.isDefault)?.certificateId);
     this.router = router;
+  }
+
+  /** The HTTPS port clients reach: the plan's, or the one the system gave when the plan says 0. */
+  private httpsPort(plan: WorkerPlan): number | undefined {
+    const binding = plan.bindings.find((candidate) => candidate.tls);
+    if (binding === undefined) return undefined;
+    return binding.port !== 0 ? binding.port : this.endpoints.find((endpoint) => endpoint.binding.tls)?.port;
   }
 
   /** Counts exchanges in flight, so shutdown can wait for them. */

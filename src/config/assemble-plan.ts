@@ -6,6 +6,8 @@ import type { ErrorCode } from '../errors.js';
 import { describeError, systemErrorCode } from '../errors.js';
 import type { KeyType } from '../tls/key-types.js';
 import { leafId } from '../tls/storage/storage-keys.js';
+import { readHtpasswd } from './htpasswd.js';
+import type { SiteRulesInput } from './site-rules-config.js';
 import { type AccessLogPlan, type Binding, type CertificatePlan, freezePlan, type Limits, type Plan, type SitePlan } from './plan.js';
 
 /**
@@ -28,9 +30,10 @@ export interface PlanInput {
 }
 
 /** A site as the user described it: its certificate as a source, not yet an id. */
-export interface SiteInput extends Omit<SitePlan, 'certificateId' | 'accessLog' | 'trustedProxies'> {
+export interface SiteInput extends Omit<SitePlan, 'certificateId' | 'accessLog' | 'trustedProxies' | 'rules'> {
   readonly tls: 'internal' | { readonly cert: string; readonly key: string };
   readonly log: AccessLogPlan | undefined;
+  readonly rules: SiteRulesInput;
 }
 
 /** Reports one problem at a config path (`sites[1].root`); the caller knows where that is in the file. */
@@ -51,6 +54,7 @@ export async function assemblePlan(input: PlanInput, report: Report): Promise<Pl
   const names = new Map<string, number>();
   const hosts = new Map<string, number>();
   let defaultAt: number | undefined;
+  const authUsers = new Map<SiteRulesInput['auth'][number], Record<string, string>>();
   for (const [i, site] of input.sites.entries()) {
     const at = `sites[${i}]`;
     const before = names.get(site.name);
@@ -75,6 +79,10 @@ export async function assemblePlan(input: PlanInput, report: Report): Promise<Pl
     }
     if (site.tls !== 'internal' && input.bindings.some((binding) => binding.tls)) await checkCertificateFiles(site.tls, site.hosts, `${at}.tls`, fail);
     if (site.log) await checkLogFolder(site.log.dir, `${at}.log.dir`, fail);
+    for (const [j, rule] of site.rules.auth.entries()) {
+      const users = await readHtpasswd(rule.htpasswd, `${at}.auth[${j}].htpasswd`, fail);
+      if (users) authUsers.set(rule, users);
+    }
   }
   if (failed) return undefined;
 
@@ -101,6 +109,7 @@ export async function assemblePlan(input: PlanInput, report: Report): Promise<Pl
       certificateId,
       accessLog: site.log,
       trustedProxies: input.trustedProxies,
+      rules: { ...site.rules, auth: site.rules.auth.map((rule) => ({ path: rule.path, realm: rule.realm, file: rule.htpasswd, users: authUsers.get(rule) ?? {} })) },
     };
   });
   return freezePlan({

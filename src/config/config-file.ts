@@ -12,6 +12,7 @@ import { defaultStateDir, type Parsed, parseBindAddress, parseDurationOption, pa
 import { type Binding, DEFAULT_LIMITS, type Limits, type Plan } from './plan.js';
 import { PlanError, type Problem } from './problem.js';
 import { parseSize } from './size.js';
+import { parseSiteRules } from './site-rules-config.js';
 
 type Path = readonly (string | number)[];
 
@@ -95,7 +96,7 @@ async function toPlan(config: ConfigFile, file: string, report: (path: Path, pro
   const shutdownGraceMs = duration('shutdownGrace', 10_000, 0);
   const trustedProxies = (config.trustedProxies ?? []).map((entry, i) => check(['trustedProxies', i], parseAddressRange(entry)) ?? entry);
   const sites: SiteInput[] = config.sites.map((site, i) => {
-    const at = (...rest: (string | number)[]): Path => ['sites', i, ...rest];
+    const at = (...rest: (string | number)[]): (string | number)[] => ['sites', i, ...rest];
     const hosts = [...new Set(site.hosts.map((host, j) => check(at('hosts', j), parseHostName(host)) ?? host))];
     const browse = site.browse ?? false;
     return {
@@ -108,6 +109,7 @@ async function toPlan(config: ConfigFile, file: string, report: (path: Path, pro
       tls: site.tls === undefined || site.tls === 'internal' ? 'internal' : { cert: resolve(base, site.tls.cert), key: resolve(base, site.tls.key) },
       log: site.log && { dir: resolve(base, site.log.dir), fields: site.log.fields ?? DEFAULT_W3C_FIELDS },
       vdirs: (site.vdirs ?? []).map((vdir) => ({ path: vdir.path, root: resolve(base, vdir.root), browse: vdir.browse ?? browse })),
+      rules: parseSiteRules(site, at, check, (path) => resolve(base, path)),
     };
   });
   const bindings: Binding[] = [];

@@ -5,7 +5,7 @@ import type { ErrorCode } from '../errors.js';
 import { assemblePlan, checkFolder } from './assemble-plan.js';
 import { isKeyType, KEY_TYPES, type KeyType } from '../tls/key-types.js';
 import { parseDuration } from './duration.js';
-import { type Binding, DEFAULT_LIMITS, type Plan } from './plan.js';
+import { type Binding, DEFAULT_LIMITS, NO_RULES, type Plan } from './plan.js';
 import { PlanError, type Problem } from './problem.js';
 
 /** The flag values of `portico serve`, defaults filled in, still unvalidated strings. */
@@ -25,6 +25,9 @@ export interface ServeFlags {
   readonly 'header-timeout'?: string;
   readonly 'send-timeout'?: string;
   readonly 'log-format'?: string;
+  readonly spa?: boolean;
+  readonly cors?: readonly string[];
+  readonly header?: readonly string[];
 }
 
 export const DEFAULT_HOSTS = ['localhost', '127.0.0.1', '::1'] as const;
@@ -61,6 +64,8 @@ export async function planFromFlags(flags: ServeFlags, cwd = process.cwd()): Pro
   const headerTimeoutMs = check('--header-timeout', 'ERR_INVALID_OPTION', parseDurationOption(flags['header-timeout'] ?? '20s', 100));
   const sendTimeoutMs = check('--send-timeout', 'ERR_INVALID_OPTION', parseDurationOption(flags['send-timeout'] ?? '60s', 100));
   const logFormat = check('--log-format', 'ERR_INVALID_OPTION', parseLogFormat(flags['log-format'] ?? 'text'));
+  const headers = check('--header', 'ERR_INVALID_OPTION', parseHeaderFlags(flags.header ?? []));
+  const origins = check('--cors', 'ERR_INVALID_OPTION', parseOrigins(flags.cors ?? []));
   const root = resolve(cwd, flags.root ?? '.');
   if (problems.length > 0) {
     // The folder is checked too, so every problem is reported at once.
@@ -85,7 +90,13 @@ export async function planFromFlags(flags: ServeFlags, cwd = process.cwd()): Pro
       logFormat: logFormat!,
       configFile: undefined,
       trustedProxies: [],
-      sites: [{ name: 'default', hosts: hosts!, isDefault: true, root, browse: flags.browse ?? false, cacheControl: cacheControl!, tls: 'internal', log: undefined, vdirs: [] }],
+      sites: [{ name: 'default', hosts: hosts!, isDefault: true, root, browse: flags.browse ?? false, cacheControl: cacheControl!, tls: 'internal', log: undefined, vdirs: [], rules: {
+            ...NO_RULES,
+            auth: [],
+            tryFiles: flags.spa ? ['{path}', '/index.html'] : undefined,
+            headers: headers!.length > 0 ? [{ path: '/**', set: {}, add: Object.fromEntries(headers!), remove: [] }] : [],
+            cors: origins!.length > 0 ? { origins: origins!, methods: ['GET', 'HEAD', 'POST'], headers: undefined, credentials: false, maxAge: undefined } : undefined,
+          } }],
     },
     // The only site-level problem flags can cause is the folder, which is the command's argument.
     (path, problem, code) => problems.push({ path: path === 'sites[0].root' ? '' : path, problem, code }),
@@ -135,6 +146,22 @@ export function parseHostName(host: string): Parsed<string> {
   const bare = name.startsWith('*.') ? name.slice(2) : name;
   if (!HOST_NAME.test(bare) || (bare !== name && !bare.includes('.'))) return { problem: `${JSON.stringify(host)} is neither a host name, a *.name wildcard over one label, nor an IP address` };
   return { value: name };
+}
+
+/** `--header 'Name: value'`, each a header name and a value without line breaks. */
+function parseHeaderFlags(values: readonly string[]): Parsed<[string, string][]> {
+  const headers: [string, string][] = [];
+  for (const value of values) {
+    const match = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):\s*([\x20-\x7e\t]*)$/.exec(value);
+    if (!match) return { problem: `${JSON.stringify(value)} is not 'Name: value' (a header name, a colon, a value on one line)` };
+    headers.push([match[1]!.toLowerCase(), match[2]!.trim()]);
+  }
+  return { value: headers };
+}
+
+function parseOrigins(values: readonly string[]): Parsed<string[]> {
+  const bad = values.find((origin) => origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin));
+  return bad === undefined ? { value: [...values] } : { problem: `${JSON.stringify(bad)} is not an origin: write scheme and host, such as https://app.example.test, or *` };
 }
 
 export function parseLogFormat(text: string): Parsed<'text' | 'json'> {

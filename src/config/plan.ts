@@ -75,7 +75,58 @@ export interface SitePlan {
   readonly accessLog: AccessLogPlan | undefined;
   /** Addresses (IPs and CIDR ranges) whose X-Forwarded-For gives the client address in logs. */
   readonly trustedProxies: readonly string[];
+  readonly rules: SiteRules;
 }
+
+/** What a site can say beyond its files (docs/config.md, "Site rules"). */
+export interface SiteRules {
+  /** Candidates in order: `{path}`, `{path}.html`, `/index.html`; the last may be `=404`. */
+  readonly tryFiles: readonly string[] | undefined;
+  /** Status → a path under the root. */
+  readonly errorPages: Readonly<Record<string, string>>;
+  readonly headers: readonly HeaderRule[];
+  readonly cors: CorsPlan | undefined;
+  readonly auth: readonly AuthRule[];
+  readonly redirects: readonly RedirectRule[];
+  readonly httpsRedirect: boolean;
+  /** The Strict-Transport-Security value, or undefined. */
+  readonly hsts: string | undefined;
+  readonly symlinks: 'inside' | 'follow';
+}
+
+export interface HeaderRule {
+  readonly path: string;
+  /** Names lower-case. */
+  readonly set: Readonly<Record<string, string>>;
+  readonly add: Readonly<Record<string, string>>;
+  readonly remove: readonly string[];
+}
+
+export interface CorsPlan {
+  /** Origins, or `*`. */
+  readonly origins: readonly string[];
+  readonly methods: readonly string[];
+  readonly headers: readonly string[] | undefined;
+  readonly credentials: boolean;
+  readonly maxAge: number | undefined;
+}
+
+export interface AuthRule {
+  readonly path: string;
+  readonly realm: string;
+  /** The htpasswd file, for messages. */
+  readonly file: string;
+  /** User → bcrypt hash, read from the file when the plan was made (and again on reload). */
+  readonly users: Readonly<Record<string, string>>;
+}
+
+export interface RedirectRule {
+  readonly from: string;
+  readonly to: string;
+  readonly status: 301 | 302 | 303 | 307 | 308;
+}
+
+export const NO_RULES: SiteRules = { tryFiles: undefined, errorPages: {}, headers: [], cors: undefined, auth: [], redirects: [], httpsRedirect: false, hsts: undefined, symlinks: 'inside' };
 
 /** A URL prefix served from another folder (IIS's virtual directory, nginx's `alias`). */
 export interface VirtualDirectory {

@@ -24,6 +24,8 @@ export interface Exchange {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   /** One header's value; repeated fields are joined as RFC 9110 §5.3 allows. */
   header(name: string): string | undefined;
+  /** Who the request was authenticated as (HTTP Basic), once a rule checked it: the log's cs-username. */
+  user?: string;
 }
 
 /** What the transport knows of a connection once, for every exchange on it. */

@@ -86,6 +86,9 @@ export class Endpoint {
     this.gate = gate;
   }
 
+  /** The port bound, once open. */
+  port: number | undefined;
+
   /** Listens, and resolves with the port bound (the system's choice when the plan says 0). */
   open(): Promise<number> {
     const { name, port, address } = this.binding;
@@ -97,7 +100,8 @@ export class Endpoint {
       this.listener.listen({ port, host: address, backlog: ACCEPT_BACKLOG }, () => {
         this.listener.off('error', onError);
         this.listener.on('error', (error) => this.log.error(`${name} listener: ${describeError(error)}`));
-        resolve((this.listener.address() as { port: number }).port);
+        this.port = (this.listener.address() as { port: number }).port;
+        resolve(this.port);
       });
     });
   }

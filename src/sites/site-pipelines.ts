@@ -2,6 +2,7 @@ import type { BlockList } from 'node:net';
 import type { SitePlan, WorkerPlan } from '../config/plan.js';
 import type { Handler } from '../http/handler.js';
 import { type Finished, Pipeline } from '../http/pipeline.js';
+import { createRulesHandler } from '../http/rules/site-rules.js';
 import { createSiteFilesHandler } from '../http/static/site-files.js';
 import type { StaticCaches } from '../http/static/static-handler.js';
 import type { Logger } from '../log/logger.js';
@@ -11,10 +12,16 @@ import type { AccessLogs } from './access-logs.js';
 import { addressList, clientAddress } from './client-address.js';
 import { SiteRouter } from './site-router.js';
 
-/** What building a site's handlers may use: the worker's shared caches and its operator log. */
+/** What building a site's handlers may use: the worker's shared caches, its operator log, the port HTTPS is on. */
 export interface SiteContext {
   readonly caches: StaticCaches;
   readonly log: Logger;
+  readonly httpsPort: () => number | undefined;
+}
+
+/** A site's context once its content exists: what rules in front of it may ask of it (error pages). */
+export interface BuiltSiteContext extends SiteContext {
+  readonly files: Handler;
 }
 
 /**
@@ -24,10 +31,13 @@ export interface SiteContext {
  */
 export interface HandlerKind {
   readonly name: string;
-  build(site: SitePlan, context: SiteContext): Promise<Handler | undefined>;
+  build(site: SitePlan, context: BuiltSiteContext): Handler | undefined | Promise<Handler | undefined>;
 }
 
-const HANDLER_KINDS: readonly HandlerKind[] = [{ name: 'files', build: (site, context) => createSiteFilesHandler(site, context.caches, context.log) }];
+const HANDLER_KINDS: readonly HandlerKind[] = [
+  { name: 'rules', build: (site, context) => createRulesHandler(site, context) },
+  { name: 'files', build: (_site, context) => context.files },
+];
 
 /**
  * Builds every site of a plan once: its handler chain, its access log on the pipeline's
@@ -37,7 +47,8 @@ const HANDLER_KINDS: readonly HandlerKind[] = [{ name: 'files', build: (site, co
 export async function buildSites(plan: WorkerPlan, context: SiteContext, logs: AccessLogs): Promise<SiteRouter> {
   const sites = await Promise.all(
     plan.sites.map(async (site) => {
-      const handlers = (await Promise.all(HANDLER_KINDS.map((kind) => kind.build(site, context)))).filter((handler): handler is Handler => handler !== undefined);
+      const built: BuiltSiteContext = { ...context, files: await createSiteFilesHandler(site, context.caches, context.log) };
+      const handlers = (await Promise.all(HANDLER_KINDS.map((kind) => kind.build(site, built)))).filter((handler): handler is Handler => handler !== undefined);
       const pipeline = new Pipeline(handlers, context.log);
       if (site.accessLog) logTo(pipeline, logs.use(site.accessLog), site);
       return { name: site.name, hosts: site.hosts, isDefault: site.isDefault, pipeline };
@@ -88,7 +99,7 @@ class ExchangeRecord implements AccessRecord {
     return clientAddress(this.finished.exchange, this.trusted);
   }
   get user(): string | undefined {
-    return undefined;
+    return this.finished.exchange.user;
   }
   get status(): number {
     return this.finished.status;

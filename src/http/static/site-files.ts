@@ -1,6 +1,9 @@
 import type { SitePlan } from '../../config/plan.js';
 import type { Logger } from '../../log/logger.js';
-import type { Handler } from '../handler.js';
+import { errorPage } from '../error-page.js';
+import type { Handler, Outcome } from '../handler.js';
+import type { Exchange } from '../exchange.js';
+import type { Response } from '../response.js';
 import { createStaticHandler, type StaticCaches } from './static-handler.js';
 
 /**
@@ -9,12 +12,56 @@ import { createStaticHandler, type StaticCaches } from './static-handler.js';
  * prefix is compared with the decoded path, so `/down%6Coads/x` is `/downloads/x`.
  */
 export async function createSiteFilesHandler(site: SitePlan, caches: StaticCaches, log: Logger): Promise<Handler> {
-  const root = await createStaticHandler(site.root, { browse: site.browse, cacheControl: site.cacheControl }, caches, log);
+  const files = await mountedFiles(site, caches, log);
+  const candidates = site.rules.tryFiles;
+  return candidates === undefined ? files : tryFiles(files, candidates);
+}
+
+/**
+ * `tryFiles`: the first candidate that exists answers, as nginx's try_files and Caddy's
+ * try_files do. `{path}` is the request's path; a candidate counts when it is a file, or a
+ * folder with a default document (or a listing); `=404` (last only) ends with a 404. Each
+ * candidate goes through the same file mapping and containment as any request, keeps the
+ * request's conditionals and ranges, and is answered with its own validators.
+ *
+ * A fixed fallback (a candidate without `{path}`, such as an SPA's `/index.html`) answers only
+ * what looks like a page: a last segment without an extension, or a client that accepts HTML
+ * (the rule of connect-history-api-fallback). A missing `/assets/app.js` stays a 404 instead of
+ * becoming the app's HTML, which a browser would try to run as a script.
+ */
+function tryFiles(files: Handler, candidates: readonly string[]): Handler {
+  return (exchange, next) => {
+    const attempt = (index: number): Outcome => {
+      const entry = candidates[index];
+      if (entry === undefined || entry === '=404') return errorPage(404, exchange.method === 'HEAD');
+      if (!entry.includes('{path}') && !looksLikePage(exchange)) return attempt(index + 1);
+      const path = entry.replaceAll('{path}', exchange.path);
+      const outcome = files({ ...exchange, target: path + exchange.query, path }, next);
+      const judge = (response: Response): Outcome => {
+        if (response.status !== 404 && response.status !== 403) return response;
+        if (index === candidates.length - 1) return response;
+        response.release?.();
+        return attempt(index + 1);
+      };
+      return outcome instanceof Promise ? outcome.then(judge) : judge(outcome);
+    };
+    return attempt(0);
+  };
+}
+
+function looksLikePage(exchange: Exchange): boolean {
+  const last = exchange.path.slice(exchange.path.lastIndexOf('/') + 1);
+  return !last.includes('.') || /\btext\/html\b/.test(exchange.header('accept') ?? '');
+}
+
+async function mountedFiles(site: SitePlan, caches: StaticCaches, log: Logger): Promise<Handler> {
+  const followSymlinks = site.rules.symlinks === 'follow';
+  const root = await createStaticHandler(site.root, { browse: site.browse, cacheControl: site.cacheControl, followSymlinks }, caches, log);
   if (site.vdirs.length === 0) return root;
   const mounts = await Promise.all(
     [...site.vdirs]
       .sort((a, b) => b.path.length - a.path.length)
-      .map(async (vdir) => ({ prefix: vdir.path, handler: await createStaticHandler(vdir.root, { browse: vdir.browse, cacheControl: site.cacheControl, mount: vdir.path }, caches, log) })),
+      .map(async (vdir) => ({ prefix: vdir.path, handler: await createStaticHandler(vdir.root, { browse: vdir.browse, cacheControl: site.cacheControl, mount: vdir.path, followSymlinks }, caches, log) })),
   );
   return (exchange, next) => {
     const path = decodedPath(exchange.path);

@@ -24,6 +24,8 @@ export interface StaticOptions {
   readonly cacheControl: string;
   /** A virtual directory's URL prefix (`/downloads`): what follows it names a path under the root. */
   readonly mount?: string;
+  /** Serve symbolic links that lead outside the root (nginx's and Caddy's default); otherwise 404. */
+  readonly followSymlinks?: boolean;
 }
 
 /**
@@ -41,6 +43,7 @@ export function createStaticCaches(): StaticCaches {
 }
 
 const DEFAULT_DOCUMENTS = ['index.html', 'index.htm', 'default.htm', 'default.html'] as const;
+const ROOT_RECHECK_MS = 1_000;
 const ALLOW = 'GET, HEAD, OPTIONS';
 /** O_NONBLOCK: opening a FIFO left in the root must not block a thread-pool thread forever. */
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
@@ -63,14 +66,28 @@ interface Context {
  * decision (`respond`): preconditions, ranges, then 200.
  */
 export async function createStaticHandler(root: string, options: StaticOptions, caches: StaticCaches, log: Logger): Promise<Handler> {
-  const realRoot = await realpath(root);
-  const context: Context = { realRoot, keyPrefix: `${realRoot}\0${options.mount ?? ''}\0`, mountDepth: (options.mount ?? '').split('/').filter(Boolean).length, options, caches, log };
+  const rooted = (realRoot: string): Context => ({ realRoot, keyPrefix: `${realRoot}\0${options.mount ?? ''}\0`, mountDepth: (options.mount ?? '').split('/').filter(Boolean).length, options, caches, log });
+  let context = rooted(await realpath(root));
+  let rootCheckedAt = Date.now();
   return (exchange) => {
     const { method } = exchange;
     if (method === 'OPTIONS') return bytesResponse(204, { allow: ALLOW }, undefined);
     if (method !== 'GET' && method !== 'HEAD') return errorPage(405, false, { allow: ALLOW });
+    const now = Date.now();
+    // A root that is a symbolic link (/srv/app/current → a release) may be switched to another
+    // release: it is resolved again at most once a second, and cached entries are keyed by the
+    // resolved root, so a request is served wholly from the old release or wholly from the new.
+    if (now - rootCheckedAt >= ROOT_RECHECK_MS) {
+      rootCheckedAt = now;
+      realpath(root).then(
+        (real) => {
+          if (real !== context.realRoot) context = rooted(real);
+        },
+        (error: unknown) => log.warn(`the site root ${root} cannot be resolved (${systemErrorCode(error) ?? String(error)}); still serving ${context.realRoot}`),
+      );
+    }
     const key = context.keyPrefix + exchange.path;
-    const known = caches.files.lookup(key, Date.now());
+    const known = caches.files.lookup(key, now);
     if (known?.body !== undefined) {
       const fromMemory = respondFromMemory(context, exchange, key, known, known.body);
       if (fromMemory !== undefined) return fromMemory;
@@ -185,7 +202,7 @@ const OUTSIDE = 'outside';
 
 /** What a request names: a file (or a folder's default document), a folder to list, or a refusal. */
 async function resolveTarget(context: Context, mapped: Extract<MappedPath, { ok: true }>): Promise<OpenFile | { folder: string } | Refusal> {
-  const found = await openInside(context.realRoot, join(context.realRoot, ...mapped.segments.slice(context.mountDepth)));
+  const found = await openInside(containment(context), join(context.realRoot, ...mapped.segments.slice(context.mountDepth)));
   if (found === OUTSIDE) return { status: 404, outside: true };
   if (typeof found === 'number') return { status: found };
   if (found.stats.isFile()) return found;
@@ -193,7 +210,7 @@ async function resolveTarget(context: Context, mapped: Extract<MappedPath, { ok:
   if (!found.stats.isDirectory()) return { status: 404 };
   if (!mapped.trailingSlash) return { status: 301, headers: { location: folderLocation(mapped.segments, mapped.query) } };
   for (const name of DEFAULT_DOCUMENTS) {
-    const document = await openInside(context.realRoot, join(found.path, name));
+    const document = await openInside(containment(context), join(found.path, name));
     if (typeof document !== 'object') continue;
     if (document.stats.isFile()) return document;
     await document.handle.close();
@@ -333,7 +350,7 @@ async function chooseCoding(context: Context, exchange: Exchange, file: OpenFile
   if (coding === undefined) return identity(context, file, body, type, true);
   const { size, mtimeMs } = file.stats;
   if (siblings.has(coding)) {
-    const sibling = await openInside(context.realRoot, siblingPath(file.path, coding));
+    const sibling = await openInside(containment(context), siblingPath(file.path, coding));
     if (typeof sibling === 'object') opened.push(sibling.handle);
     if (typeof sibling === 'object' && sibling.stats.isFile()) {
       const etag = fileEntityTag(sibling.stats.size, sibling.stats.mtimeMs, coding);
@@ -370,15 +387,20 @@ function folderLocation(segments: readonly string[], query: string): string {
   return `/${segments.map(encodeURIComponent).join('/')}/${query}`;
 }
 
-/** Opens a path only if, with every symbolic link resolved, it is still inside the root. */
-async function openInside(realRoot: string, path: string): Promise<OpenFile | typeof OUTSIDE | 403 | 404> {
+/** The root a path must stay inside once its links are resolved; undefined with `symlinks: follow`. */
+function containment(context: Context): string | undefined {
+  return context.options.followSymlinks ? undefined : context.realRoot;
+}
+
+/** Opens a path only if, with every symbolic link resolved, it is still inside the root (when there is one to keep to). */
+async function openInside(realRoot: string | undefined, path: string): Promise<OpenFile | typeof OUTSIDE | 403 | 404> {
   let real: string;
   try {
     real = await realpath(path);
   } catch (error) {
     return statusForError(error);
   }
-  if (real !== realRoot && !real.startsWith(realRoot + sep)) return OUTSIDE;
+  if (realRoot !== undefined && real !== realRoot && !real.startsWith(realRoot + sep)) return OUTSIDE;
   return openFile(real);
 }
 

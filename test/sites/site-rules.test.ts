@@ -1,0 +1,270 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
+import { connect } from 'node:http2';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+import { httpRequest } from '../support/http-request.js';
+import { PorticoProcess } from '../support/portico-process.js';
+import { fetchRootCa } from '../support/root-ca.js';
+import { createSandbox, type Sandbox } from '../support/sandbox.js';
+
+// Site rules over real sockets, each asked over HTTP/1.1 and over HTTP/2 with the same answer.
+let box: Sandbox;
+let portico: PorticoProcess;
+let httpPort: number;
+let httpsPort: number;
+let ca: string;
+
+const CONFIG = (state: string): string => `http: 0
+https: 0
+bind: 127.0.0.1
+workers: 1
+state: ${state}
+sites:
+  - name: app
+    hosts: [app.example.test]
+    root: ./app
+    log: { dir: ./logs }
+    errors: { 404: /404.html, 403: /missing-403.html }
+    headers:
+      - { path: "/assets/*", set: { Cache-Control: "public, max-age=31536000, immutable" } }
+      - { path: "/**", set: { X-Frame-Options: DENY }, remove: [X-Content-Type-Options] }
+      - { path: /docs/, add: { X-Docs: "yes" } }
+    cors: { origins: ["https://other.example.test"], methods: [GET, POST], credentials: true, maxAge: 600 }
+    auth:
+      - { path: /admin/, realm: "Back office", htpasswd: ./users.htpasswd }
+    redirects:
+      - { from: /old/, to: "/new/{path}", status: 301 }
+      - { from: /go/, to: "/{path}", status: 302 }
+      - { from: /raw/, to: "/{uri}", status: 302 }
+      - { from: "/blog/**", to: "https://blog.example.test{uri}", status: 308 }
+      - { from: /moved, to: "/there?from=moved", status: 307 }
+  - name: secure
+    hosts: [secure.example.test]
+    root: ./app
+    httpsRedirect: true
+    hsts: { maxAge: 31536000, includeSubDomains: true }
+`;
+
+before(async () => {
+  box = await createSandbox();
+  const app = join(box.dir, 'app');
+  for (const folder of ['assets', 'admin', 'docs', 'new']) await mkdir(join(app, folder), { recursive: true });
+  await writeFile(join(app, 'index.html'), 'home\n');
+  await writeFile(join(app, '404.html'), 'custom not found\n');
+  await writeFile(join(app, 'assets', 'app.3f9a.js'), 'console.log(1)\n');
+  await writeFile(join(app, 'admin', 'index.html'), 'admin area\n');
+  await writeFile(join(app, 'docs', 'index.html'), 'docs\n');
+  await promisify(execFile)('htpasswd', ['-B', '-b', '-c', join(box.dir, 'users.htpasswd'), 'alice', 'correct horse']);
+  await writeFile(join(box.dir, 'portico.yaml'), CONFIG(box.state));
+  portico = PorticoProcess.serve(['--config', join(box.dir, 'portico.yaml')]);
+  await portico.waitFor(/^ready: /m, 60_000);
+  httpPort = await portico.port('http');
+  httpsPort = await portico.port('https');
+  ca = (await fetchRootCa(box.state)).pem;
+});
+
+after(async () => {
+  await portico?.stop();
+  await box?.remove();
+});
+
+interface Reply {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: string;
+}
+
+interface Ask {
+  readonly method?: string;
+  readonly headers?: Record<string, string>;
+  readonly host?: string;
+}
+
+function h1(path: string, ask: Ask = {}): Promise<Reply> {
+  const host = ask.host ?? 'app.example.test';
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port: httpsPort, path, method: ask.method ?? 'GET', servername: host, ca, agent: false, headers: { host, ...ask.headers } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function h2(path: string, ask: Ask = {}): Promise<Reply> {
+  const host = ask.host ?? 'app.example.test';
+  const session = connect(`https://127.0.0.1:${httpsPort}`, { servername: host, ca });
+  return new Promise<Reply>((resolve, reject) => {
+    const stream = session.request({ ':method': ask.method ?? 'GET', ':path': path, ':authority': host, ...ask.headers });
+    let headers: Record<string, string | string[] | undefined> = {};
+    let body = '';
+    stream.on('response', (received) => (headers = received as Record<string, string | string[] | undefined>));
+    stream.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+    stream.on('end', () => resolve({ status: Number(headers[':status']), headers, body }));
+    stream.on('error', reject);
+    session.on('error', reject);
+    stream.end();
+  }).finally(() => session.close());
+}
+
+/** Asks over HTTP/1.1 and HTTP/2; both answers must agree on status and the headers named. */
+async function both(path: string, ask: Ask = {}): Promise<Reply> {
+  const [one, two] = await Promise.all([h1(path, ask), h2(path, ask)]);
+  assert.equal(two.status, one.status, `${path}: HTTP/2 ${two.status}, HTTP/1.1 ${one.status}`);
+  assert.equal(two.body, one.body, `${path}: bodies differ`);
+  for (const name of ['location', 'cache-control', 'x-frame-options', 'x-content-type-options', 'access-control-allow-origin', 'www-authenticate', 'strict-transport-security']) {
+    assert.equal(two.headers[name], one.headers[name], `${path}: ${name} differs between HTTP/2 and HTTP/1.1`);
+  }
+  return one;
+}
+
+const MATCHING: Array<[string, string, string | undefined]> = [
+  ['a hashed asset', '/assets/app.3f9a.js', 'public, max-age=31536000, immutable'],
+  ['the same asset with an encoded letter', '/%61ssets/app.3f9a.js', 'public, max-age=31536000, immutable'],
+  ['the same asset through a doubled slash', '//assets/app.3f9a.js', 'public, max-age=31536000, immutable'],
+  ['the page, outside the glob', '/', 'no-cache'],
+  ['another case, which is another (missing) path here: the 404 page, not the rule', '/ASSETS/app.3f9a.js', 'no-store'],
+];
+
+for (const [what, path, cacheControl] of MATCHING) {
+  test(`headers: ${what} (${path}) gets Cache-Control ${cacheControl}`, async () => {
+    const reply = await both(path);
+    assert.equal(reply.headers['cache-control'], cacheControl);
+    assert.equal(reply.headers['x-frame-options'], 'DENY');
+    assert.equal(reply.headers['x-content-type-options'], undefined, 'removed, though Portico sets it');
+  });
+}
+
+test('headers: a prefix rule adds to its folder, and rules apply to 304s and error pages too', async () => {
+  assert.equal((await both('/docs/')).headers['x-docs'], 'yes');
+  const first = await both('/assets/app.3f9a.js');
+  const revalidated = await both('/assets/app.3f9a.js', { headers: { 'if-none-match': String(first.headers.etag) } });
+  assert.equal(revalidated.status, 304);
+  assert.equal(revalidated.headers['cache-control'], 'public, max-age=31536000, immutable');
+  const missing = await both('/nothing-here');
+  assert.equal(missing.status, 404);
+  assert.equal(missing.body, 'custom not found\n');
+  assert.equal(missing.headers['x-frame-options'], 'DENY');
+});
+
+test('error pages: HEAD gets the headers only; a page that is itself missing falls back to the built-in one', async () => {
+  const head = await both('/nothing-here', { method: 'HEAD' });
+  assert.equal(head.status, 404);
+  assert.equal(head.body, '');
+  assert.equal(head.headers['content-length'], String('custom not found\n'.length));
+  // 403 (a folder without a default document) names a page that does not exist.
+  await mkdir(join(box.dir, 'app', 'empty'), { recursive: true });
+  const forbidden = await both('/empty/');
+  assert.equal(forbidden.status, 403);
+  assert.match(forbidden.body, /403 Forbidden/);
+});
+
+const REDIRECTS: Array<[string, string, number, string]> = [
+  ['a prefix, the rest kept and the query carried', '/old/a%20b/c?x=1', 301, '/new/a%20b/c?x=1'],
+  ['an encoded prefix', '/%6Fld/page', 301, '/new/page'],
+  ['{uri} to another site', '/blog/2026/post?ref=home', 308, 'https://blog.example.test/blog/2026/post?ref=home'],
+  ['a target with its own query keeps it', '/moved?x=1', 307, '/there?from=moved'],
+  ['{path} from a doubled slash stays on this site', '/go//evil.test', 302, '/evil.test'],
+  ['{uri} that would make //host stays on this site', '/raw//evil.test', 302, '/raw//evil.test'],
+  ['{path} with an encoded CR LF stays encoded', '/go/%0d%0aSet-Cookie:%20x', 302, '/%0D%0ASet-Cookie%3A%20x'],
+];
+
+for (const [what, path, status, location] of REDIRECTS) {
+  test(`redirects: ${what}`, async () => {
+    const reply = await both(path);
+    assert.equal(reply.status, status);
+    assert.equal(reply.headers.location, location);
+  });
+}
+
+test('CORS: a preflight from an allowed origin is answered 204 with the allowed methods; another origin gets no grant', async () => {
+  const asked = { method: 'OPTIONS', headers: { origin: 'https://other.example.test', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } };
+  const allowed = await both('/api', asked);
+  assert.equal(allowed.status, 204);
+  assert.equal(allowed.headers['access-control-allow-origin'], 'https://other.example.test');
+  assert.equal(allowed.headers['access-control-allow-methods'], 'GET, POST');
+  assert.equal(allowed.headers['access-control-allow-headers'], 'content-type');
+  assert.equal(allowed.headers['access-control-allow-credentials'], 'true');
+  assert.equal(allowed.headers['access-control-max-age'], '600');
+  assert.match(String(allowed.headers.vary), /Origin/);
+  const refused = await both('/api', { ...asked, headers: { ...asked.headers, origin: 'https://evil.example.test' } });
+  assert.equal(refused.headers['access-control-allow-origin'], undefined);
+});
+
+test('CORS: a simple request gets Access-Control-Allow-Origin for an allowed origin only, and Vary: Origin always', async () => {
+  const allowed = await both('/', { headers: { origin: 'https://other.example.test' } });
+  assert.equal(allowed.headers['access-control-allow-origin'], 'https://other.example.test');
+  assert.match(String(allowed.headers.vary), /Origin/);
+  const other = await both('/', { headers: { origin: 'https://evil.example.test' } });
+  assert.equal(other.headers['access-control-allow-origin'], undefined);
+  assert.match(String(other.headers.vary), /Origin/);
+});
+
+test('httpsRedirect: plain HTTP gets 308 to the same URL over HTTPS, except ACME http-01 paths; HTTPS gets HSTS', async () => {
+  const plain = await httpRequest(httpPort, '/docs/?q=1', { headers: { host: 'secure.example.test' } });
+  assert.equal(plain.status, 308);
+  assert.equal(plain.headers.location, `https://secure.example.test:${httpsPort}/docs/?q=1`);
+  assert.equal(plain.headers['strict-transport-security'], undefined, 'never over plain HTTP');
+  const acme = await httpRequest(httpPort, '/.well-known/acme-challenge/token', { headers: { host: 'secure.example.test' } });
+  assert.equal(acme.status, 404);
+  const secure = await both('/', { host: 'secure.example.test' });
+  assert.equal(secure.status, 200);
+  assert.equal(secure.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains');
+  assert.equal((await httpRequest(httpPort, '/', { headers: { host: 'app.example.test' } })).status, 200, 'a site without httpsRedirect still answers plain HTTP');
+});
+
+const basic = (user: string, password: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+
+test('auth: no credentials get 401 with the realm; the right password 200 (also %-encoded paths); a wrong one 401', async () => {
+  const none = await both('/admin/');
+  assert.equal(none.status, 401);
+  assert.equal(none.headers['www-authenticate'], 'Basic realm="Back office", charset="UTF-8"');
+  assert.equal((await both('/%61dmin/')).status, 401, 'an encoded path does not dodge the rule');
+  const right = await both('/admin/', { headers: basic('alice', 'correct horse') });
+  assert.equal(right.status, 200);
+  assert.equal(right.body, 'admin area\n');
+  assert.equal((await both('/admin/', { headers: basic('alice', 'wrong') })).status, 401);
+  assert.equal((await both('/admin/', { headers: basic('mallory', 'correct horse') })).status, 401);
+});
+
+test('auth: plain HTTP is refused with a page that says to use HTTPS, even with the right password', async () => {
+  const reply = await httpRequest(httpPort, '/admin/', { headers: { host: 'app.example.test', ...basic('alice', 'correct horse') } });
+  assert.equal(reply.status, 403);
+  assert.match(reply.body.toString(), /only sent over HTTPS: open https:\/\/app\.example\.test\/admin\//);
+});
+
+test('auth: the 11th failure within a minute from one address is refused with 429, the right password included', async () => {
+  // From another loopback address, so the other tests' failures do not count.
+  const fail = (password: string): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const req = httpsRequest({ host: '127.0.0.1', port: httpsPort, localAddress: '127.0.0.3', path: '/admin/', servername: 'app.example.test', ca, agent: false, headers: { host: 'app.example.test', ...basic('alice', password) } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const statuses: number[] = [];
+  for (let i = 0; i < 10; i += 1) statuses.push(await fail(`guess ${i}`));
+  assert.deepEqual(statuses, Array(10).fill(401));
+  assert.equal(await fail('guess 11'), 429);
+  assert.equal(await fail('correct horse'), 429);
+});
+
+test('auth: the user is logged as cs-username, and no password reaches any log', async () => {
+  await both('/admin/', { headers: basic('alice', 'correct horse') });
+  await portico.stop('SIGTERM');
+  const folder = join(box.dir, 'logs');
+  const text = (await Promise.all((await readdir(folder)).map((name) => readFile(join(folder, name), 'utf8')))).join('');
+  assert.match(text, / GET \/admin\/ - \d+ alice /);
+  for (const secret of ['correct horse', 'correct+horse', Buffer.from('alice:correct horse').toString('base64')]) {
+    assert.ok(!text.includes(secret), `the access log holds ${secret}`);
+    assert.ok(!portico.output.includes(secret), `the operator log holds ${secret}`);
+  }
+});
