@@ -26,6 +26,7 @@ before(async () => {
   await writeFile(join(dir, 'shop.key'), shop.keyPem);
   await writeFile(join(dir, 'other.key'), other.keyPem);
   await writeFile(join(dir, 'other.crt'), other.certPem);
+  await writeFile(join(dir, 'md5.htpasswd'), 'alice:$apr1$abcdefgh$0123456789abcdefghijkl\n');
 });
 
 after(() => rm(dir, { recursive: true, force: true }));
@@ -77,6 +78,12 @@ const BROKEN: Array<[string, string, RegExp]> = [
   ['a duration that is not one', file(site(), 'limits:\n  headerTimeout: soon\n'), /^FILE:2:18 limits\.headerTimeout: "soon" is not a duration/],
   ['a typo in a limit', file(site(), 'limits:\n  keepAliveTimout: 75s\n'), /^FILE:2:3 limits\.keepAliveTimout: is not a key here; did you mean keepAliveTimeout\?$/],
   ['a proxy range that is not one', file(site(), 'trustedProxies: [10.0.0.0/33]\n'), /^FILE:1:18 trustedProxies\[0\]: "10\.0\.0\.0\/33" is not an IP address or a CIDR range/],
+  ['CORS * with credentials', file(site('    cors: { origins: ["*"], credentials: true }\n')), /^FILE:7:42 sites\[0\]\.cors\.credentials: is true with origins: \["\*"\], which browsers refuse/],
+  ['a header value with a line break', file(site('    headers:\n      - { path: /x, set: { X-Test: "a\\r\\nSet-Cookie: y" } }\n')), /^FILE:8:36 sites\[0\]\.headers\[0\]\.set\.X-Test: "a\\r\\nSet-Cookie: y" contains a line break/],
+  ['a redirect to a bare host name', file(site('    redirects:\n      - { from: /old/, to: evil.test }\n')), /^FILE:8:28 sites\[0\]\.redirects\[0\]\.to: "evil\.test" is not a redirect target; start it with \//],
+  ['a redirect status that is not a redirect', file(site('    redirects:\n      - { from: /old/, to: /new/, status: 200 }\n')), /^FILE:8:43 sites\[0\]\.redirects\[0\]\.status: got 200; must be 301, 302, 303, 307 or 308$/],
+  ['=404 before the last tryFiles entry', file(site('    tryFiles: ["=404", "{path}"]\n')), /^FILE:7:16 sites\[0\]\.tryFiles\[0\]: "=404" is not a candidate/],
+  ['an htpasswd file that is not bcrypt', file(site('    auth:\n      - { path: /admin/, realm: Admin, htpasswd: ./md5.htpasswd }\n')), /^FILE:8:50 sites\[0\]\.auth\[0\]\.htpasswd: DIR\/md5\.htpasswd line 1 is not user:bcrypt-hash; only bcrypt is accepted \(make it with htpasswd -B\)$/],
   ['a JSON file with a wrong type', '{\n  "http": 0,\n  "sites": [\n    { "name": "docs", "hosts": ["docs.example.test"], "root": "./docs", "browse": "yes" }\n  ]\n}\n', /^FILE:4:83 sites\[0\]\.browse: got "yes"; must be true or false$/],
 ];
 

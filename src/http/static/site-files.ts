@@ -25,9 +25,10 @@ export async function createSiteFilesHandler(site: SitePlan, caches: StaticCache
  * request's conditionals and ranges, and is answered with its own validators.
  *
  * A fixed fallback (a candidate without `{path}`, such as an SPA's `/index.html`) answers only
- * what looks like a page: a last segment without an extension, or a client that accepts HTML
+ * what looks like a page: a last segment without an extension, from a client that accepts HTML
  * (the rule of connect-history-api-fallback). A missing `/assets/app.js` stays a 404 instead of
- * becoming the app's HTML, which a browser would try to run as a script.
+ * becoming the app's HTML, which a browser would try to run as a script; a route with a dot in
+ * its last segment (`/users/jane.doe`) needs a `{path}`-free rule of its own.
  */
 function tryFiles(files: Handler, candidates: readonly string[]): Handler {
   return (exchange, next) => {
@@ -51,7 +52,8 @@ function tryFiles(files: Handler, candidates: readonly string[]): Handler {
 
 function looksLikePage(exchange: Exchange): boolean {
   const last = exchange.path.slice(exchange.path.lastIndexOf('/') + 1);
-  return !last.includes('.') || /\btext\/html\b/.test(exchange.header('accept') ?? '');
+  const accept = exchange.header('accept');
+  return !last.includes('.') && (accept === undefined || /\btext\/html\b|\*\/\*/.test(accept));
 }
 
 async function mountedFiles(site: SitePlan, caches: StaticCaches, log: Logger): Promise<Handler> {
