@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { httpRequest } from '../support/http-request.js';
 import { PorticoProcess } from '../support/portico-process.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
@@ -41,38 +41,31 @@ after(async () => {
   await box?.remove();
 });
 
-test('SPA: a deep route renders the app, whose own script writes the route into the page', async () => {
+/** Opens a path in a new tab; resolves with its status and what `read` finds in the page. */
+async function open(path: string, read: (page: Page) => Promise<string | null>): Promise<{ status: number | undefined; text: string | null }> {
   const page = await browser.newPage();
   try {
-    const response = await page.goto(`${base}/projects/42/settings`);
-    assert.equal(response?.status(), 200);
-    await page.waitForFunction(() => document.getElementById('app')?.textContent?.startsWith('app route'));
-    assert.equal(await page.textContent('#app'), 'app route /projects/42/settings');
+    const response = await page.goto(`${base}${path}`);
+    return { status: response?.status(), text: await read(page) };
   } finally {
     await page.close();
   }
+}
+
+test('SPA: a deep route renders the app, whose own script writes the route into the page', async () => {
+  const opened = await open('/projects/42/settings', async (page) => {
+    await page.waitForFunction(() => document.getElementById('app')?.textContent?.startsWith('app route'));
+    return page.textContent('#app');
+  });
+  assert.deepEqual(opened, { status: 200, text: 'app route /projects/42/settings' });
 });
 
 test('SPA: /about renders about.html (clean URLs)', async () => {
-  const page = await browser.newPage();
-  try {
-    const response = await page.goto(`${base}/about`);
-    assert.equal(response?.status(), 200);
-    assert.equal(await page.textContent('h1'), 'About this app');
-  } finally {
-    await page.close();
-  }
+  assert.deepEqual(await open('/about', (page) => page.textContent('h1')), { status: 200, text: 'About this app' });
 });
 
 test('SPA: a missing asset gets the site\'s 404.html with status 404, not the app', async () => {
-  const page = await browser.newPage();
-  try {
-    const response = await page.goto(`${base}/assets/index-000000.js`);
-    assert.equal(response?.status(), 404);
-    assert.equal(await page.textContent('h1'), 'This page is not here');
-  } finally {
-    await page.close();
-  }
+  assert.deepEqual(await open('/assets/index-000000.js', (page) => page.textContent('h1')), { status: 404, text: 'This page is not here' });
 });
 
 test('SPA: the hashed asset is cached as immutable and index.html is revalidated', async () => {
