@@ -29,8 +29,21 @@ export class Pipeline {
   constructor(
     handlers: readonly Handler[],
     private readonly log: Logger,
+    /** What the site does to an answer it did not make (a transport's 400, 413, 414): its error pages and headers. */
+    private readonly dress?: (exchange: Exchange, response: Response) => Outcome,
   ) {
     this.chain = compose(handlers, (exchange) => errorPage(404, exchange.method === 'HEAD'));
+  }
+
+  /** A request the transport refused before any handler ran, answered as the site answers errors. Never throws or rejects. */
+  refuse(exchange: Exchange, response: Response): Outcome {
+    if (this.dress === undefined) return response;
+    try {
+      const outcome = this.dress(exchange, response);
+      return outcome instanceof Promise ? outcome.catch(() => response) : outcome;
+    } catch {
+      return response;
+    }
   }
 
   /** Answers an exchange; synchronously when every handler on the way did. Never throws or rejects. */

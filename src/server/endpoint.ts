@@ -151,7 +151,8 @@ export class Endpoint {
     this.tracker.begin();
     const pipeline = this.sites.select(exchange);
     const startedAt = pipeline.observed ? Date.now() : 0;
-    const outcome = answer ?? (exchange.target.length > this.limits.maxRequestTargetBytes ? errorPage(414, exchange.method === 'HEAD') : pipeline.handle(exchange));
+    const refusal = answer ?? (exchange.target.length > this.limits.maxRequestTargetBytes ? errorPage(414, exchange.method === 'HEAD') : undefined);
+    const outcome = refusal ? pipeline.refuse(exchange, refusal) : pipeline.handle(exchange);
     const send = (response: Response): void =>
       deliver(out, response, writer, (complete) => {
         this.tracker.end();

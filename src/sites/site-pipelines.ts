@@ -2,7 +2,7 @@ import type { BlockList } from 'node:net';
 import type { SitePlan, WorkerPlan } from '../config/plan.js';
 import type { Handler } from '../http/handler.js';
 import { type Finished, Pipeline } from '../http/pipeline.js';
-import { createRulesHandler } from '../http/rules/site-rules.js';
+import { createRulesHandler, type SiteRulesHandler } from '../http/rules/site-rules.js';
 import { createSiteFilesHandler } from '../http/static/site-files.js';
 import type { StaticCaches } from '../http/static/static-handler.js';
 import type { Logger } from '../log/logger.js';
@@ -19,9 +19,10 @@ export interface SiteContext {
   readonly httpsPort: () => number | undefined;
 }
 
-/** A site's context once its content exists: what rules in front of it may ask of it (error pages). */
+/** A site's context once its content and rules exist (rules need the files for error pages). */
 export interface BuiltSiteContext extends SiteContext {
   readonly files: Handler;
+  readonly rules: SiteRulesHandler | undefined;
 }
 
 /**
@@ -35,7 +36,7 @@ export interface HandlerKind {
 }
 
 const HANDLER_KINDS: readonly HandlerKind[] = [
-  { name: 'rules', build: (site, context) => createRulesHandler(site, context) },
+  { name: 'rules', build: (_site, context) => context.rules?.handler },
   { name: 'files', build: (_site, context) => context.files },
 ];
 
@@ -47,9 +48,11 @@ const HANDLER_KINDS: readonly HandlerKind[] = [
 export async function buildSites(plan: WorkerPlan, context: SiteContext, logs: AccessLogs): Promise<SiteRouter> {
   const sites = await Promise.all(
     plan.sites.map(async (site) => {
-      const built: BuiltSiteContext = { ...context, files: await createSiteFilesHandler(site, context.caches, context.log) };
+      const files = await createSiteFilesHandler(site, context.caches, context.log);
+      const built: BuiltSiteContext = { ...context, files, rules: createRulesHandler(site, { ...context, files }) };
       const handlers = (await Promise.all(HANDLER_KINDS.map((kind) => kind.build(site, built)))).filter((handler): handler is Handler => handler !== undefined);
-      const pipeline = new Pipeline(handlers, context.log);
+      // Answers the transports make themselves (400, 413, 414) get the site's error pages and headers too.
+      const pipeline = new Pipeline(handlers, context.log, built.rules?.dress);
       if (site.accessLog) logTo(pipeline, logs.use(site.accessLog), site);
       return { name: site.name, hosts: site.hosts, isDefault: site.isDefault, pipeline };
     }),

@@ -6,7 +6,8 @@ import { connect } from 'node:http2';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { httpRequest } from '../support/http-request.js';
+import { httpRequest, rawExchange } from '../support/http-request.js';
+import { http2Send } from '../support/http2-request.js';
 import { PorticoProcess } from '../support/portico-process.js';
 import { fetchRootCa } from '../support/root-ca.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
@@ -28,7 +29,7 @@ sites:
     hosts: [app.example.test]
     root: ./app
     log: { dir: ./logs }
-    errors: { 404: /404.html, 403: /missing-403.html }
+    errors: { 404: /404.html, 403: /missing-403.html, 413: /too-large.html }
     headers:
       - { path: "/assets/*", set: { Cache-Control: "public, max-age=31536000, immutable" } }
       - { path: "/**", set: { X-Frame-Options: DENY }, remove: [X-Content-Type-Options] }
@@ -55,6 +56,7 @@ before(async () => {
   for (const folder of ['assets', 'admin', 'docs', 'new']) await mkdir(join(app, folder), { recursive: true });
   await writeFile(join(app, 'index.html'), 'home\n');
   await writeFile(join(app, '404.html'), 'custom not found\n');
+  await writeFile(join(app, 'too-large.html'), 'custom too large\n');
   await writeFile(join(app, 'assets', 'app.3f9a.js'), 'console.log(1)\n');
   await writeFile(join(app, 'admin', 'index.html'), 'admin area\n');
   await writeFile(join(app, 'docs', 'index.html'), 'docs\n');
@@ -163,6 +165,20 @@ test('error pages: HEAD gets the headers only; a page that is itself missing fal
   const forbidden = await both('/empty/');
   assert.equal(forbidden.status, 403);
   assert.match(forbidden.body, /403 Forbidden/);
+});
+
+test('error pages: a refusal the transport makes itself (413 for a body over the limit) gets the site\'s page and headers', async () => {
+  const raw = (await rawExchange(httpPort, `POST /upload HTTP/1.1\r\nHost: app.example.test\r\nContent-Length: ${2 * 1024 * 1024}\r\nConnection: close\r\n\r\n`)).toString('latin1');
+  assert.match(raw, /^HTTP\/1\.1 413 /);
+  assert.match(raw, /\r\nx-frame-options: DENY\r\n/i);
+  assert.match(raw, /\r\n\r\ncustom too large\n$/);
+  const session = connect(`https://127.0.0.1:${httpsPort}`, { servername: 'app.example.test', ca });
+  try {
+    const reply = await http2Send(session, { ':method': 'POST', ':path': '/upload', ':authority': 'app.example.test', 'content-length': String(2 * 1024 * 1024) });
+    assert.deepEqual(reply, { status: 413, body: 'custom too large\n' });
+  } finally {
+    session.close();
+  }
 });
 
 const REDIRECTS: Array<[string, string, number, string]> = [

@@ -6,6 +6,7 @@ import { connect } from 'node:http2';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { httpRequest } from '../support/http-request.js';
+import { http2Send } from '../support/http2-request.js';
 import { PorticoProcess } from '../support/portico-process.js';
 import { fetchRootCa } from '../support/root-ca.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
@@ -105,16 +106,7 @@ test('SNI shop + Host blog over HTTP/1.1 gets 421 Misdirected Request, never blo
 test('SNI shop + :authority blog over HTTP/2 gets 421; :authority shop on the same connection gets shop', async () => {
   const session = connect(`https://127.0.0.1:${httpsPort}`, { servername: 'shop.example.test', ca: rootPem, checkServerIdentity: () => undefined });
   try {
-    const get = (authority: string): Promise<{ status: number; body: string }> =>
-      new Promise((resolve, reject) => {
-        const stream = session.request({ ':path': '/', ':authority': authority });
-        let status = 0;
-        let body = '';
-        stream.on('response', (headers) => (status = Number(headers[':status'])));
-        stream.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-        stream.on('end', () => resolve({ status, body }));
-        stream.on('error', reject);
-      });
+    const get = (authority: string): Promise<{ status: number; body: string }> => http2Send(session, { ':path': '/', ':authority': authority });
     const misdirected = await get('blog.example.test');
     assert.equal(misdirected.status, 421);
     assert.doesNotMatch(misdirected.body, /this is blog/);

@@ -92,3 +92,24 @@ test('a root symlink switched to a new release is followed within a second, each
   assert.ok(firstNew > 0);
   assert.ok(seen.slice(firstNew + 4).every((id) => id === 'release 2'), 'once both workers follow the switch, only the new release is served');
 });
+
+test('symlinks: inside (the default) refuses a link that leaves the root; follow serves it, as nginx and Caddy do', async () => {
+  const outside = join(box.dir, 'shared-assets');
+  await mkdir(outside, { recursive: true });
+  await writeFile(join(outside, 'logo.txt'), 'shared logo\n');
+  for (const id of ['1', '2']) await symlink(outside, join(box.dir, 'releases', id, 'shared'));
+  const follow = join(box.dir, 'follow.yaml');
+  await writeFile(follow, `http: 0\nhttps: off\nbind: 127.0.0.1\nworkers: 1\nstate: ${box.state}\nsites:\n  - { name: app, hosts: [localhost], root: ./current, default: true, symlinks: follow }\n`);
+  const following = PorticoProcess.serve(['--config', follow]);
+  try {
+    await following.waitFor(/^ready: /m);
+    const get = async (at: number): Promise<{ status: number; body: string }> => {
+      const reply = await fetch(`http://127.0.0.1:${at}/shared/logo.txt`, { headers: { host: 'localhost' } });
+      return { status: reply.status, body: await reply.text() };
+    };
+    assert.equal((await get(port)).status, 404);
+    assert.deepEqual(await get(await following.port('http')), { status: 200, body: 'shared logo\n' });
+  } finally {
+    await following.stop();
+  }
+});

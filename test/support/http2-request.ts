@@ -19,3 +19,16 @@ export function http2Get(session: ClientHttp2Session, path: string): Promise<{ s
     stream.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ERR_HTTP2_STREAM_ERROR' ? resolve({ status: STREAM_RESET, body }) : reject(error)));
   });
 }
+
+/** One request with the headers given (`:method`, `:path`, `:authority`, …), no body; resolves with its status and body. */
+export function http2Send(session: ClientHttp2Session, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request(headers);
+    let status = 0;
+    let body = '';
+    stream.on('response', (received) => (status = Number(received[':status'])));
+    stream.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+    stream.on('end', () => resolve({ status, body }));
+    stream.on('error', reject);
+  });
+}

@@ -23,7 +23,7 @@ const ACME_CHALLENGE = '/.well-known/acme-challenge/';
  * rule matches the decoded, normalised path, computed once per request. A site without rules has
  * no such handler, so its cache hits pay nothing.
  */
-export function createRulesHandler(site: SitePlan, context: RulesContext): Handler | undefined {
+export function createRulesHandler(site: SitePlan, context: RulesContext): SiteRulesHandler | undefined {
   const rules = site.rules;
   const has = rules.httpsRedirect || rules.redirects.length > 0 || rules.cors !== undefined || rules.auth.length > 0 || rules.headers.length > 0 || rules.hsts !== undefined || Object.keys(rules.errorPages).length > 0;
   if (!has) return undefined;
@@ -66,7 +66,7 @@ export function createRulesHandler(site: SitePlan, context: RulesContext): Handl
     return out === undefined ? response : { ...response, headers: out };
   };
 
-  return (exchange, next) => {
+  const handler: Handler = (exchange, next) => {
     const path = normalisedPath(exchange);
     if (rules.httpsRedirect && !exchange.secure && !(path ?? '').startsWith(ACME_CHALLENGE)) {
       const port = context.httpsPort();
@@ -98,6 +98,13 @@ export function createRulesHandler(site: SitePlan, context: RulesContext): Handl
       return outcome instanceof Promise ? outcome.then((response) => after(exchange, path, response)) : after(exchange, path, outcome);
     }
   };
+  return { handler, dress: (exchange, response) => after(exchange, normalisedPath(exchange), response) };
+}
+
+/** The rules as a handler, and what they do to an answer no handler made (a transport's refusal). */
+export interface SiteRulesHandler {
+  readonly handler: Handler;
+  readonly dress: (exchange: Exchange, response: Response) => Outcome;
 }
 
 function redirect(status: number, location: string, exchange: Exchange): Response {
