@@ -24,6 +24,8 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { name: 'https', type: 'string', value: 'PORT', default: '8443', help: 'HTTPS port, HTTP/2 and HTTP/1.1; 0: any free port; off: no HTTPS' },
   { name: 'bind', type: 'string', value: 'ADDRESS', defaultText: 'every interface', help: 'listen on this IP address only' },
   { name: 'host', type: 'string', multiple: true, value: 'NAME', defaultText: 'localhost, 127.0.0.1, ::1', help: 'a name or IP address the certificate covers; repeat for more (replaces the defaults)' },
+  { name: 'cert', type: 'string', value: 'FILE', defaultText: 'a certificate from the internal CA', help: 'serve your own certificate (PEM chain, leaf first); needs --key' },
+  { name: 'key', type: 'string', value: 'FILE', help: 'the private key of --cert (PEM)' },
   { name: 'workers', type: 'string', value: 'N', defaultText: 'the number of CPUs', help: 'worker processes' },
   { name: 'state', type: 'string', value: 'DIR', defaultText: '$XDG_DATA_HOME/portico or ~/.local/share/portico', help: 'where keys and certificates live' },
   { name: 'key-type', type: 'string', value: 'TYPE', default: 'ec-p256', help: `certificate key: ${KEY_TYPES.join(' | ')}` },

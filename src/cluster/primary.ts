@@ -100,10 +100,15 @@ export class Primary {
    * published its first bundle: a site is routed to only after its certificate is in every
    * worker. Sources the plan no longer names are stopped.
    */
-  private async provideCertificates(certificates: readonly CertificatePlan[]): Promise<void> {
+  private async provideCertificates(certificates: readonly CertificatePlan[], rereadFiles = false): Promise<void> {
     const started: Promise<TlsBundle>[] = [];
+    const replaced = new Map<string, CertificateSource>();
     for (const wanted of certificates) {
-      if (this.sources.has(wanted.id)) continue;
+      const existing = this.sources.get(wanted.id);
+      // A reload reads own certificate files again (the user may have replaced them); the one
+      // served stays until the new one has been read and checked.
+      if (existing !== undefined && !(rereadFiles && wanted.source === 'files')) continue;
+      if (existing !== undefined) replaced.set(wanted.id, existing);
       const publish = (bundle: TlsBundle): void => this.broadcast(bundle);
       const issuer = wanted.source === 'internal' ? await this.openStorage() : undefined;
       const created: CertificateSource = wanted.source === 'internal' ? new Keyring(this.storage!, issuer!, wanted, this.log, publish) : new FileCertificate(wanted, this.log, publish);
@@ -119,12 +124,15 @@ export class Primary {
     const results = await Promise.allSettled(started);
     const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed) {
-      // Sources that never obtained a certificate are forgotten, so a later reload tries them afresh.
+      // Sources that never obtained a certificate are forgotten, so a later reload tries them
+      // afresh; a file certificate that failed to re-read gives way to the one it was replacing.
       for (const wanted of certificates) {
         const source = this.sources.get(wanted.id);
         if (source === undefined || source.bundle !== undefined) continue;
         source.stop();
-        this.sources.delete(wanted.id);
+        const previous = replaced.get(wanted.id);
+        if (previous) this.sources.set(wanted.id, previous);
+        else this.sources.delete(wanted.id);
       }
       throw failed.reason;
     }
@@ -196,7 +204,7 @@ export class Primary {
     if (unchanged.length > 0) this.log.warn(`reload: ${unchanged.join(', ')} changed; that takes a restart, so it is kept as it was. The sites are reloaded now`);
     const plan: Plan = { ...next, workers: this.plan.workers, stateDir: this.plan.stateDir, logFormat: this.plan.logFormat, serving: { ...next.serving, bindings: this.plan.serving.bindings, limits: this.plan.serving.limits, shutdownGraceMs: this.plan.serving.shutdownGraceMs } };
     try {
-      await this.provideCertificates(plan.certificates);
+      await this.provideCertificates(plan.certificates, true);
     } catch (error) {
       this.log.error(`reload refused: a certificate could not be provided (${describeError(error)}); still serving the configuration loaded before`);
       return;

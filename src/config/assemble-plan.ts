@@ -6,6 +6,7 @@ import type { ErrorCode } from '../errors.js';
 import { describeError, systemErrorCode } from '../errors.js';
 import type { KeyType } from '../tls/key-types.js';
 import { leafId } from '../tls/storage/storage-keys.js';
+import { readPassphrase } from '../tls/passphrase.js';
 import { readHtpasswd } from './htpasswd.js';
 import type { SiteRulesInput } from './site-rules-config.js';
 import { type AccessLogPlan, type Binding, type CertificatePlan, freezePlan, type Limits, type Plan, type SitePlan } from './plan.js';
@@ -31,7 +32,7 @@ export interface PlanInput {
 
 /** A site as the user described it: its certificate as a source, not yet an id. */
 export interface SiteInput extends Omit<SitePlan, 'certificateId' | 'accessLog' | 'trustedProxies' | 'rules'> {
-  readonly tls: 'internal' | { readonly cert: string; readonly key: string };
+  readonly tls: 'internal' | { readonly cert: string; readonly key: string; readonly passphraseFile?: string };
   readonly log: AccessLogPlan | undefined;
   readonly rules: SiteRulesInput;
 }
@@ -94,7 +95,7 @@ export async function assemblePlan(input: PlanInput, report: Report): Promise<Pl
       const certificate: CertificatePlan =
         site.tls === 'internal'
           ? { source: 'internal', id: leafId(site.hosts, input.keyType), hosts: site.hosts, keyType: input.keyType, lifetimeMs: input.certLifetimeMs }
-          : { source: 'files', id: `files-${site.name}`, hosts: site.hosts, certFile: site.tls.cert, keyFile: site.tls.key };
+          : { source: 'files', id: `files-${site.name}`, hosts: site.hosts, certFile: site.tls.cert, keyFile: site.tls.key, ...(site.tls.passphraseFile ? { passphraseFile: site.tls.passphraseFile } : {}) };
       certificates.push(certificate);
       certificateId = certificate.id;
     }
@@ -133,7 +134,7 @@ export async function checkFolder(path: string, at: string, fail: Report): Promi
 }
 
 /** Own certificate files: readable PEM, the key belongs to the certificate, and it covers every host. */
-async function checkCertificateFiles(files: { cert: string; key: string }, hosts: readonly string[], at: string, fail: Report): Promise<void> {
+async function checkCertificateFiles(files: { cert: string; key: string; passphraseFile?: string }, hosts: readonly string[], at: string, fail: Report): Promise<void> {
   let cert: X509Certificate | undefined;
   let key: ReturnType<typeof createPrivateKey> | undefined;
   try {
@@ -141,10 +142,31 @@ async function checkCertificateFiles(files: { cert: string; key: string }, hosts
   } catch (error) {
     fail(`${at}.cert`, `${files.cert} ${systemErrorCode(error) === 'ENOENT' ? 'does not exist' : 'is not a PEM certificate'}; give the certificate file (PEM, leaf first)`, 'ERR_CERTIFICATE_FILES');
   }
+  let passphrase: string | undefined;
+  if (files.passphraseFile) {
+    try {
+      passphrase = await readPassphrase(files.passphraseFile);
+    } catch (error) {
+      fail(`${at}.passphraseFile`, `${files.passphraseFile} cannot be read (${systemErrorCode(error) ?? describeError(error)}); give the file holding the key's passphrase`, 'ERR_CERTIFICATE_FILES');
+      return;
+    }
+  }
+  let keyText = '';
   try {
-    key = createPrivateKey(await readFile(files.key));
+    keyText = await readFile(files.key, 'latin1');
+    key = createPrivateKey({ key: keyText, ...(passphrase !== undefined ? { passphrase } : {}) });
   } catch (error) {
-    fail(`${at}.key`, `${files.key} ${systemErrorCode(error) === 'ENOENT' ? 'does not exist' : 'is not a PEM private key'}; give the certificate's private key (PEM)`, 'ERR_CERTIFICATE_FILES');
+    // OpenSSL's errors for a missing passphrase vary by version: the PEM header says it plainly.
+    const encrypted = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(keyText);
+    const why =
+      systemErrorCode(error) === 'ENOENT'
+        ? "does not exist; give the certificate's private key (PEM)"
+        : encrypted && passphrase === undefined
+          ? 'is encrypted; add passphraseFile: FILE with its passphrase'
+          : encrypted
+            ? 'cannot be decrypted with the passphrase in passphraseFile; check that file'
+            : "is not a PEM private key; give the certificate's private key (PEM)";
+    fail(`${at}.key`, `${files.key} ${why}`, 'ERR_CERTIFICATE_FILES');
   }
   if (!cert || !key) return;
   if (!cert.checkPrivateKey(key)) return fail(`${at}.key`, `${files.key} is not the private key of ${files.cert}; give the key the certificate was issued for`, 'ERR_CERTIFICATE_FILES');

@@ -106,7 +106,7 @@ async function toPlan(config: ConfigFile, file: string, report: (path: Path, pro
       root: resolve(base, site.root),
       browse,
       cacheControl: site.cacheControl === undefined ? 'no-cache' : (check(at('cacheControl'), parseHeaderValue(site.cacheControl)) ?? ''),
-      tls: site.tls === undefined || site.tls === 'internal' ? 'internal' : { cert: resolve(base, site.tls.cert), key: resolve(base, site.tls.key) },
+      tls: site.tls === undefined || site.tls === 'internal' ? 'internal' : { cert: resolve(base, site.tls.cert), key: resolve(base, site.tls.key), ...(site.tls.passphraseFile ? { passphraseFile: resolve(base, site.tls.passphraseFile) } : {}) },
       log: site.log && { dir: resolve(base, site.log.dir), fields: site.log.fields ?? DEFAULT_W3C_FIELDS },
       vdirs: (site.vdirs ?? []).map((vdir) => ({ path: vdir.path, root: resolve(base, vdir.root), browse: vdir.browse ?? browse })),
       rules: parseSiteRules(site, at, check, (path) => resolve(base, path)),

@@ -28,6 +28,7 @@ const vdir = z
 
 const tlsFiles = z.strictObject({
   cert: path.meta({ description: 'PEM certificate chain, leaf first' }),
+  passphraseFile: path.optional().meta({ description: 'a file holding the passphrase of an encrypted key (first line)' }),
   key: path.meta({ description: 'PEM private key of the leaf' }),
 });
 

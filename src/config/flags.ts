@@ -1,3 +1,5 @@
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { availableParallelism, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -26,6 +28,8 @@ export interface ServeFlags {
   readonly 'send-timeout'?: string;
   readonly 'log-format'?: string;
   readonly spa?: boolean;
+  readonly cert?: string;
+  readonly key?: string;
   readonly cors?: readonly string[];
   readonly header?: readonly string[];
 }
@@ -54,7 +58,10 @@ export async function planFromFlags(flags: ServeFlags, cwd = process.cwd()): Pro
   if (httpPort === 'off' && httpsPort === 'off') problems.push({ path: '--http', problem: 'and --https are both off: there is nothing to serve; give at least one of them a port', code: 'ERR_INVALID_OPTION' });
   if (typeof httpPort === 'number' && httpPort !== 0 && httpPort === httpsPort) problems.push({ path: '--http', problem: `and --https are both ${httpPort}: give them different ports`, code: 'ERR_INVALID_OPTION' });
   const address = flags.bind === undefined ? undefined : check('--bind', 'ERR_INVALID_OPTION', parseBindAddress(flags.bind));
-  const hosts = check('--host', 'ERR_INVALID_OPTION', parseHosts(flags.host));
+  if ((flags.cert === undefined) !== (flags.key === undefined)) problems.push({ path: flags.cert === undefined ? '--key' : '--cert', problem: `needs ${flags.cert === undefined ? '--cert' : '--key'} too: give the certificate and its private key`, code: 'ERR_INVALID_OPTION' });
+  const own = flags.cert !== undefined && flags.key !== undefined ? { cert: resolve(cwd, flags.cert), key: resolve(cwd, flags.key) } : undefined;
+  // With your own certificate, the names it covers are the site's names, unless --host says otherwise.
+  const hosts = check('--host', 'ERR_INVALID_OPTION', parseHosts(flags.host ?? (own ? certificateNames(own.cert) : undefined)));
   const workers = check('--workers', 'ERR_INVALID_OPTION', parseWorkers(flags.workers));
   const keyType = check('--key-type', 'ERR_INVALID_OPTION', parseKeyType(flags['key-type'] ?? 'ec-p256'));
   const lifetimeMs = check('--cert-lifetime', 'ERR_INVALID_OPTION', parseDurationOption(flags['cert-lifetime'] ?? '7d', MIN_CERT_LIFETIME_MS));
@@ -90,7 +97,7 @@ export async function planFromFlags(flags: ServeFlags, cwd = process.cwd()): Pro
       logFormat: logFormat!,
       configFile: undefined,
       trustedProxies: [],
-      sites: [{ name: 'default', hosts: hosts!, isDefault: true, root, browse: flags.browse ?? false, cacheControl: cacheControl!, tls: 'internal', log: undefined, vdirs: [], rules: {
+      sites: [{ name: 'default', hosts: hosts!, isDefault: true, root, browse: flags.browse ?? false, cacheControl: cacheControl!, tls: own ?? 'internal', log: undefined, vdirs: [], rules: {
             ...NO_RULES,
             auth: [],
             tryFiles: flags.spa ? ['{path}', '/index.html'] : undefined,
@@ -98,11 +105,24 @@ export async function planFromFlags(flags: ServeFlags, cwd = process.cwd()): Pro
             cors: origins!.length > 0 ? { origins: origins!, methods: ['GET', 'HEAD', 'POST'], headers: undefined, credentials: false, maxAge: undefined } : undefined,
           } }],
     },
-    // The only site-level problem flags can cause is the folder, which is the command's argument.
-    (path, problem, code) => problems.push({ path: path === 'sites[0].root' ? '' : path, problem, code }),
+    // The site-level problems flags can cause: the folder (the command's argument) and own certificate files.
+    (path, problem, code) => problems.push({ path: FLAG_OF[path] ?? path, problem, code }),
   );
   if (!plan) throw new PlanError(problems);
   return plan;
+}
+
+const FLAG_OF: Record<string, string> = { 'sites[0].root': '', 'sites[0].tls.cert': '--cert', 'sites[0].tls.key': '--key' };
+
+/** The DNS names and IP addresses a certificate file names; undefined if it cannot be read (the check reports it). */
+function certificateNames(file: string): string[] | undefined {
+  try {
+    const cert = new X509Certificate(readFileSync(file));
+    const names = (cert.subjectAltName ?? '').split(/,\s*/).flatMap((entry) => (entry.startsWith('DNS:') ? [entry.slice(4)] : entry.startsWith('IP Address:') ? [entry.slice(11)] : []));
+    return names.length > 0 ? names : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A parsed value, or what is wrong with the text (written to follow the flag's name). */

@@ -38,6 +38,8 @@ export interface FileCertificatePlan {
   readonly hosts: readonly string[];
   readonly certFile: string;
   readonly keyFile: string;
+  /** The file holding the key's passphrase, for an encrypted key. */
+  readonly passphraseFile?: string;
 }
 
 /** What a worker receives over IPC: plain JSON. */

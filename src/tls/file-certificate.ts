@@ -1,4 +1,6 @@
+import { createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { readPassphrase } from './passphrase.js';
 import { PorticoError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { freezeBundle, type TlsBundle } from './bundle.js';
@@ -10,6 +12,7 @@ export interface FileCertificateOptions {
   readonly hosts: readonly string[];
   readonly certFile: string;
   readonly keyFile: string;
+  readonly passphraseFile?: string;
 }
 
 /**
@@ -52,8 +55,11 @@ export class FileCertificate {
   stop(): void {}
 
   private async read(): Promise<TlsBundle> {
-    const { certFile, keyFile } = this.options;
-    const [certPem, keyPem] = await Promise.all([readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
+    const { certFile, keyFile, passphraseFile } = this.options;
+    const [certPem, stored] = await Promise.all([readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
+    // An encrypted key is decrypted here, in the primary; workers receive it ready to use, as
+    // they receive the internal CA's keys.
+    const keyPem = passphraseFile === undefined ? stored : (createPrivateKey({ key: stored, passphrase: await readPassphrase(passphraseFile) }).export({ type: 'pkcs8', format: 'pem' }) as string);
     const checked = checkPair({ certPem, keyPem }, Date.now());
     if (!checked.ok) throw new PorticoError('ERR_CERTIFICATE_FILES', checked.missing ? `${certFile} and ${keyFile} are empty` : `${checked.culprit === 'key' ? keyFile : certFile}: ${checked.problem}`);
     const { cert, key } = checked.value;
