@@ -11,6 +11,7 @@ Commands:
   reload --config FILE     make the Portico serving FILE read it again (also: SIGHUP)
   schema                   print the config file's JSON Schema, for editors
   ca root                  print the internal root CA certificate (PEM) to trust it
+  ca trust | untrust       add the root CA to (or remove it from) the system store and the browsers
 
 Options:
   -h, --help       show help (also: portico serve --help)
@@ -47,14 +48,18 @@ state folder) to read it again, as SIGHUP does. Requests in flight, keep-alive c
 downloads carry on; an invalid file is refused and the running configuration keeps serving.
 `;
 
-export const CA_HELP = `Usage: portico ca root [--state DIR]
+export const CA_HELP = `Usage: portico ca root | trust | untrust [--state DIR]
 
-Prints the internal root CA certificate (PEM) on stdout. Trust it to make browsers and tools
-accept Portico's certificates, for example:
-  portico ca root > portico-root.crt
-  curl --cacert portico-root.crt https://localhost:8443/
+  ca root       prints the internal root CA certificate (PEM) on stdout, for example:
+                  portico ca root > portico-root.crt
+                  curl --cacert portico-root.crt https://localhost:8443/
+  ca trust      adds the root CA to the system store (update-ca-certificates; needs sudo) and to
+                the NSS databases Chromium and Firefox read (certutil, from libnss3-tools), as
+                caddy trust and mkcert do; records what it added in the state directory
+  ca untrust    removes exactly what ca trust added
 
 Options:
-  --state DIR    the state directory (default: $XDG_DATA_HOME/portico or ~/.local/share/portico)
-  -h, --help     show this help
+  --state DIR          the state directory (default: $XDG_DATA_HOME/portico or ~/.local/share/portico)
+  --only nss|system    ca trust: only the browsers' databases, or only the system store
+  -h, --help           show this help
 `;

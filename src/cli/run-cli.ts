@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { PlanError, renderProblem } from '../config/problem.js';
 import { describeError, isPorticoError, PorticoError, systemErrorCode } from '../errors.js';
-import { caRootCommand } from './commands/ca.js';
+import { caRootCommand, caTrustCommand, caUntrustCommand } from './commands/ca.js';
 import { checkCommand, reloadCommand, schemaCommand } from './commands/config.js';
 import { serveCommand, serveConfigCommand } from './commands/serve.js';
 import { CA_HELP, CHECK_HELP, MAIN_HELP, RELOAD_HELP, SERVE_HELP } from './help.js';
@@ -10,7 +10,7 @@ import { suggest } from './suggest.js';
 import { PORTICO_VERSION } from '../version.js';
 
 const COMMANDS = ['serve', 'check', 'reload', 'ca', 'schema'] as const;
-const CA_OPTIONS = { state: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const satisfies ParseArgsConfig['options'];
+const CA_OPTIONS = { state: { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const satisfies ParseArgsConfig['options'];
 const CONFIG_OPTIONS = { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const satisfies ParseArgsConfig['options'];
 
 /**
@@ -71,8 +71,12 @@ async function dispatch(argv: readonly string[]): Promise<number> {
     case 'ca': {
       const { values, positionals } = parse('ca', rest, CA_OPTIONS);
       if (values.help) return printed(CA_HELP);
-      if (positionals.length !== 1 || positionals[0] !== 'root') throw usage(`unknown ca command ${JSON.stringify(positionals.join(' '))}: the only one is "ca root"`, 'ca');
-      return caRootCommand(typeof values.state === 'string' ? values.state : undefined);
+      const state = typeof values.state === 'string' ? values.state : undefined;
+      const sub = positionals.join(' ');
+      if (sub === 'root') return caRootCommand(state);
+      if (sub === 'trust') return caTrustCommand(state, typeof values.only === 'string' ? values.only : undefined);
+      if (sub === 'untrust') return caUntrustCommand(state);
+      throw usage(`unknown ca command ${JSON.stringify(sub)}: use ca root, ca trust or ca untrust`, 'ca');
     }
     default: {
       const guess = suggest(command, COMMANDS);
