@@ -8,7 +8,15 @@ import { promisify } from 'node:util';
 import { describeError, PorticoError } from '../errors.js';
 
 const run = promisify(execFile);
-const SYSTEM_DIR = '/usr/local/share/ca-certificates';
+/**
+ * Debian's folder of local roots. PORTICO_SYSTEM_TRUST_DIR points elsewhere (a throwaway folder
+ * for tests, or another distribution's anchors folder); then no update command is run, since
+ * nothing is known about how that store is refreshed.
+ */
+function systemStore(): { readonly dir: string; readonly update: boolean } {
+  const dir = process.env.PORTICO_SYSTEM_TRUST_DIR;
+  return dir ? { dir, update: false } : { dir: '/usr/local/share/ca-certificates', update: true };
+}
 
 /** What `portico ca trust` added, so `untrust` removes exactly that. Kept in the state folder. */
 export type TrustRecord = { readonly kind: 'nss'; readonly db: string; readonly nickname: string } | { readonly kind: 'system'; readonly file: string };
@@ -41,14 +49,15 @@ export async function trustRoot(rootPem: string, only: TrustStoreKind | undefine
     }
   }
   if (only !== 'nss') {
-    if (!existsSync(SYSTEM_DIR) || !(await hasCommand('update-ca-certificates'))) {
-      if (only === 'system') throw new PorticoError('ERR_TRUST_STORE', `there is no ${SYSTEM_DIR} and update-ca-certificates here: add the root (portico ca root) to this system's store by hand`);
-      log(`skipped the system store: no ${SYSTEM_DIR} with update-ca-certificates`);
+    const store = systemStore();
+    if (!existsSync(store.dir) || (store.update && !(await hasCommand('update-ca-certificates')))) {
+      if (only === 'system') throw new PorticoError('ERR_TRUST_STORE', `there is no ${store.dir} and update-ca-certificates here: add the root (portico ca root) to this system's store by hand`);
+      log(`skipped the system store: no ${store.dir} with update-ca-certificates`);
     } else {
-      const file = join(SYSTEM_DIR, `portico-${id}.crt`);
+      const file = join(store.dir, `portico-${id}.crt`);
       try {
         await writeFile(file, rootPem);
-        await run('update-ca-certificates');
+        if (store.update) await run('update-ca-certificates');
       } catch (error) {
         throw new PorticoError('ERR_TRUST_STORE', `cannot add the root to the system store (${describeError(error)}): run portico ca trust with sudo, or with --only nss for the browsers alone`);
       }
@@ -72,7 +81,7 @@ export async function untrustRoot(records: readonly TrustRecord[], log: (line: s
       log(`removed from the system store (${record.file})`);
     }
   }
-  if (system) await run('update-ca-certificates', ['--fresh']);
+  if (system && systemStore().update) await run('update-ca-certificates', ['--fresh']);
 }
 
 /** Chromium's database (made if missing) and every Firefox profile's. */

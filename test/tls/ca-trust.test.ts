@@ -66,3 +66,20 @@ test('ca trust refuses an --only it does not know, and untrust with nothing reco
   assert.equal(nothing.code, 0);
   assert.match(nothing.stdout, /nothing to remove/);
 });
+
+test('ca trust: the system store too (a throwaway folder here, by PORTICO_SYSTEM_TRUST_DIR), and untrust takes out both', async () => {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const store = join(box.dir, 'ca-certificates');
+  await mkdir(store);
+  const env = { HOME: home, PORTICO_SYSTEM_TRUST_DIR: store };
+  const trust = await runPortico(['ca', 'trust', '--state', box.state], env);
+  assert.equal(trust.code, 0, trust.stderr);
+  const [file] = await readdir(store);
+  assert.match(file ?? '', /^portico-[0-9a-f]{12}\.crt$/);
+  const root = await runPortico(['ca', 'root', '--state', box.state]);
+  assert.equal(await readFile(join(store, file!), 'utf8'), root.stdout);
+  assert.equal(await open(), '200');
+  assert.equal((await runPortico(['ca', 'untrust', '--state', box.state], env)).code, 0);
+  assert.deepEqual(await readdir(store), []);
+  assert.doesNotMatch(await nicknames(), /Portico Local CA/);
+});
