@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   ERR_CERTIFICATE_FILES: 'a site\'s own certificate or key file is missing, unreadable, mismatched or does not cover its hosts',
   ERR_LOG_DIR: 'an access log folder cannot be created or written',
   ERR_NOT_RUNNING: 'no running Portico was found for this config file',
+  ERR_CERTIFICATE_INSTALL: 'portico cert install refused a certificate (wrong key, not valid now, a host missing, a chain that does not verify)',
   ERR_TRUST_STORE: 'the root CA could not be added to (or removed from) a trust store',
 } as const;
 

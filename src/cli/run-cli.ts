@@ -2,14 +2,16 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { PlanError, renderProblem } from '../config/problem.js';
 import { describeError, isPorticoError, PorticoError, systemErrorCode } from '../errors.js';
 import { caRootCommand, caTrustCommand, caUntrustCommand } from './commands/ca.js';
+import { certInstallCommand, certListCommand, certRequestCommand } from './commands/cert.js';
 import { checkCommand, reloadCommand, schemaCommand } from './commands/config.js';
 import { serveCommand, serveConfigCommand } from './commands/serve.js';
-import { CA_HELP, CHECK_HELP, MAIN_HELP, RELOAD_HELP, SERVE_HELP } from './help.js';
+import { CA_HELP, CERT_HELP, CHECK_HELP, MAIN_HELP, RELOAD_HELP, SERVE_HELP } from './help.js';
 import { parserOptions, SERVE_OPTIONS, withDefaults } from './serve-options.js';
 import { suggest } from './suggest.js';
 import { PORTICO_VERSION } from '../version.js';
 
-const COMMANDS = ['serve', 'check', 'reload', 'ca', 'schema'] as const;
+const COMMANDS = ['serve', 'check', 'reload', 'ca', 'cert', 'schema'] as const;
+const CERT_OPTIONS = { host: { type: 'string', multiple: true }, 'key-type': { type: 'string' }, state: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const satisfies ParseArgsConfig['options'];
 const CA_OPTIONS = { state: { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const satisfies ParseArgsConfig['options'];
 const CONFIG_OPTIONS = { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const satisfies ParseArgsConfig['options'];
 
@@ -77,6 +79,17 @@ async function dispatch(argv: readonly string[]): Promise<number> {
       if (sub === 'trust') return caTrustCommand(state, typeof values.only === 'string' ? values.only : undefined);
       if (sub === 'untrust') return caUntrustCommand(state);
       throw usage(`unknown ca command ${JSON.stringify(sub)}: use ca root, ca trust or ca untrust`, 'ca');
+    }
+    case 'cert': {
+      const { values, positionals } = parse('cert', rest, CERT_OPTIONS);
+      if (values.help) return printed(CERT_HELP);
+      const state = typeof values.state === 'string' ? values.state : undefined;
+      const hosts = Array.isArray(values.host) ? values.host.filter((host): host is string => typeof host === 'string') : [];
+      const [sub, ...args] = positionals;
+      if (sub === 'request' && args.length === 0) return certRequestCommand(hosts, typeof values['key-type'] === 'string' ? values['key-type'] : undefined, state);
+      if (sub === 'install' && args.length <= 1) return certInstallCommand(args[0], state);
+      if (sub === 'list' && args.length === 0) return certListCommand(values.json === true, state);
+      throw usage(`unknown cert command ${JSON.stringify(positionals.join(' '))}: use cert request, cert install FILE or cert list`, 'cert');
     }
     default: {
       const guess = suggest(command, COMMANDS);

@@ -5,7 +5,8 @@ import type { CertificatePlan, Plan } from '../config/plan.js';
 import { PlanError, renderProblem } from '../config/problem.js';
 import { describeError, PorticoError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import type { TlsBundle } from '../tls/bundle.js';
+import { freezeBundle, type TlsBundle } from '../tls/bundle.js';
+import { bundleCovers, loadInstalled } from '../tls/key-manager.js';
 import { FileCertificate } from '../tls/file-certificate.js';
 import { Keyring } from '../tls/keyring.js';
 import { createTicketKeys, TICKET_KEY_LIFETIME_MS } from '../tls/ticket-keys.js';
@@ -17,6 +18,9 @@ import { notifyReady, writePidFile, removePidFile } from './service-manager.js';
 
 /** Where a site's certificate comes from: the internal CA's keyring, or the user's files. */
 type CertificateSource = Pick<Keyring, 'bundle' | 'start' | 'renewNow' | 'stop'>;
+
+/** How often the store is read for certificates installed by `portico cert install`. */
+const INSTALLED_POLL_MS = 2_000;
 
 /** Signals closer together than this are one interrupt delivered twice. */
 const REPEATED_SIGNAL_MS = 300;
@@ -45,6 +49,9 @@ export class Primary {
   private reloading: Promise<void> | undefined;
   private reloadAgain = false;
   private pidFile: string | undefined;
+  /** Certificates installed with `portico cert install` that serve an internal site instead of its own: plan id → bundle. */
+  private readonly installed = new Map<string, TlsBundle>();
+  private installedTimer: NodeJS.Timeout | undefined;
   /** Workers that have not yet confirmed the reload in progress. */
   private awaitingReconfigured: { readonly workers: Set<Worker>; readonly done: () => void } | undefined;
   private ticketKeys = createTicketKeys();
@@ -109,7 +116,10 @@ export class Primary {
       // served stays until the new one has been read and checked.
       if (existing !== undefined && !(rereadFiles && wanted.source === 'files')) continue;
       if (existing !== undefined) replaced.set(wanted.id, existing);
-      const publish = (bundle: TlsBundle): void => this.broadcast(bundle);
+      // While an installed certificate serves this site, the internal one is renewed but not sent.
+      const publish = (bundle: TlsBundle): void => {
+        if (!this.installed.has(bundle.id)) this.broadcast(bundle);
+      };
       const issuer = wanted.source === 'internal' ? await this.openStorage() : undefined;
       const created: CertificateSource = wanted.source === 'internal' ? new Keyring(this.storage!, issuer!, wanted, this.log, publish) : new FileCertificate(wanted, this.log, publish);
       this.sources.set(wanted.id, created);
@@ -148,11 +158,43 @@ export class Primary {
   private async startCertificates(): Promise<void> {
     try {
       await this.provideCertificates(this.plan.certificates);
+      await this.applyInstalled();
     } catch (error) {
       this.fail(error);
       return;
     }
     this.ready();
+    if (this.storage) {
+      this.installedTimer = setInterval(() => void this.applyInstalled().catch((error: unknown) => this.log.warn(`reading installed certificates: ${describeError(error)}`)), INSTALLED_POLL_MS);
+      this.installedTimer.unref();
+    }
+  }
+
+  /**
+   * `portico cert install` writes to the store; this looks there every two seconds. An installed
+   * certificate that covers every host of a site whose tls is internal serves that site in its
+   * place (the same id, so every worker swaps it atomically); when it is gone or expired, the
+   * internal one comes back.
+   */
+  private async applyInstalled(): Promise<void> {
+    if (!this.storage || this.stopping) return;
+    const bundles = await loadInstalled(this.storage, Date.now());
+    for (const wanted of this.plan.certificates) {
+      if (wanted.source !== 'internal') continue;
+      const match = bundles.find((bundle) => bundleCovers(bundle, wanted.hosts));
+      const current = this.installed.get(wanted.id);
+      if (match && match.fingerprint256 !== current?.fingerprint256) {
+        const bundle = freezeBundle({ ...match, id: wanted.id, hosts: wanted.hosts });
+        this.installed.set(wanted.id, bundle);
+        this.print(`installed certificate ${match.fingerprint256} now serves ${wanted.hosts.join(', ')} (valid until ${new Date(match.notAfter).toISOString()})`);
+        this.broadcast(bundle);
+      } else if (!match && current) {
+        this.installed.delete(wanted.id);
+        const own = this.sources.get(wanted.id)?.bundle;
+        this.log.warn(`the installed certificate for ${wanted.hosts.join(', ')} is gone or no longer valid; serving the internal one again`);
+        if (own) this.broadcast(own);
+      }
+    }
   }
 
   /** Every listener is up and every certificate is ready: tell a service manager, and leave a pid file for `portico reload`. */
@@ -275,7 +317,10 @@ export class Primary {
     if (this.stopping) return sendTo(slot.worker, { type: 'shutdown' });
     sendTo(slot.worker, { type: 'start', plan: this.plan.serving });
     sendTo(slot.worker, { type: 'ticket-keys', keys: this.ticketKeys });
-    for (const source of this.sources.values()) if (source.bundle) sendTo(slot.worker, { type: 'tls-bundle', bundle: source.bundle });
+    for (const [id, source] of this.sources) {
+      const bundle = this.installed.get(id) ?? source.bundle;
+      if (bundle) sendTo(slot.worker, { type: 'tls-bundle', bundle });
+    }
   }
 
   private sourceOf(fingerprint256: string): CertificateSource | undefined {
@@ -330,6 +375,7 @@ export class Primary {
     this.exitCode = exitCode;
     for (const source of this.sources.values()) source.stop();
     clearInterval(this.ticketTimer);
+    clearInterval(this.installedTimer);
     if (exitCode === 0) this.log.info(`shutting down (${reason})`);
     const live = this.liveWorkers();
     if (live.length === 0) return this.exit();

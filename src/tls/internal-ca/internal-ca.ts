@@ -19,6 +19,7 @@ const OID = {
   subjectKeyIdentifier: '2.5.29.14',
   authorityKeyIdentifier: '2.5.29.35',
   serverAuth: '1.3.6.1.5.5.7.3.1',
+  extensionRequest: '1.2.840.113549.1.9.14',
   ecdsaWithSha256: '1.2.840.10045.4.3.2',
   ecdsaWithSha384: '1.2.840.10045.4.3.3',
   sha256WithRsa: '1.2.840.113549.1.1.11',
@@ -75,6 +76,20 @@ export function signLeaf(root: PemPair, hosts: readonly string[], key: KeyObject
     ],
   });
   return toPem(certificate, 'CERTIFICATE');
+}
+
+/**
+ * A certificate signing request (PKCS#10, RFC 2986) for `hosts`, signed with `key`: what a
+ * commercial CA asks for. Subject CN is the first DNS name; the names go in a subjectAltName
+ * extension request, which is what CAs issue from.
+ */
+export function certificationRequest(hosts: readonly string[], key: KeyObject): string {
+  const commonName = hosts.find((host) => isIP(host) === 0) ?? hosts[0] ?? 'localhost';
+  const requested = der.sequence(extension(OID.subjectAltName, false, der.sequence(...hosts.map(generalName))));
+  const attribute = der.sequence(der.objectIdentifier(OID.extensionRequest), der.set(requested));
+  const info = der.sequence(der.integer(0), distinguishedName(commonName), publicKeyInfo(key), der.tlv(0xa0, attribute));
+  const { algorithm, hash } = signatureAlgorithm(key);
+  return toPem(der.sequence(info, algorithm, der.bitString(sign(hash, info, key))), 'CERTIFICATE REQUEST');
 }
 
 interface CertificateFields {

@@ -12,6 +12,9 @@ export interface PairKeys {
  *
  *     ca/root.crt, ca/root.key                  the internal root CA
  *     certificates/ID/cert.pem, key.pem         one leaf per (host set, key type)
+ *     pending/ID/request.csr, key.pem, hosts.json   a key whose request awaits a CA's signature (portico cert request)
+ *     installed/ID/cert.pem, key.pem            a CA-signed certificate installed with its key (portico cert install)
+ *     installed/index.json                      the IDs installed, which a running primary watches
  *
  * and lock names: `ca-root`, and the leaf's ID.
  */
@@ -20,6 +23,12 @@ export const StorageKeys = {
   rootLock: (): string => 'ca-root',
   leaf: (id: string): PairKeys => ({ cert: `certificates/${id}/cert.pem`, key: `certificates/${id}/key.pem` }),
   leafLock: (id: string): string => id,
+  /** ID: the first 32 hex digits of the SHA-256 of the public key, so the signed certificate finds its key. */
+  pending: (id: string): PairKeys => ({ cert: `pending/${id}/request.csr`, key: `pending/${id}/key.pem` }),
+  pendingHosts: (id: string): string => `pending/${id}/hosts.json`,
+  installed: (id: string): PairKeys => ({ cert: `installed/${id}/cert.pem`, key: `installed/${id}/key.pem` }),
+  installedIndex: (): string => 'installed/index.json',
+  installedLock: (): string => 'installed-index',
 };
 
 /**
