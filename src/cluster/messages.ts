@@ -15,7 +15,9 @@ export type PrimaryMessage =
   | { readonly type: 'tls-bundle'; readonly bundle: TlsBundle }
   /** A session-ticket key, base64 (48 bytes), shared by all workers. */
   | { readonly type: 'ticket-keys'; readonly keys: string }
-  | { readonly type: 'shutdown' };
+  | { readonly type: 'shutdown' }
+  /** An address past the sign-in failure limit, counted across workers: refuse it until then. */
+  | { readonly type: 'auth-blocked'; readonly address: string; readonly until: number };
 
 export type WorkerMessage =
   | { readonly type: 'ready' }
@@ -24,7 +26,9 @@ export type WorkerMessage =
   | { readonly type: 'listen-failed'; readonly code: string; readonly message: string }
   | { readonly type: 'certificate-expired'; readonly fingerprint256: string }
   /** The sites of a 'reconfigure' are being served. */
-  | { readonly type: 'reconfigured' };
+  | { readonly type: 'reconfigured' }
+  /** A sign-in failed from this address (HTTP Basic). */
+  | { readonly type: 'auth-failed'; readonly address: string };
 
 export function parsePrimaryMessage(value: unknown): PrimaryMessage | undefined {
   if (!isRecord(value)) return undefined;
@@ -40,6 +44,8 @@ export function parsePrimaryMessage(value: unknown): PrimaryMessage | undefined 
       return typeof value.keys === 'string' && Buffer.from(value.keys, 'base64').length === 48 ? (value as PrimaryMessage) : undefined;
     case 'shutdown':
       return { type: 'shutdown' };
+    case 'auth-blocked':
+      return typeof value.address === 'string' && typeof value.until === 'number' ? (value as PrimaryMessage) : undefined;
     default:
       return undefined;
   }
@@ -52,6 +58,8 @@ export function parseWorkerMessage(value: unknown): WorkerMessage | undefined {
       return { type: 'ready' };
     case 'reconfigured':
       return { type: 'reconfigured' };
+    case 'auth-failed':
+      return typeof value.address === 'string' ? (value as WorkerMessage) : undefined;
     case 'listening':
       return Array.isArray(value.listeners) && value.listeners.every((l: { name?: unknown; port?: unknown }) => (l.name === 'http' || l.name === 'https') && typeof l.port === 'number')
         ? (value as WorkerMessage)

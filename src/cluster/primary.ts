@@ -7,6 +7,7 @@ import { describeError, PorticoError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { freezeBundle, type TlsBundle } from '../tls/bundle.js';
 import { bundleCovers, loadInstalled } from '../tls/key-manager.js';
+import { FailureCounter } from '../http/rules/failure-limit.js';
 import { FileCertificate } from '../tls/file-certificate.js';
 import { Keyring } from '../tls/keyring.js';
 import { createTicketKeys, TICKET_KEY_LIFETIME_MS } from '../tls/ticket-keys.js';
@@ -51,6 +52,7 @@ export class Primary {
   private pidFile: string | undefined;
   /** Certificates installed with `portico cert install` that serve an internal site instead of its own: plan id → bundle. */
   private readonly installed = new Map<string, TlsBundle>();
+  private readonly signInFailures = new FailureCounter();
   private installedTimer: NodeJS.Timeout | undefined;
   /** Workers that have not yet confirmed the reload in progress. */
   private awaitingReconfigured: { readonly workers: Set<Worker>; readonly done: () => void } | undefined;
@@ -304,6 +306,7 @@ export class Primary {
     else if (message.type === 'listening') this.onListening(slot, message.listeners);
     else if (message.type === 'certificate-expired') this.sourceOf(message.fingerprint256)?.renewNow(`worker ${slot.index} found certificate ${message.fingerprint256} expired`);
     else if (message.type === 'reconfigured') this.onReconfigured(slot);
+    else if (message.type === 'auth-failed') this.onSignInFailure(message.address);
     else this.fail(new PorticoError(message.code as PorticoError['code'], message.message));
   }
 
@@ -321,6 +324,13 @@ export class Primary {
       const bundle = this.installed.get(id) ?? source.bundle;
       if (bundle) sendTo(slot.worker, { type: 'tls-bundle', bundle });
     }
+  }
+
+  /** Sign-in failures counted across workers: past the limit, every worker refuses the address. */
+  private onSignInFailure(address: string): void {
+    const until = this.signInFailures.record(address, Date.now());
+    if (until === undefined) return;
+    for (const worker of this.liveWorkers()) sendTo(worker, { type: 'auth-blocked', address, until });
   }
 
   private sourceOf(fingerprint256: string): CertificateSource | undefined {

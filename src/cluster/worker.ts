@@ -1,6 +1,7 @@
 import type { WorkerPlan } from '../config/plan.js';
 import { describeError, isPorticoError } from '../errors.js';
 import { isFaultActive } from '../fault-injection.js';
+import { FailureLimit } from '../http/rules/failure-limit.js';
 import { createStaticCaches } from '../http/static/static-handler.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { CertificateTable } from '../server/certificate-table.js';
@@ -40,6 +41,7 @@ class Worker {
   private shutdownGraceMs = 10_000;
   private readonly caches = createStaticCaches();
   private readonly accessLogs: AccessLogs;
+  private readonly signInFailures = new FailureLimit((address) => send({ type: 'auth-failed', address }));
   private router: SiteRouter | undefined;
   /** Reconfigurations apply in the order they were sent. */
   private configuring: Promise<void> = Promise.resolve();
@@ -62,6 +64,7 @@ class Worker {
     else if (message.type === 'reconfigure') this.configuring = this.configuring.then(() => this.reconfigure(message.plan));
     else if (message.type === 'tls-bundle') this.certificates.publish(message.bundle);
     else if (message.type === 'ticket-keys') this.certificates.setTicketKeys(Buffer.from(message.keys, 'base64'));
+    else if (message.type === 'auth-blocked') this.signInFailures.block(message.address, message.until);
     else this.shutdown();
   }
 
@@ -99,7 +102,7 @@ class Worker {
   }
 
   private async useSites(plan: WorkerPlan): Promise<void> {
-    const router = await buildSites(plan, { caches: this.caches, log: this.log, httpsPort: () => this.httpsPort(plan) }, this.accessLogs);
+    const router = await buildSites(plan, { caches: this.caches, log: this.log, httpsPort: () => this.httpsPort(plan), signInFailures: this.signInFailures }, this.accessLogs);
     const ids = plan.sites.flatMap((site) => (site.certificateId ? [site.certificateId] : []));
     this.certificates.configure(ids, plan.sites.find((site) => site.isDefault)?.certificateId);
     this.router = router;

@@ -2,6 +2,7 @@ import type { BlockList } from 'node:net';
 import type { SitePlan, WorkerPlan } from '../config/plan.js';
 import type { Handler } from '../http/handler.js';
 import { type Finished, Pipeline } from '../http/pipeline.js';
+import type { FailureLimit } from '../http/rules/failure-limit.js';
 import { createRulesHandler, type SiteRulesHandler } from '../http/rules/site-rules.js';
 import { createSiteFilesHandler } from '../http/static/site-files.js';
 import type { StaticCaches } from '../http/static/static-handler.js';
@@ -17,6 +18,7 @@ export interface SiteContext {
   readonly caches: StaticCaches;
   readonly log: Logger;
   readonly httpsPort: () => number | undefined;
+  readonly signInFailures: FailureLimit;
 }
 
 /** A site's context once its content and rules exist (rules need the files for error pages). */

@@ -22,7 +22,7 @@ let ca: string;
 const CONFIG = (state: string): string => `http: 0
 https: 0
 bind: 127.0.0.1
-workers: 1
+workers: 2
 state: ${state}
 sites:
   - name: app
@@ -255,7 +255,7 @@ test('auth: plain HTTP is refused with a page that says to use HTTPS, even with 
   assert.match(reply.body.toString(), /only sent over HTTPS: open https:\/\/app\.example\.test\/admin\//);
 });
 
-test('auth: the 11th failure within a minute from one address is refused with 429, the right password included', async () => {
+test('auth: the 11th failure within a minute from one address is refused with 429 by every worker, the right password included', async () => {
   // From another loopback address, so the other tests' failures do not count.
   const fail = (password: string): Promise<number> =>
     new Promise((resolve, reject) => {

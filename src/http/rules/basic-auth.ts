@@ -3,10 +3,8 @@ import bcrypt from 'bcryptjs';
 import type { AuthRule } from '../../config/plan.js';
 import type { Exchange } from '../exchange.js';
 import { bytesResponse, type Response } from '../response.js';
+import type { FailureLimit } from './failure-limit.js';
 
-/** Failures one client address may make per minute before it is refused (429) without a check. */
-export const MAX_FAILURES_PER_MINUTE = 10;
-const WINDOW_MS = 60_000;
 /** A hash to compare against for an unknown user, so that case costs what a wrong password costs. */
 const UNKNOWN_USER_HASH = bcrypt.hashSync('portico: no such user', 10);
 const MAX_REMEMBERED = 1_000;
@@ -15,22 +13,24 @@ const MAX_REMEMBERED = 1_000;
  * HTTP Basic authentication (RFC 7617) for one rule: bcrypt hashes from an htpasswd file,
  * compared with bcryptjs off the request's synchronous path. A verified (user, password) pair is
  * remembered by a digest, so a browser that sends the header with every request pays bcrypt
- * once, not per request. Failures are counted per client address; the eleventh in a minute is
- * refused without a check. Passwords are never logged or kept.
+ * once, not per request. Failures are counted per client address across workers (FailureLimit);
+ * past the limit an address is refused without a check. Passwords are never logged or kept.
  */
 export class BasicAuth {
   private readonly verified = new Set<string>();
-  private readonly failures = new Map<string, { count: number; since: number }>();
 
-  constructor(private readonly rule: AuthRule) {}
+  constructor(
+    private readonly rule: AuthRule,
+    private readonly limit: FailureLimit,
+  ) {}
 
   /** The user name when the request proves it, or the response that refuses it. */
   async check(exchange: Exchange): Promise<{ user: string } | { response: Response }> {
     const address = exchange.remoteAddress ?? '';
     const now = Date.now();
-    const record = this.failures.get(address);
-    if (record && now - record.since < WINDOW_MS && record.count >= MAX_FAILURES_PER_MINUTE) {
-      return { response: bytesResponse(429, { 'retry-after': String(Math.ceil((record.since + WINDOW_MS - now) / 1000)), 'content-type': 'text/plain; charset=utf-8' }, exchange.method === 'HEAD' ? undefined : 'Too many failed sign-ins from this address; try again in a minute.\n') };
+    const until = this.limit.blockedUntil(address, now);
+    if (until !== undefined) {
+      return { response: bytesResponse(429, { 'retry-after': String(Math.ceil((until - now) / 1000)), 'content-type': 'text/plain; charset=utf-8' }, exchange.method === 'HEAD' ? undefined : 'Too many failed sign-ins from this address; try again in a minute.\n') };
     }
     const credentials = parseBasic(exchange.header('authorization'));
     if (credentials !== undefined) {
@@ -41,13 +41,9 @@ export class BasicAuth {
       if (ok && known !== undefined) {
         if (this.verified.size >= MAX_REMEMBERED) this.verified.clear();
         this.verified.add(key);
-        this.failures.delete(address);
         return { user: credentials.user };
       }
-      const current = record && now - record.since < WINDOW_MS ? record : { count: 0, since: now };
-      current.count += 1;
-      this.failures.set(address, current);
-      if (this.failures.size > MAX_REMEMBERED) this.failures.delete(this.failures.keys().next().value!);
+      this.limit.recordFailure(address, Date.now());
     }
     return { response: this.challenge(exchange) };
   }

@@ -4,6 +4,7 @@ import type { Exchange } from '../exchange.js';
 import type { Handler, Outcome } from '../handler.js';
 import { bytesResponse, type Response } from '../response.js';
 import { BasicAuth } from './basic-auth.js';
+import type { FailureLimit } from './failure-limit.js';
 import { compilePattern, normalisedPath, type PathMatcher } from './path-pattern.js';
 import { redirectTarget } from './redirect-target.js';
 
@@ -12,6 +13,8 @@ export interface RulesContext {
   readonly files: Handler;
   /** The HTTPS port clients use (the bound one when the plan says 0); undefined without HTTPS. */
   readonly httpsPort: () => number | undefined;
+  /** The worker's failed sign-ins per address, shared by every site and kept across reloads. */
+  readonly signInFailures: FailureLimit;
 }
 
 const ACME_CHALLENGE = '/.well-known/acme-challenge/';
@@ -28,7 +31,7 @@ export function createRulesHandler(site: SitePlan, context: RulesContext): SiteR
   const has = rules.httpsRedirect || rules.redirects.length > 0 || rules.cors !== undefined || rules.auth.length > 0 || rules.headers.length > 0 || rules.hsts !== undefined || Object.keys(rules.errorPages).length > 0;
   if (!has) return undefined;
   const redirects = rules.redirects.map((rule) => ({ ...rule, match: compilePattern(rule.from), prefix: rule.from.endsWith('/') && !rule.from.includes('*') ? rule.from : undefined }));
-  const auth = rules.auth.map((rule) => ({ match: compilePattern(rule.path), check: new BasicAuth(rule) }));
+  const auth = rules.auth.map((rule) => ({ match: compilePattern(rule.path), check: new BasicAuth(rule, context.signInFailures) }));
   const headers = rules.headers.map((rule) => ({ ...rule, match: compilePattern(rule.path) }));
   const errorPages = new Map(Object.entries(rules.errorPages).map(([status, page]) => [Number(status), page]));
   const cors = rules.cors;
