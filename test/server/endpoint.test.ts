@@ -21,6 +21,7 @@ const log = recordingLogger();
 let dir: string;
 let endpoint: Endpoint;
 let session: ClientHttp2Session;
+let port: number;
 let rootPem: string;
 let finished = 0;
 const completions: boolean[] = [];
@@ -43,7 +44,7 @@ before(async () => {
   });
   const limits = { ...DEFAULT_LIMITS, headerTimeoutMs: 5_000, handshakeHoldMs: 5_000 };
   endpoint = new Endpoint({ name: 'https', port: 0, address: '127.0.0.1', tls: true }, limits, { select: () => pipeline }, { begin: () => undefined, end: () => undefined }, log, certificates);
-  const port = await endpoint.open();
+  port = await endpoint.open();
   session = connect(`https://localhost:${port}`, { ca: rootPem, host: '127.0.0.1' });
 });
 
@@ -112,9 +113,13 @@ test('every exchange reaches the onResponse seam once, whichever way it ended', 
   const completionsBefore = completions.length;
   await get('/large.bin');
   await get('/missing');
-  const reset = session.request({ ':path': '/large.bin' });
+  // A stream window of 1 KiB: the server cannot finish the 300 KiB body before the reset
+  // arrives, however slow this client is to send it.
+  const small = connect(`https://localhost:${port}`, { ca: rootPem, host: '127.0.0.1', settings: { initialWindowSize: 1024 } });
+  const reset = small.request({ ':path': '/large.bin' });
   reset.on('error', () => undefined);
   await new Promise<void>((resolve) => reset.once('response', () => (reset.close(), resolve())));
+  small.close();
   await get('/large.bin');
   // The reset exchange ends when the server sees the reset, which may come after the last reply.
   while (finished - before < 4) await new Promise<void>((resolve) => onFinished.push(resolve));
