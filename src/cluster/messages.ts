@@ -16,6 +16,8 @@ export type PrimaryMessage =
   /** A session-ticket key, base64 (48 bytes), shared by all workers. */
   | { readonly type: 'ticket-keys'; readonly keys: string }
   | { readonly type: 'shutdown' }
+  /** An ACME http-01 answer to serve at /.well-known/acme-challenge/TOKEN; without keyAuthorization, one to forget. */
+  | { readonly type: 'acme-challenge'; readonly token: string; readonly keyAuthorization: string | undefined }
   /** An address past the sign-in failure limit, counted across workers: refuse it until then. */
   | { readonly type: 'auth-blocked'; readonly address: string; readonly until: number };
 
@@ -44,6 +46,8 @@ export function parsePrimaryMessage(value: unknown): PrimaryMessage | undefined 
       return typeof value.keys === 'string' && Buffer.from(value.keys, 'base64').length === 48 ? (value as PrimaryMessage) : undefined;
     case 'shutdown':
       return { type: 'shutdown' };
+    case 'acme-challenge':
+      return typeof value.token === 'string' && (value.keyAuthorization === undefined || typeof value.keyAuthorization === 'string') ? (value as PrimaryMessage) : undefined;
     case 'auth-blocked':
       return typeof value.address === 'string' && typeof value.until === 'number' ? (value as PrimaryMessage) : undefined;
     default:

@@ -78,7 +78,7 @@ export class Primary {
   }
 
   async start(): Promise<void> {
-    if (this.plan.certificates.some((certificate) => certificate.source === 'internal')) await this.openStorage();
+    if (this.plan.certificates.some((certificate) => certificate.source !== 'files')) await this.openStorage();
     // SCHED_NONE: workers accept from the shared socket themselves. Round-robin hand-off
     // through the primary costs about 40 % of the TLS handshake rate on two cores.
     cluster.schedulingPolicy = cluster.SCHED_NONE;
@@ -122,12 +122,11 @@ export class Primary {
       const publish = (bundle: TlsBundle): void => {
         if (!this.installed.has(bundle.id)) this.broadcast(bundle);
       };
-      const issuer = wanted.source === 'internal' ? await this.openStorage() : undefined;
-      const created: CertificateSource = wanted.source === 'internal' ? new Keyring(this.storage!, issuer!, wanted, this.log, publish) : new FileCertificate(wanted, this.log, publish);
+      const created = await this.createSource(wanted, publish);
       this.sources.set(wanted.id, created);
       started.push(
         created.start().then((bundle) => {
-          const origin = wanted.source === 'internal' ? `root CA: portico ca root --state ${this.plan.stateDir}` : `from ${wanted.certFile}`;
+          const origin = wanted.source === 'files' ? `from ${wanted.certFile}` : `root CA: portico ca root --state ${this.plan.stateDir}${wanted.source === 'acme' ? `; ordering from ${wanted.directory}` : ''}`;
           this.print(`certificate ready for ${bundle.hosts.join(', ')} (${bundle.keyType}, valid until ${new Date(bundle.notAfter).toISOString()}); ${origin}`);
           return bundle;
         }),
@@ -155,6 +154,29 @@ export class Primary {
       this.sources.delete(id);
     }
   }
+
+  private async createSource(wanted: CertificatePlan, publish: (bundle: TlsBundle) => void): Promise<CertificateSource> {
+    if (wanted.source === 'files') return new FileCertificate(wanted, this.log, publish);
+    const issuer = await this.openStorage();
+    if (wanted.source === 'internal') return new Keyring(this.storage!, issuer, wanted, this.log, publish);
+    const { AcmeCertificate } = await import('../tls/acme/acme-certificate.js');
+    return new AcmeCertificate(wanted, this.storage!, issuer, this.challenges, this.log, publish, (bundle) =>
+      this.print(`ACME certificate ready for ${bundle.hosts.join(', ')} (valid until ${new Date(bundle.notAfter).toISOString()}), from ${wanted.directory}`),
+    );
+  }
+
+  /** http-01 answers, for every worker's plain-HTTP listener; a restarted worker gets them too. */
+  private readonly challengeAnswers = new Map<string, string>();
+  private readonly challenges = {
+    add: (token: string, keyAuthorization: string): void => {
+      this.challengeAnswers.set(token, keyAuthorization);
+      for (const worker of this.liveWorkers()) sendTo(worker, { type: 'acme-challenge', token, keyAuthorization });
+    },
+    remove: (token: string): void => {
+      this.challengeAnswers.delete(token);
+      for (const worker of this.liveWorkers()) sendTo(worker, { type: 'acme-challenge', token, keyAuthorization: undefined });
+    },
+  };
 
   /** Starts once the first worker listens, so a port error is reported alone and no key is made for nothing. */
   private async startCertificates(): Promise<void> {
@@ -324,6 +346,7 @@ export class Primary {
       const bundle = this.installed.get(id) ?? source.bundle;
       if (bundle) sendTo(slot.worker, { type: 'tls-bundle', bundle });
     }
+    for (const [token, keyAuthorization] of this.challengeAnswers) sendTo(slot.worker, { type: 'acme-challenge', token, keyAuthorization });
   }
 
   /** Sign-in failures counted across workers: past the limit, every worker refuses the address. */

@@ -1,6 +1,9 @@
 import type { WorkerPlan } from '../config/plan.js';
 import { describeError, isPorticoError } from '../errors.js';
 import { isFaultActive } from '../fault-injection.js';
+import { errorPage } from '../http/error-page.js';
+import { Pipeline } from '../http/pipeline.js';
+import { bytesResponse } from '../http/response.js';
 import { FailureLimit } from '../http/rules/failure-limit.js';
 import { createStaticCaches } from '../http/static/static-handler.js';
 import { createLogger, type Logger } from '../log/logger.js';
@@ -41,6 +44,9 @@ class Worker {
   private shutdownGraceMs = 10_000;
   private readonly caches = createStaticCaches();
   private readonly accessLogs: AccessLogs;
+  /** ACME http-01 answers from the primary: token → key authorization. */
+  private readonly acmeAnswers = new Map<string, string>();
+  private readonly acmeChallenges: Pipeline;
   private readonly signInFailures = new FailureLimit((address) => send({ type: 'auth-failed', address }));
   private router: SiteRouter | undefined;
   /** Reconfigurations apply in the order they were sent. */
@@ -52,6 +58,15 @@ class Worker {
   ) {
     this.certificates = new CertificateTable(log, (bundle) => send({ type: 'certificate-expired', fingerprint256: bundle.fingerprint256 }));
     this.accessLogs = new AccessLogs(log);
+    this.acmeChallenges = new Pipeline(
+      [
+        (exchange) => {
+          const answer = this.acmeAnswers.get(exchange.path.slice(ACME_CHALLENGE.length));
+          return answer === undefined ? errorPage(404, exchange.method === 'HEAD') : bytesResponse(200, { 'content-type': 'text/plain' }, exchange.method === 'HEAD' ? undefined : answer);
+        },
+      ],
+      log,
+    );
   }
 
   receive(raw: unknown): void {
@@ -64,7 +79,10 @@ class Worker {
     else if (message.type === 'reconfigure') this.configuring = this.configuring.then(() => this.reconfigure(message.plan));
     else if (message.type === 'tls-bundle') this.certificates.publish(message.bundle);
     else if (message.type === 'ticket-keys') this.certificates.setTicketKeys(Buffer.from(message.keys, 'base64'));
-    else if (message.type === 'auth-blocked') this.signInFailures.block(message.address, message.until);
+    else if (message.type === 'acme-challenge') {
+      if (message.keyAuthorization === undefined) this.acmeAnswers.delete(message.token);
+      else this.acmeAnswers.set(message.token, message.keyAuthorization);
+    } else if (message.type === 'auth-blocked') this.signInFailures.block(message.address, message.until);
     else this.shutdown();
   }
 
@@ -73,7 +91,10 @@ class Worker {
     try {
       await this.useSites(plan);
       // The router is swapped on reload; every endpoint asks for the current one per exchange.
-      const router = { select: (exchange: Parameters<SiteRouter['select']>[0]) => this.router!.select(exchange) };
+      // An ACME http-01 answer comes before any site, its redirects or its rules.
+      const router = {
+        select: (exchange: Parameters<SiteRouter['select']>[0]) => (!exchange.secure && this.acmeAnswers.size > 0 && exchange.path.startsWith(ACME_CHALLENGE) ? this.acmeChallenges : this.router!.select(exchange)),
+      };
       const tracker = { begin: () => this.begin(), end: () => this.end() };
       if (this.stopping) return;
       this.endpoints = plan.bindings.map((binding) => new Endpoint(binding, plan.limits, router, tracker, this.log, binding.tls ? this.certificates : undefined));
@@ -144,6 +165,8 @@ class Worker {
     }, this.shutdownGraceMs).unref();
   }
 }
+
+const ACME_CHALLENGE = '/.well-known/acme-challenge/';
 
 function send(message: WorkerMessage): void {
   if (process.connected) process.send?.(message, undefined, {}, () => undefined);

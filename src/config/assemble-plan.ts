@@ -32,9 +32,16 @@ export interface PlanInput {
 
 /** A site as the user described it: its certificate as a source, not yet an id. */
 export interface SiteInput extends Omit<SitePlan, 'certificateId' | 'accessLog' | 'trustedProxies' | 'rules'> {
-  readonly tls: 'internal' | { readonly cert: string; readonly key: string; readonly passphraseFile?: string };
+  readonly tls: 'internal' | { readonly cert: string; readonly key: string; readonly passphraseFile?: string } | { readonly acme: AcmeInput };
   readonly log: AccessLogPlan | undefined;
   readonly rules: SiteRulesInput;
+}
+
+export interface AcmeInput {
+  readonly directory: string;
+  readonly email: string | undefined;
+  readonly caFile: string | undefined;
+  readonly challenges: readonly ('http-01' | 'tls-alpn-01')[];
 }
 
 /** Reports one problem at a config path (`sites[1].root`); the caller knows where that is in the file. */
@@ -78,7 +85,7 @@ export async function assemblePlan(input: PlanInput, report: Report): Promise<Pl
       prefixes.add(vdir.path);
       await checkFolder(vdir.root, `${at}.vdirs[${j}].root`, fail);
     }
-    if (site.tls !== 'internal' && input.bindings.some((binding) => binding.tls)) await checkCertificateFiles(site.tls, site.hosts, `${at}.tls`, fail);
+    if (site.tls !== 'internal' && !('acme' in site.tls) && input.bindings.some((binding) => binding.tls)) await checkCertificateFiles(site.tls, site.hosts, `${at}.tls`, fail);
     if (site.log) await checkLogFolder(site.log.dir, `${at}.log.dir`, fail);
     for (const [j, rule] of site.rules.auth.entries()) {
       const users = await readHtpasswd(rule.htpasswd, `${at}.auth[${j}].htpasswd`, fail);
@@ -95,7 +102,9 @@ export async function assemblePlan(input: PlanInput, report: Report): Promise<Pl
       const certificate: CertificatePlan =
         site.tls === 'internal'
           ? { source: 'internal', id: leafId(site.hosts, input.keyType), hosts: site.hosts, keyType: input.keyType, lifetimeMs: input.certLifetimeMs }
-          : { source: 'files', id: `files-${site.name}`, hosts: site.hosts, certFile: site.tls.cert, keyFile: site.tls.key, ...(site.tls.passphraseFile ? { passphraseFile: site.tls.passphraseFile } : {}) };
+          : 'acme' in site.tls
+            ? { source: 'acme', id: `acme-site-${site.name}`, hosts: site.hosts, keyType: input.keyType, lifetimeMs: input.certLifetimeMs, ...site.tls.acme }
+            : { source: 'files', id: `files-${site.name}`, hosts: site.hosts, certFile: site.tls.cert, keyFile: site.tls.key, ...(site.tls.passphraseFile ? { passphraseFile: site.tls.passphraseFile } : {}) };
       certificates.push(certificate);
       certificateId = certificate.id;
     }

@@ -14,6 +14,9 @@ import { PlanError, type Problem } from './problem.js';
 import { parseSize } from './size.js';
 import { parseSiteRules } from './site-rules-config.js';
 
+/** Let's Encrypt's production directory, the default (its staging one is in docs/certificates.md). */
+const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
+
 type Path = readonly (string | number)[];
 
 /**
@@ -106,7 +109,12 @@ async function toPlan(config: ConfigFile, file: string, report: (path: Path, pro
       root: resolve(base, site.root),
       browse,
       cacheControl: site.cacheControl === undefined ? 'no-cache' : (check(at('cacheControl'), parseHeaderValue(site.cacheControl)) ?? ''),
-      tls: site.tls === undefined || site.tls === 'internal' ? 'internal' : { cert: resolve(base, site.tls.cert), key: resolve(base, site.tls.key), ...(site.tls.passphraseFile ? { passphraseFile: resolve(base, site.tls.passphraseFile) } : {}) },
+      tls:
+        site.tls === undefined || site.tls === 'internal'
+          ? 'internal'
+          : 'acme' in site.tls
+            ? { acme: { directory: site.tls.acme.directory ?? LETS_ENCRYPT, email: site.tls.acme.email, caFile: site.tls.acme.ca === undefined ? undefined : resolve(base, site.tls.acme.ca), challenges: site.tls.acme.challenges ?? ['http-01', 'tls-alpn-01'] } }
+            : { cert: resolve(base, site.tls.cert), key: resolve(base, site.tls.key), ...(site.tls.passphraseFile ? { passphraseFile: resolve(base, site.tls.passphraseFile) } : {}) },
       log: site.log && { dir: resolve(base, site.log.dir), fields: site.log.fields ?? DEFAULT_W3C_FIELDS },
       vdirs: (site.vdirs ?? []).map((vdir) => ({ path: vdir.path, root: resolve(base, vdir.root), browse: vdir.browse ?? browse })),
       rules: parseSiteRules(site, at, check, (path) => resolve(base, path)),

@@ -32,6 +32,17 @@ const tlsFiles = z.strictObject({
   key: path.meta({ description: 'PEM private key of the leaf' }),
 });
 
+const acme = z
+  .strictObject({
+    acme: z.strictObject({
+      directory: z.string({ error: 'must be the URL of an ACME directory' }).regex(/^https:\/\//, { error: 'must be an https:// URL of an ACME directory' }).optional().meta({ description: "the ACME directory (default Let's Encrypt; staging: https://acme-staging-v02.api.letsencrypt.org/directory)" }),
+      email: z.string({ error: 'must be an e-mail address' }).regex(/^[^@\s]+@[^@\s]+$/, { error: 'must be an e-mail address such as ops@example.test' }).optional().meta({ description: 'the account contact the CA writes to about expiry and problems' }),
+      ca: path.optional().meta({ description: "extra roots to trust for the directory's own HTTPS (a test CA)" }),
+      challenges: z.array(z.enum(['http-01', 'tls-alpn-01'], { error: 'must be http-01 or tls-alpn-01' })).min(1).optional().meta({ description: 'challenge types, tried in this order (default [http-01, tls-alpn-01])' }),
+    }),
+  })
+  .meta({ description: 'a certificate from an ACME CA such as Let’s Encrypt' });
+
 const accessLog = z
   .strictObject({
     dir: path.meta({ description: 'folder of the W3C Extended log files, one per UTC day: u_exYYMMDD.log' }),
@@ -123,7 +134,7 @@ export const siteSchema = z
     browse: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'list folders that have no index.html (default false: 403)' }),
     cacheControl: z.string({ error: 'must be a Cache-Control value such as "no-cache" or "public, max-age=3600"' }).optional().meta({ description: 'Cache-Control for files (default "no-cache": revalidate each time)' }),
     tls: z
-      .union([z.literal('internal'), tlsFiles], { error: 'must be internal, or { cert: FILE, key: FILE }' })
+      .union([z.literal('internal'), tlsFiles, acme], { error: 'must be internal, { cert: FILE, key: FILE }, or { acme: { email: … } }' })
       .optional()
       .meta({ description: 'internal (default): a certificate from Portico’s own CA; or your own PEM files' }),
     log: accessLog.optional(),

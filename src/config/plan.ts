@@ -22,7 +22,21 @@ export interface Plan {
  * A certificate the primary provides for one site: obtained from the internal CA and kept
  * renewed, or read from the user's own files. `id` is what the site's plan refers to.
  */
-export type CertificatePlan = InternalCertificatePlan | FileCertificatePlan;
+export type CertificatePlan = InternalCertificatePlan | FileCertificatePlan | AcmeCertificatePlan;
+
+/** A certificate from an ACME CA; until it is issued, the site is served with an internal one. */
+export interface AcmeCertificatePlan {
+  readonly source: 'acme';
+  readonly id: string;
+  readonly hosts: readonly string[];
+  readonly keyType: KeyType;
+  /** The internal certificate's lifetime, for the time before the ACME one arrives. */
+  readonly lifetimeMs: number;
+  readonly directory: string;
+  readonly email: string | undefined;
+  readonly caFile: string | undefined;
+  readonly challenges: readonly ('http-01' | 'tls-alpn-01')[];
+}
 
 export interface InternalCertificatePlan {
   readonly source: 'internal';

@@ -15,6 +15,8 @@ export interface KeyringOptions {
   readonly hosts: readonly string[];
   readonly keyType: KeyType;
   readonly lifetimeMs: number;
+  /** Where its certificate is stored, when not the internal CA's place for these hosts (an ACME CA's). */
+  readonly storageId?: string;
 }
 
 /** Timers never wait longer than this, so a machine that slept still renews soon after waking. */
@@ -50,7 +52,7 @@ export class Keyring {
     private readonly log: Logger,
     private readonly publish: (bundle: TlsBundle) => void,
   ) {
-    this.id = leafId(options.hosts, options.keyType);
+    this.id = options.storageId ?? leafId(options.hosts, options.keyType);
   }
 
   get bundle(): TlsBundle | undefined {

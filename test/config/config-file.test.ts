@@ -68,7 +68,7 @@ const BROKEN: Array<[string, string, RegExp]> = [
   ['two sites with one name', file(site() + site('', 'docs', '[other.example.test]')), /^FILE:7:11 sites\[1\]\.name: "docs" is already the name of sites\[0\]; give each site its own name$/],
   ['a vdir path without a leading slash', file(site('    vdirs:\n      - { path: downloads, root: ./files }\n')), /^FILE:8:17 sites\[0\]\.vdirs\[0\]\.path: "downloads" is not a URL prefix; start it with \//],
   ['a vdir whose folder does not exist', file(site('    vdirs:\n      - { path: /downloads, root: ./nowhere }\n')), /^FILE:8:35 sites\[0\]\.vdirs\[0\]\.root: DIR\/nowhere does not exist/],
-  ['tls that is neither internal nor files', file(site('    tls: yes\n')), /^FILE:7:10 sites\[0\]\.tls: got "yes"; must be internal, or \{ cert: FILE, key: FILE \}$/],
+  ['tls that is neither internal, files nor acme', file(site('    tls: yes\n')), /^FILE:7:10 sites\[0\]\.tls: got "yes"; must be internal, \{ cert: FILE, key: FILE \}, or \{ acme: \{ email: … \} \}$/],
   ['a certificate with the wrong key', file(site('    tls: { cert: ./shop.crt, key: ./other.key }\n', 'shop', '[shop.example.test]')), /^FILE:7:35 sites\[0\]\.tls\.key: DIR\/other\.key is not the private key of DIR\/shop\.crt/],
   ['a certificate that does not cover the site', file(site('    tls: { cert: ./other.crt, key: ./other.key }\n', 'shop', '[shop.example.test]')), /^FILE:7:18 sites\[0\]\.tls\.cert: DIR\/other\.crt does not cover shop\.example\.test; use a certificate issued for every host of the site, or tls: internal$/],
   ['a certificate file that does not exist', file(site('    tls: { cert: ./none.crt, key: ./shop.key }\n', 'shop', '[shop.example.test]')), /^FILE:7:18 sites\[0\]\.tls\.cert: DIR\/none\.crt does not exist/],

@@ -10,7 +10,14 @@ export async function checkCommand(file: string): Promise<number> {
   out.push(`  listeners: ${listeners.join(', ')}; workers: ${plan.workers}; state: ${plan.stateDir}`);
   for (const site of plan.serving.sites) {
     const certificate = plan.certificates.find((candidate) => candidate.id === site.certificateId);
-    const tls = certificate === undefined ? 'no TLS listener' : certificate.source === 'internal' ? `internal CA (${certificate.keyType})` : `files ${certificate.certFile}, ${certificate.keyFile}`;
+    const tls =
+      certificate === undefined
+        ? 'no TLS listener'
+        : certificate.source === 'internal'
+          ? `internal CA (${certificate.keyType})`
+          : certificate.source === 'acme'
+            ? `ACME ${certificate.directory} (${certificate.challenges.join(', ')}); internal CA until issued`
+            : `files ${certificate.certFile}, ${certificate.keyFile}`;
     out.push(`  site ${site.name}${site.isDefault ? ' (default)' : ''}`);
     out.push(`    hosts:       ${site.hosts.join(', ')}`);
     out.push(`    root:        ${site.root}${site.vdirs.map((vdir) => `; ${vdir.path} -> ${vdir.root}`).join('')}`);

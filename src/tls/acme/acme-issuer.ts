@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { Agent } from 'node:https';
+import { rootCertificates } from 'node:tls';
+import { PorticoError, describeError } from '../../errors.js';
+import type { Logger } from '../../log/logger.js';
+import { type Check, checkPair, type LeafWanted, type ParsedPair } from '../certificate-check.js';
+import { certificationRequest } from '../internal-ca/internal-ca.js';
+import type { CertificateRequest, Issuer } from '../issuer.js';
+import type { StoredPair } from '../keys.js';
+import { exportPrivateKey, generateKeyPair } from '../keys.js';
+import type { Storage } from '../storage/storage.js';
+
+export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
+
+export interface AcmeOptions {
+  readonly directory: string;
+  readonly email: string | undefined;
+  /** Extra roots to trust for the directory's own HTTPS (a test CA such as Pebble's). */
+  readonly caFile: string | undefined;
+  readonly challenges: readonly ('http-01' | 'tls-alpn-01')[];
+}
+
+/** Where challenge answers go: the primary hands them to every worker's plain-HTTP listener. */
+export interface ChallengeBoard {
+  add(token: string, keyAuthorization: string): void;
+  remove(token: string): void;
+}
+
+type AcmeModule = typeof import('acme-client');
+
+/**
+ * An ACME CA as an Issuer (RFC 8555), through acme-client, a maintained client, rather than
+ * protocol code of our own. The account key lives in the store, one per directory and email,
+ * created once under its own lock. Orders answer http-01 from the plain-HTTP listeners of every
+ * worker. acme-client is imported only when a site asks for ACME.
+ */
+export class AcmeIssuer implements Issuer {
+  private client: InstanceType<AcmeModule['Client']> | undefined;
+  private acme: AcmeModule | undefined;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly options: AcmeOptions,
+    private readonly board: ChallengeBoard,
+    private readonly log: Logger,
+  ) {}
+
+  /** The storage id prefix of this directory and account: certificates from another CA never mix with these. */
+  static accountId(options: Pick<AcmeOptions, 'directory' | 'email'>): string {
+    return `acme-${createHash('sha256').update(`${options.directory}\0${options.email ?? ''}`).digest('hex').slice(0, 12)}`;
+  }
+
+  async load(): Promise<boolean> {
+    return true;
+  }
+
+  async prepare(): Promise<void> {
+    if (this.client) return;
+    this.acme ??= (await import('acme-client')).default as unknown as AcmeModule;
+    const extra = this.options.caFile ? await readFile(this.options.caFile, 'utf8') : undefined;
+    if (extra) this.acme.axios.defaults.httpsAgent = new Agent({ ca: [...rootCertificates, extra] });
+    const id = AcmeIssuer.accountId(this.options);
+    const keyName = `acme/${id}/account.key`;
+    let accountKey = await this.storage.load(keyName);
+    if (accountKey === undefined) {
+      const lock = await this.storage.lock(`${id}-account`);
+      try {
+        accountKey = await this.storage.load(keyName);
+        if (accountKey === undefined) {
+          accountKey = exportPrivateKey(await generateKeyPair('ec-p256'));
+          await lock.assertHeld();
+          await this.storage.store(keyName, accountKey, { private: true });
+        }
+      } finally {
+        await lock.release();
+      }
+    }
+    this.client = new this.acme.Client({ directoryUrl: this.options.directory, accountKey });
+  }
+
+  async issue(request: CertificateRequest): Promise<string> {
+    if (!this.client) throw new PorticoError('ERR_ISSUANCE_FAILED', 'the ACME issuer was not prepared');
+    const csr = certificationRequest(request.names, request.key);
+    this.log.info(`ordering a certificate for ${request.names.join(', ')} from ${this.options.directory}`);
+    try {
+      return await this.client.auto({
+        csr,
+        ...(this.options.email ? { email: this.options.email } : {}),
+        termsOfServiceAgreed: true,
+        // The CA checks the answer itself; a check from here would need this machine to resolve and reach itself by name.
+        skipChallengeVerification: true,
+        challengePriority: [...this.options.challenges],
+        challengeCreateFn: async (_authz, challenge, keyAuthorization) => this.board.add(challenge.token, keyAuthorization),
+        challengeRemoveFn: async (_authz, challenge) => this.board.remove(challenge.token),
+      });
+    } catch (error) {
+      // The CA's problem document (RFC 8555 §6.7) is what a person needs to read.
+      throw new PorticoError('ERR_ISSUANCE_FAILED', `the ACME CA at ${this.options.directory} refused the order for ${request.names.join(', ')}: ${describeError(error)}`, { cause: error });
+    }
+  }
+
+  check(stored: StoredPair, wanted: LeafWanted, now: number): Check<ParsedPair> {
+    const pair = checkPair(stored, now);
+    if (!pair.ok) return pair;
+    const uncovered = wanted.hosts.find((host) => pair.value.cert.checkHost(host, { subject: 'never' }) === undefined && pair.value.cert.checkIP(host) === undefined);
+    return uncovered === undefined ? pair : { ok: false, missing: false, culprit: 'pair', problem: `the certificate does not cover ${uncovered}` };
+  }
+}
+
