@@ -18,6 +18,8 @@ export type PrimaryMessage =
   | { readonly type: 'shutdown' }
   /** An ACME http-01 answer to serve at /.well-known/acme-challenge/TOKEN; without keyAuthorization, one to forget. */
   | { readonly type: 'acme-challenge'; readonly token: string; readonly keyAuthorization: string | undefined }
+  /** A tls-alpn-01 certificate for a name (RFC 8737), for handshakes that ask for acme-tls/1; without certPem, one to forget. */
+  | { readonly type: 'acme-alpn'; readonly name: string; readonly certPem: string | undefined; readonly keyPem: string | undefined }
   /** An address past the sign-in failure limit, counted across workers: refuse it until then. */
   | { readonly type: 'auth-blocked'; readonly address: string; readonly until: number };
 
@@ -48,6 +50,8 @@ export function parsePrimaryMessage(value: unknown): PrimaryMessage | undefined 
       return { type: 'shutdown' };
     case 'acme-challenge':
       return typeof value.token === 'string' && (value.keyAuthorization === undefined || typeof value.keyAuthorization === 'string') ? (value as PrimaryMessage) : undefined;
+    case 'acme-alpn':
+      return typeof value.name === 'string' && (value.certPem === undefined || (typeof value.certPem === 'string' && typeof value.keyPem === 'string')) ? (value as PrimaryMessage) : undefined;
     case 'auth-blocked':
       return typeof value.address === 'string' && typeof value.until === 'number' ? (value as PrimaryMessage) : undefined;
     default:

@@ -167,7 +167,16 @@ export class Primary {
 
   /** http-01 answers, for every worker's plain-HTTP listener; a restarted worker gets them too. */
   private readonly challengeAnswers = new Map<string, string>();
+  private readonly alpnChallenges = new Map<string, { certPem: string; keyPem: string }>();
   private readonly challenges = {
+    addAlpn: (name: string, certPem: string, keyPem: string): void => {
+      this.alpnChallenges.set(name, { certPem, keyPem });
+      for (const worker of this.liveWorkers()) sendTo(worker, { type: 'acme-alpn', name, certPem, keyPem });
+    },
+    removeAlpn: (name: string): void => {
+      this.alpnChallenges.delete(name);
+      for (const worker of this.liveWorkers()) sendTo(worker, { type: 'acme-alpn', name, certPem: undefined, keyPem: undefined });
+    },
     add: (token: string, keyAuthorization: string): void => {
       this.challengeAnswers.set(token, keyAuthorization);
       for (const worker of this.liveWorkers()) sendTo(worker, { type: 'acme-challenge', token, keyAuthorization });
@@ -347,6 +356,7 @@ export class Primary {
       if (bundle) sendTo(slot.worker, { type: 'tls-bundle', bundle });
     }
     for (const [token, keyAuthorization] of this.challengeAnswers) sendTo(slot.worker, { type: 'acme-challenge', token, keyAuthorization });
+    for (const [name, pair] of this.alpnChallenges) sendTo(slot.worker, { type: 'acme-alpn', name, ...pair });
   }
 
   /** Sign-in failures counted across workers: past the limit, every worker refuses the address. */

@@ -82,7 +82,8 @@ class Worker {
     else if (message.type === 'acme-challenge') {
       if (message.keyAuthorization === undefined) this.acmeAnswers.delete(message.token);
       else this.acmeAnswers.set(message.token, message.keyAuthorization);
-    } else if (message.type === 'auth-blocked') this.signInFailures.block(message.address, message.until);
+    } else if (message.type === 'acme-alpn') this.certificates.setAlpnChallenge(message.name, message.certPem, message.keyPem);
+    else if (message.type === 'auth-blocked') this.signInFailures.block(message.address, message.until);
     else this.shutdown();
   }
 

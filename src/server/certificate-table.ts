@@ -5,6 +5,8 @@ import type { TlsBundle } from '../tls/bundle.js';
 import { isWithinValidity } from '../tls/renewal.js';
 import { TLS_POLICY } from './tls-policy.js';
 
+export const ACME_TLS = 'acme-tls/1';
+
 /** A certificate is not handed out in its last second of validity. */
 const EXPIRY_MARGIN_MS = 1_000;
 
@@ -29,6 +31,9 @@ export class CertificateTable {
   private ticketKeys: Buffer | undefined;
   private readonly listeners: (() => void)[] = [];
   private reportedExpired: string | undefined;
+  /** tls-alpn-01 challenge certificates by name (RFC 8737), and the name the current handshake asked one for. */
+  private readonly alpnChallenges = new Map<string, SecureContext>();
+  private alpnPending: string | undefined;
 
   constructor(
     private readonly log: Logger,
@@ -72,9 +77,35 @@ export class CertificateTable {
     this.changed();
   }
 
+  setAlpnChallenge(name: string, certPem: string | undefined, keyPem: string | undefined): void {
+    if (certPem === undefined || keyPem === undefined) this.alpnChallenges.delete(name.toLowerCase());
+    else this.alpnChallenges.set(name.toLowerCase(), createSecureContext({ ...TLS_POLICY, cert: certPem, key: keyPem }));
+  }
+
+  /**
+   * ALPN, chosen before the certificate (Node calls ALPNCallback, then SNICallback, within one
+   * ClientHello): h2, else http/1.1; acme-tls/1 only for a name with a pending tls-alpn-01
+   * challenge, and then the next `select` for that name hands out the challenge certificate.
+   */
+  selectProtocol(servername: string | false | undefined, protocols: readonly string[]): string | undefined {
+    this.alpnPending = undefined;
+    // Without SNI, Node passes false here.
+    const name = typeof servername === 'string' && servername.length > 0 ? servername.toLowerCase() : undefined;
+    if (name !== undefined && protocols.includes(ACME_TLS) && this.alpnChallenges.has(name)) {
+      this.alpnPending = name;
+      return ACME_TLS;
+    }
+    return protocols.includes('h2') ? 'h2' : protocols.includes('http/1.1') ? 'http/1.1' : undefined;
+  }
+
   /** The context for an SNI name; undefined means the default (the TLS server's own). */
   select(servername: string): SecureContext | undefined {
     const name = servername.toLowerCase();
+    if (this.alpnPending !== undefined) {
+      const pending = this.alpnPending;
+      this.alpnPending = undefined;
+      if (pending === name) return this.alpnChallenges.get(name);
+    }
     const id = this.byName.get(name) ?? this.byName.get(`*${name.slice(name.indexOf('.'))}`);
     return id === undefined || id === this.defaultId ? undefined : this.entries.get(id)?.context;
   }

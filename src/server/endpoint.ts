@@ -7,7 +7,7 @@ import type { Exchange } from '../http/exchange.js';
 import type { Pipeline } from '../http/pipeline.js';
 import type { Response } from '../http/response.js';
 import type { Logger } from '../log/logger.js';
-import type { CertificateTable } from './certificate-table.js';
+import { ACME_TLS, type CertificateTable } from './certificate-table.js';
 import { deliver } from './deliver.js';
 import type { Dispatch } from './dispatch.js';
 import { connectionLimit } from './descriptor-limit.js';
@@ -59,13 +59,18 @@ export class Endpoint {
     if (!certificates) throw new Error(`binding ${binding.name} needs a certificate table`);
     const http2 = new Http2Transport(limits, this.dispatch, log);
     const tls = createTlsServer({
-      ALPNProtocols: ['h2', 'http/1.1'],
+      ALPNCallback: ({ servername, protocols }) => certificates.selectProtocol(servername, protocols),
       ...TLS_POLICY,
       allowHalfOpen: true,
       handshakeTimeout: limits.headerTimeoutMs,
       SNICallback: (servername, callback) => callback(null, certificates.select(servername)),
     });
-    tls.on('secureConnection', (socket: TLSSocket) => (socket.alpnProtocol === 'h2' ? http2.accept(socket) : this.http1.accept(socket)));
+    tls.on('secureConnection', (socket: TLSSocket) => {
+      // A CA validating tls-alpn-01 only needed the handshake.
+      if (socket.alpnProtocol === ACME_TLS) return void socket.end();
+      if (socket.alpnProtocol === 'h2') http2.accept(socket);
+      else this.http1.accept(socket);
+    });
     // A handshake that fails or times out is over: its socket is destroyed, never answered in HTTP.
     tls.on('tlsClientError', (error, socket) => {
       log.debug(`TLS handshake failed: ${describeError(error)}`);

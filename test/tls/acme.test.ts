@@ -54,17 +54,19 @@ before(async () => {
   );
   await start('pebble', ['-config', join(box.dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${dnsPort}`], { PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0' }, /Listening on: 127\.0\.0\.1/);
   directory = `https://127.0.0.1:${acmePort}/dir`;
-  for (const name of ['shop', 'bad']) {
+  // bad.example.test resolves where nothing listens, so no challenge for it can be answered.
+  await fetch(`http://127.0.0.1:${challManagement}/add-a`, { method: 'POST', body: JSON.stringify({ host: 'bad.example.test.', addresses: ['127.0.0.9'] }) });
+  for (const name of ['shop', 'alpn', 'bad']) {
     await import('node:fs/promises').then((fs) => fs.mkdir(join(box.dir, name)));
     await writeFile(join(box.dir, name, 'index.html'), `this is ${name}\n`);
   }
   const acme = (challenges: string): string => `{ acme: { directory: "${directory}", email: ops@example.test, ca: ./pebble-tls-root.pem, challenges: ${challenges} } }`;
   await writeFile(
     join(box.dir, 'portico.yaml'),
-    `http: ${httpPort}\nhttps: ${httpsPort}\nbind: 127.0.0.1\nworkers: 2\nstate: ${box.state}\nsites:\n  - { name: shop, hosts: [shop.example.test], root: ./shop, tls: ${acme('[http-01]')} }\n  - { name: bad, hosts: [bad.example.test], root: ./bad, tls: ${acme('[tls-alpn-01]')} }\n`,
+    `http: ${httpPort}\nhttps: ${httpsPort}\nbind: 127.0.0.1\nworkers: 2\nstate: ${box.state}\nsites:\n  - { name: shop, hosts: [shop.example.test], root: ./shop, tls: ${acme('[http-01]')} }\n  - { name: alpn, hosts: [alpn.example.test], root: ./alpn, tls: ${acme('[tls-alpn-01]')} }\n  - { name: bad, hosts: [bad.example.test], root: ./bad, tls: ${acme('[http-01, tls-alpn-01]')} }\n`,
   );
   portico = PorticoProcess.serve(['--config', join(box.dir, 'portico.yaml')]);
-  await portico.waitFor(/^ready: 2 site\(s\)/m, 60_000);
+  await portico.waitFor(/^ready: 3 site\(s\)/m, 60_000);
 });
 
 after(async () => {
@@ -99,8 +101,18 @@ test('ACME http-01 against Pebble: the site serves its internal certificate at o
   assert.match(pebbleLog, /authz \S+ set VALID by completed challenge/);
 });
 
+test('ACME tls-alpn-01 only: the TLS listener answers acme-tls/1 with the challenge certificate, and the issued certificate is served', async () => {
+  pebbleTlsRootPem = await import('node:fs/promises').then((fs) => fs.readFile(pebbleTlsRoot, 'utf8'));
+  await portico.waitFor(/ACME certificate ready for alpn\.example\.test/, 60_000);
+  const reply = await probe({ port: await portico.port('https'), servername: 'alpn.example.test', ca: await pebbleRoot() });
+  assert.equal(reply.status, 200);
+  assert.equal(reply.body, 'this is alpn\n');
+  // The site offers only tls-alpn-01, so Pebble's validation of this name was that one.
+  assert.match(pebbleLog, /Identifier:acme\.Identifier\{Type:"dns", Value:"alpn\.example\.test"\}/);
+});
+
 test('ACME with a challenge nothing answers: the site keeps serving its internal certificate, and the CA\'s problem is logged with the next try', async () => {
-  const [, wait] = await portico.waitFor(/ACME order 1 for bad\.example\.test failed, still serving the internal certificate; next try in (\d+) s: .*refused the order for bad\.example\.test: .*tls-alpn-01/, 60_000);
+  const [, wait] = await portico.waitFor(/ACME order 1 for bad\.example\.test failed, still serving the internal certificate; next try in (\d+) s: .*refused the order for bad\.example\.test: /, 60_000);
   assert.ok(Number(wait) >= 4, `retried after ${wait} s: too fast against a CA`);
   const reply = await probe({ port: await portico.port('https'), servername: 'bad.example.test', ca: (await fetchRootCa(box.state)).pem });
   assert.equal(reply.status, 200);

@@ -21,10 +21,16 @@ export interface AcmeOptions {
   readonly challenges: readonly ('http-01' | 'tls-alpn-01')[];
 }
 
-/** Where challenge answers go: the primary hands them to every worker's plain-HTTP listener. */
+/**
+ * Where challenge answers go: the primary hands them to every worker. http-01 answers are served
+ * by the plain-HTTP listeners; tls-alpn-01 certificates by the TLS listeners, to a client that
+ * asks for ALPN acme-tls/1 (RFC 8737).
+ */
 export interface ChallengeBoard {
   add(token: string, keyAuthorization: string): void;
   remove(token: string): void;
+  addAlpn(name: string, certPem: string, keyPem: string): void;
+  removeAlpn(name: string): void;
 }
 
 type AcmeModule = typeof import('acme-client');
@@ -91,8 +97,13 @@ export class AcmeIssuer implements Issuer {
         // The CA checks the answer itself; a check from here would need this machine to resolve and reach itself by name.
         skipChallengeVerification: true,
         challengePriority: [...this.options.challenges],
-        challengeCreateFn: async (_authz, challenge, keyAuthorization) => this.board.add(challenge.token, keyAuthorization),
-        challengeRemoveFn: async (_authz, challenge) => this.board.remove(challenge.token),
+        challengeCreateFn: async (authz, challenge, keyAuthorization) => {
+          if ((challenge.type as string) !== 'tls-alpn-01') return this.board.add(challenge.token, keyAuthorization);
+          const keyPem = exportPrivateKey(await generateKeyPair('ec-p256'));
+          const [, certPem] = await this.acme!.crypto.createAlpnCertificate(authz, keyAuthorization, keyPem);
+          this.board.addAlpn(authz.identifier.value, certPem.toString(), keyPem);
+        },
+        challengeRemoveFn: async (authz, challenge) => ((challenge.type as string) === 'tls-alpn-01' ? this.board.removeAlpn(authz.identifier.value) : this.board.remove(challenge.token)),
       });
     } catch (error) {
       // The CA's problem document (RFC 8555 §6.7) is what a person needs to read.
