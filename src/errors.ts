@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   ERR_STATE_WRITE: 'key material could not be written to the state directory',
   ERR_ISSUANCE_FAILED: 'a certificate could not be issued',
   ERR_ALL_WORKERS_FAILED: 'every worker was stopped by rapid-fail protection',
+  ERR_WORKER_SPAWN: 'a worker process could not be started at all',
   ERR_CONFIG_READ: 'the config file cannot be read',
   ERR_CONFIG_SYNTAX: 'the config file is not valid YAML (or JSON)',
   ERR_CONFIG_INVALID: 'a key of the config file is unknown, missing or has a wrong value',

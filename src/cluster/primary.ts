@@ -323,7 +323,12 @@ export class Primary {
     slot.worker = worker;
     this.log.debug(`worker ${slot.index} forked (pid ${worker.process.pid})`);
     worker.on('message', (raw) => this.receive(slot, raw));
-    worker.on('error', (error) => this.log.debug(`worker ${slot.index} IPC: ${describeError(error)}`));
+    worker.on('error', (error) => {
+      // A worker that could not even be started (newer Node versions report only this, no exit):
+      // without it nothing would serve, and nothing would say why.
+      if (worker.process.pid === undefined) this.fail(new PorticoError('ERR_WORKER_SPAWN', `cannot start a worker process: ${describeError(error)}; check that ${process.execPath} can be run by this user`));
+      else this.log.debug(`worker ${slot.index} IPC: ${describeError(error)}`);
+    });
     worker.once('exit', (code, signal) => this.onExit(slot, worker, code, signal));
   }
 
