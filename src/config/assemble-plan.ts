@@ -1,11 +1,11 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir, readFile, stat } from 'node:fs/promises';
-import { isIP } from 'node:net';
 import type { ErrorCode } from '../errors.js';
 import { describeError, systemErrorCode } from '../errors.js';
 import type { KeyType } from '../tls/key-types.js';
 import { leafId } from '../tls/storage/storage-keys.js';
+import { certificateCovers } from '../tls/certificate-names.js';
 import { readPassphrase } from '../tls/passphrase.js';
 import { readHtpasswd } from './htpasswd.js';
 import type { SiteRulesInput } from './site-rules-config.js';
@@ -181,16 +181,6 @@ async function checkCertificateFiles(files: { cert: string; key: string; passphr
   if (!cert.checkPrivateKey(key)) return fail(`${at}.key`, `${files.key} is not the private key of ${files.cert}; give the key the certificate was issued for`, 'ERR_CERTIFICATE_FILES');
   const uncovered = hosts.filter((host) => !certificateCovers(cert, host));
   if (uncovered.length > 0) fail(`${at}.cert`, `${files.cert} does not cover ${uncovered.join(', ')}; use a certificate issued for every host of the site, or tls: internal`, 'ERR_CERTIFICATE_FILES');
-}
-
-/** Whether a certificate names a host; a `*.name` host needs the same wildcard in the certificate. */
-export function certificateCovers(cert: X509Certificate, host: string): boolean {
-  if (isIP(host) !== 0) return cert.checkIP(host) !== undefined;
-  if (host.startsWith('*.')) {
-    const names = (cert.subjectAltName ?? '').split(/,\s*/).filter((entry) => entry.startsWith('DNS:')).map((entry) => entry.slice(4).toLowerCase());
-    return names.includes(host);
-  }
-  return cert.checkHost(host, { subject: 'never' }) !== undefined;
 }
 
 async function checkLogFolder(dir: string, at: string, fail: Report): Promise<void> {

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { availableParallelism, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ErrorCode } from '../errors.js';
+import { certificateNames } from '../tls/certificate-names.js';
 import { assemblePlan, checkFolder } from './assemble-plan.js';
 import { isKeyType, KEY_TYPES, type KeyType } from '../tls/key-types.js';
 import { parseDuration } from './duration.js';
@@ -61,7 +62,7 @@ export async function planFromFlags(flags: ServeFlags, cwd = process.cwd()): Pro
   if ((flags.cert === undefined) !== (flags.key === undefined)) problems.push({ path: flags.cert === undefined ? '--key' : '--cert', problem: `needs ${flags.cert === undefined ? '--cert' : '--key'} too: give the certificate and its private key`, code: 'ERR_INVALID_OPTION' });
   const own = flags.cert !== undefined && flags.key !== undefined ? { cert: resolve(cwd, flags.cert), key: resolve(cwd, flags.key) } : undefined;
   // With your own certificate, the names it covers are the site's names, unless --host says otherwise.
-  const hosts = check('--host', 'ERR_INVALID_OPTION', parseHosts(flags.host ?? (own ? certificateNames(own.cert) : undefined)));
+  const hosts = check('--host', 'ERR_INVALID_OPTION', parseHosts(flags.host ?? (own ? namesInCertificateFile(own.cert) : undefined)));
   const workers = check('--workers', 'ERR_INVALID_OPTION', parseWorkers(flags.workers));
   const keyType = check('--key-type', 'ERR_INVALID_OPTION', parseKeyType(flags['key-type'] ?? 'ec-p256'));
   const lifetimeMs = check('--cert-lifetime', 'ERR_INVALID_OPTION', parseDurationOption(flags['cert-lifetime'] ?? '7d', MIN_CERT_LIFETIME_MS));
@@ -115,10 +116,9 @@ export async function planFromFlags(flags: ServeFlags, cwd = process.cwd()): Pro
 const FLAG_OF: Record<string, string> = { 'sites[0].root': '', 'sites[0].tls.cert': '--cert', 'sites[0].tls.key': '--key' };
 
 /** The DNS names and IP addresses a certificate file names; undefined if it cannot be read (the check reports it). */
-function certificateNames(file: string): string[] | undefined {
+function namesInCertificateFile(file: string): string[] | undefined {
   try {
-    const cert = new X509Certificate(readFileSync(file));
-    const names = (cert.subjectAltName ?? '').split(/,\s*/).flatMap((entry) => (entry.startsWith('DNS:') ? [entry.slice(4)] : entry.startsWith('IP Address:') ? [entry.slice(11)] : []));
+    const names = certificateNames(new X509Certificate(readFileSync(file)));
     return names.length > 0 ? names : undefined;
   } catch {
     return undefined;

@@ -1,7 +1,7 @@
 import { createHash, createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
-import { isIP } from 'node:net';
 import { PorticoError } from '../errors.js';
 import { freezeBundle, type TlsBundle } from './bundle.js';
+import { certificateCovers, certificateNames } from './certificate-names.js';
 import { certificationRequest } from './internal-ca/internal-ca.js';
 import { type KeyType, keyTypeOf } from './key-types.js';
 import { exportPrivateKey, generateKeyPair } from './keys.js';
@@ -65,7 +65,7 @@ export async function installCertificate(storage: Storage, chainPem: string, now
   if (now >= notAfter) throw refuse(`it expired on ${leaf.validTo}`);
   if (now < notBefore) throw refuse(`it is not valid until ${leaf.validFrom}`);
   const requested = JSON.parse((await storage.load(StorageKeys.pendingHosts(id))) ?? '[]') as string[];
-  const missing = requested.filter((host) => !covers(leaf, host));
+  const missing = requested.filter((host) => !certificateCovers(leaf, host));
   if (missing.length > 0) throw refuse(`it does not cover ${missing.join(', ')}, which the request named`);
   for (let i = 0; i + 1 < chain.length; i += 1) {
     if (!chain[i]!.checkIssued(chain[i + 1]!) || !chain[i]!.verify(chain[i + 1]!.publicKey)) throw refuse(`the chain does not verify: certificate ${i + 2} did not sign certificate ${i + 1}`);
@@ -84,7 +84,7 @@ export async function installCertificate(storage: Storage, chainPem: string, now
   } finally {
     await lock.release();
   }
-  return { id, hosts: namesOf(leaf), notAfter, fingerprint256: leaf.fingerprint256, issuer: leaf.issuer.replaceAll('\n', ', ') };
+  return { id, hosts: certificateNames(leaf), notAfter, fingerprint256: leaf.fingerprint256, issuer: leaf.issuer.replaceAll('\n', ', ') };
 }
 
 /** The installed certificates that are valid now, as bundles (their id is their key's). */
@@ -101,7 +101,7 @@ export async function loadInstalled(storage: Storage, now: number): Promise<TlsB
       const notBefore = Date.parse(leaf.validFrom);
       const notAfter = Date.parse(leaf.validTo);
       if (now < notBefore || now >= notAfter) continue;
-      bundles.push(freezeBundle({ id: `installed-${id}`, fingerprint256: leaf.fingerprint256, serialNumber: leaf.serialNumber, certPem, keyPem, notBefore, notAfter, hosts: namesOf(leaf), keyType: keyTypeOf(key) ?? key.asymmetricKeyType ?? 'unknown' }));
+      bundles.push(freezeBundle({ id: `installed-${id}`, fingerprint256: leaf.fingerprint256, serialNumber: leaf.serialNumber, certPem, keyPem, notBefore, notAfter, hosts: certificateNames(leaf), keyType: keyTypeOf(key) ?? key.asymmetricKeyType ?? 'unknown' }));
     } catch {
       // An unreadable entry is skipped: the internal certificate keeps serving those hosts.
     }
@@ -112,7 +112,7 @@ export async function loadInstalled(storage: Storage, now: number): Promise<TlsB
 /** Whether an installed bundle covers every host of a site. */
 export function bundleCovers(bundle: TlsBundle, hosts: readonly string[]): boolean {
   const leaf = new X509Certificate(bundle.certPem);
-  return hosts.every((host) => covers(leaf, host));
+  return hosts.every((host) => certificateCovers(leaf, host));
 }
 
 async function installedIds(storage: Storage): Promise<string[]> {
@@ -123,16 +123,6 @@ async function installedIds(storage: Storage): Promise<string[]> {
   } catch {
     return [];
   }
-}
-
-function covers(leaf: X509Certificate, host: string): boolean {
-  if (isIP(host) !== 0) return leaf.checkIP(host) !== undefined;
-  if (host.startsWith('*.')) return namesOf(leaf).includes(host);
-  return leaf.checkHost(host, { subject: 'never' }) !== undefined;
-}
-
-function namesOf(leaf: X509Certificate): string[] {
-  return (leaf.subjectAltName ?? '').split(/,\s*/).flatMap((entry) => (entry.startsWith('DNS:') ? [entry.slice(4).toLowerCase()] : entry.startsWith('IP Address:') ? [entry.slice(11)] : []));
 }
 
 function refuse(why: string): PorticoError {

@@ -5,6 +5,7 @@ import { rootCertificates } from 'node:tls';
 import { PorticoError, describeError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import { type Check, checkPair, type LeafWanted, type ParsedPair } from '../certificate-check.js';
+import { certificateCovers } from '../certificate-names.js';
 import { certificationRequest } from '../internal-ca/internal-ca.js';
 import type { CertificateRequest, Issuer } from '../issuer.js';
 import type { StoredPair } from '../keys.js';
@@ -114,7 +115,7 @@ export class AcmeIssuer implements Issuer {
   check(stored: StoredPair, wanted: LeafWanted, now: number): Check<ParsedPair> {
     const pair = checkPair(stored, now);
     if (!pair.ok) return pair;
-    const uncovered = wanted.hosts.find((host) => pair.value.cert.checkHost(host, { subject: 'never' }) === undefined && pair.value.cert.checkIP(host) === undefined);
+    const uncovered = wanted.hosts.find((host) => !certificateCovers(pair.value.cert, host));
     return uncovered === undefined ? pair : { ok: false, missing: false, culprit: 'pair', problem: `the certificate does not cover ${uncovered}` };
   }
 }
