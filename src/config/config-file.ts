@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
@@ -124,7 +125,7 @@ async function toPlan(config: ConfigFile, file: string, report: (path: Path, pro
   if (typeof httpPort === 'number') bindings.push({ name: 'http', port: httpPort, address, tls: false });
   if (typeof httpsPort === 'number') bindings.push({ name: 'https', port: httpsPort, address, tls: true });
   const input = {
-    workers: config.workers ?? (await import('node:os')).availableParallelism(),
+    workers: config.workers ?? availableParallelism(),
     stateDir: resolve(base, config.state ?? defaultStateDir()),
     bindings,
     limits,

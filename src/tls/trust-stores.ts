@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describeError, PorticoError } from '../errors.js';
@@ -37,7 +37,7 @@ export async function trustRoot(rootPem: string, only: TrustStoreKind | undefine
       if (only === 'nss') throw new PorticoError('ERR_TRUST_STORE', 'certutil is not installed, so the NSS databases of Chromium and Firefox cannot be changed: install libnss3-tools (Debian/Ubuntu) or nss-tools (Fedora)');
       log('skipped Chromium and Firefox: certutil is not installed (Debian/Ubuntu: apt install libnss3-tools)');
     } else {
-      const pem = join(await mkdirTemp(), 'root.pem');
+      const pem = join(await mkdtemp(join(tmpdir(), 'portico-trust-')), 'root.pem');
       await writeFile(pem, rootPem);
       const nickname = `Portico Local CA ${id}`;
       for (const db of await nssDatabases()) {
@@ -106,12 +106,6 @@ async function hasCommand(name: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-async function mkdirTemp(): Promise<string> {
-  const { mkdtemp } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  return mkdtemp(join(tmpdir(), 'portico-trust-'));
 }
 
 export async function readTrustRecords(file: string): Promise<TrustRecord[]> {

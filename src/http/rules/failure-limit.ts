@@ -10,7 +10,7 @@ const MAX_TRACKED = 10_000;
  * any worker.
  */
 export class FailureLimit {
-  private readonly failures = new Map<string, { count: number; since: number }>();
+  private readonly failures = new FailureCounter();
   private readonly blocked = new Map<string, number>();
 
   constructor(private readonly report: (address: string) => void = () => undefined) {}
@@ -25,12 +25,8 @@ export class FailureLimit {
   }
 
   recordFailure(address: string, now: number): void {
-    const current = this.failures.get(address);
-    const record = current && now - current.since < FAILURE_WINDOW_MS ? current : { count: 0, since: now };
-    record.count += 1;
-    this.failures.set(address, record);
-    if (record.count >= MAX_FAILURES_PER_MINUTE) this.block(address, record.since + FAILURE_WINDOW_MS);
-    if (this.failures.size > MAX_TRACKED) this.failures.delete(this.failures.keys().next().value!);
+    const until = this.failures.record(address, now);
+    if (until !== undefined) this.block(address, until);
     this.report(address);
   }
 
@@ -40,7 +36,7 @@ export class FailureLimit {
   }
 }
 
-/** The primary's side: failures from every worker, per address, in the same window. */
+/** Failures per address within the window: each worker's own count, and the primary's across workers. */
 export class FailureCounter {
   private readonly failures = new Map<string, { count: number; since: number }>();
 

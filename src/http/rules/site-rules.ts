@@ -5,7 +5,7 @@ import type { Handler, Outcome } from '../handler.js';
 import { bytesResponse, type Response } from '../response.js';
 import { BasicAuth } from './basic-auth.js';
 import type { FailureLimit } from './failure-limit.js';
-import { compilePattern, normalisedPath, type PathMatcher } from './path-pattern.js';
+import { compilePattern, normalisedPath } from './path-pattern.js';
 import { redirectTarget } from './redirect-target.js';
 
 export interface RulesContext {
@@ -183,4 +183,3 @@ function pick(headers: Readonly<Record<string, string>>, names: readonly string[
   return picked;
 }
 
-export type { PathMatcher };
