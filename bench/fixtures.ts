@@ -5,6 +5,7 @@ import { createLogger } from '../src/log/logger.js';
 import { createRootCa, issueLeaf } from '../src/tls/internal-ca/internal-ca.js';
 import { leafValidity } from '../src/tls/renewal.js';
 import { FileStorage } from '../src/tls/storage/file-storage.js';
+import { joinPair } from '../src/tls/storage/pair-storage.js';
 import { leafId, StorageKeys } from '../src/tls/storage/storage-keys.js';
 
 export const HOSTS = ['localhost', '127.0.0.1', '::1'];
@@ -40,11 +41,8 @@ export async function createFixtures(dir: string): Promise<Fixtures> {
   await writeFile(keyFile, leaf.keyPem, { mode: 0o600 });
   const porticoState = join(dir, 'portico-state');
   const storage = await FileStorage.open(porticoState, createLogger('bench', 'error'));
-  for (const [keys, pair] of [[StorageKeys.root(), root], [StorageKeys.leaf(leafId(HOSTS, 'ec-p256')), leaf]] as const) {
-    await storage.storeAll([
-      { key: keys.key, value: pair.keyPem, private: true },
-      { key: keys.cert, value: pair.certPem },
-    ]);
+  for (const [at, pair] of [[StorageKeys.root(), root], [StorageKeys.leaf(leafId(HOSTS, 'ec-p256')), leaf]] as const) {
+    await storage.store(at.bundle, joinPair(pair), { private: true });
   }
   return { site, certFile, keyFile, porticoState };
 }

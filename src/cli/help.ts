@@ -12,7 +12,7 @@ Commands:
   schema                   print the config file's JSON Schema, for editors
   ca root                  print the internal root CA certificate (PEM) to trust it
   ca trust | untrust       add the root CA to (or remove it from) the system store and the browsers
-  cert request | install | list   the key manager: a CSR for a commercial CA, its signed certificate installed
+  cert request | install | list | renew   the key manager: a CSR for a commercial CA, its signed certificate installed
 
 Options:
   -h, --help       show help (also: portico serve --help)
@@ -67,19 +67,26 @@ Options:
 
 export const CERT_HELP = `Usage: portico cert request --host NAME [--host NAME...] [--key-type TYPE] [--state DIR]
        portico cert install SIGNED.pem [--state DIR]
-       portico cert list [--json] [--state DIR]
+       portico cert list [--json] [--state DIR | --config FILE]
+       portico cert renew [--site NAME] --config FILE
 
 The key manager, for certificates from a commercial CA. request makes a key pair and prints a
 certificate signing request (PKCS#10, PEM) for the hosts; the private key stays pending,
 owner-only, in the state directory. install takes the signed certificate (leaf first, then its
 chain), checks it (its pending key, its dates, every host requested, the chain) and installs it:
 a running Portico with that state directory serves it within 5 s for every site whose tls is
-internal and whose hosts it covers. list shows the installed certificates.
+internal and whose hosts it covers. list shows every certificate in the store (internal, acme,
+installed; with --config also each site's own files) with its names, issuer, expiry, key type,
+fingerprint and the sites that use it. renew issues the sites' certificates again now (internal
+CA or ACME), under the same lock a running server renews with; every running Portico on that
+store serves the new one within 5 s.
 
 Options:
   --host NAME        a DNS name or IP address the certificate is for; repeat for more
   --key-type TYPE    ec-p256 (default), ec-p384, rsa-2048, rsa-3072, rsa-4096
   --json             cert list: one JSON array
+  --config FILE      use the config file's store (its state folder, or its Redis) and sites
+  --site NAME        cert renew: only this site (default: every site)
   --state DIR        the state directory (default: $XDG_DATA_HOME/portico or ~/.local/share/portico)
   -h, --help         show this help
 `;

@@ -2,7 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { PlanError, renderProblem } from '../config/problem.js';
 import { describeError, isPorticoError, PorticoError, systemErrorCode } from '../errors.js';
 import { caRootCommand, caTrustCommand, caUntrustCommand } from './commands/ca.js';
-import { certInstallCommand, certListCommand, certRequestCommand } from './commands/cert.js';
+import { certInstallCommand, certListCommand, certRenewCommand, certRequestCommand } from './commands/cert.js';
 import { checkCommand, reloadCommand, schemaCommand } from './commands/config.js';
 import { serveCommand, serveConfigCommand } from './commands/serve.js';
 import { CA_HELP, CERT_HELP, CHECK_HELP, MAIN_HELP, RELOAD_HELP, SERVE_HELP } from './help.js';
@@ -11,7 +11,7 @@ import { suggest } from './suggest.js';
 import { PORTICO_VERSION } from '../version.js';
 
 const COMMANDS = ['serve', 'check', 'reload', 'ca', 'cert', 'schema'] as const;
-const CERT_OPTIONS = { host: { type: 'string', multiple: true }, 'key-type': { type: 'string' }, state: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const satisfies ParseArgsConfig['options'];
+const CERT_OPTIONS = { host: { type: 'string', multiple: true }, 'key-type': { type: 'string' }, state: { type: 'string' }, config: { type: 'string' }, site: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const satisfies ParseArgsConfig['options'];
 const CA_OPTIONS = { state: { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const satisfies ParseArgsConfig['options'];
 const CONFIG_OPTIONS = { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const satisfies ParseArgsConfig['options'];
 
@@ -88,8 +88,10 @@ async function dispatch(argv: readonly string[]): Promise<number> {
       const [sub, ...args] = positionals;
       if (sub === 'request' && args.length === 0) return certRequestCommand(hosts, typeof values['key-type'] === 'string' ? values['key-type'] : undefined, state);
       if (sub === 'install' && args.length <= 1) return certInstallCommand(args[0], state);
-      if (sub === 'list' && args.length === 0) return certListCommand(values.json === true, state);
-      throw usage(`unknown cert command ${JSON.stringify(positionals.join(' '))}: use cert request, cert install FILE or cert list`, 'cert');
+      const config = typeof values.config === 'string' ? values.config : undefined;
+      if (sub === 'list' && args.length === 0) return certListCommand(values.json === true, state, config);
+      if (sub === 'renew' && args.length === 0) return certRenewCommand(typeof values.site === 'string' ? values.site : undefined, config);
+      throw usage(`unknown cert command ${JSON.stringify(positionals.join(' '))}: use cert request, cert install FILE, cert list or cert renew`, 'cert');
     }
     default: {
       const guess = suggest(command, COMMANDS);

@@ -21,7 +21,9 @@ export type PrimaryMessage =
   /** A tls-alpn-01 certificate for a name (RFC 8737), for handshakes that ask for acme-tls/1; without certPem, one to forget. */
   | { readonly type: 'acme-alpn'; readonly name: string; readonly certPem: string | undefined; readonly keyPem: string | undefined }
   /** An address past the sign-in failure limit, counted across workers: refuse it until then. */
-  | { readonly type: 'auth-blocked'; readonly address: string; readonly until: number };
+  | { readonly type: 'auth-blocked'; readonly address: string; readonly until: number }
+  /** The answer to an 'acme-lookup': the stored value, or undefined when there is none. */
+  | { readonly type: 'acme-found'; readonly id: number; readonly value: string | undefined };
 
 export type WorkerMessage =
   | { readonly type: 'ready' }
@@ -32,7 +34,12 @@ export type WorkerMessage =
   /** The sites of a 'reconfigure' are being served. */
   | { readonly type: 'reconfigured' }
   /** A sign-in failed from this address (HTTP Basic). */
-  | { readonly type: 'auth-failed'; readonly address: string };
+  | { readonly type: 'auth-failed'; readonly address: string }
+  /**
+   * A challenge this worker has no answer for: the primary looks in the store, where another
+   * instance of a fleet may have put it (http-01: a token; tls-alpn-01: a host name).
+   */
+  | { readonly type: 'acme-lookup'; readonly id: number; readonly challenge: 'http-01' | 'tls-alpn-01'; readonly key: string };
 
 export function parsePrimaryMessage(value: unknown): PrimaryMessage | undefined {
   if (!isRecord(value)) return undefined;
@@ -54,6 +61,8 @@ export function parsePrimaryMessage(value: unknown): PrimaryMessage | undefined 
       return typeof value.name === 'string' && (value.certPem === undefined || (typeof value.certPem === 'string' && typeof value.keyPem === 'string')) ? (value as PrimaryMessage) : undefined;
     case 'auth-blocked':
       return typeof value.address === 'string' && typeof value.until === 'number' ? (value as PrimaryMessage) : undefined;
+    case 'acme-found':
+      return typeof value.id === 'number' && (value.value === undefined || typeof value.value === 'string') ? (value as PrimaryMessage) : undefined;
     default:
       return undefined;
   }
@@ -68,6 +77,8 @@ export function parseWorkerMessage(value: unknown): WorkerMessage | undefined {
       return { type: 'reconfigured' };
     case 'auth-failed':
       return typeof value.address === 'string' ? (value as WorkerMessage) : undefined;
+    case 'acme-lookup':
+      return typeof value.id === 'number' && (value.challenge === 'http-01' || value.challenge === 'tls-alpn-01') && typeof value.key === 'string' ? (value as WorkerMessage) : undefined;
     case 'listening':
       return Array.isArray(value.listeners) && value.listeners.every((l: { name?: unknown; port?: unknown }) => (l.name === 'http' || l.name === 'https') && typeof l.port === 'number')
         ? (value as WorkerMessage)

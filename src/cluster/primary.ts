@@ -13,12 +13,14 @@ import { Keyring } from '../tls/keyring.js';
 import { createTicketKeys, TICKET_KEY_LIFETIME_MS } from '../tls/ticket-keys.js';
 import { InternalIssuer } from '../tls/internal-ca/internal-issuer.js';
 import { FileStorage } from '../tls/storage/file-storage.js';
+import type { Storage } from '../tls/storage/storage.js';
+import { StorageKeys } from '../tls/storage/storage-keys.js';
 import { type PrimaryMessage, parseWorkerMessage, type WorkerMessage } from './messages.js';
 import { RestartPolicy } from './restart-policy.js';
 import { notifyReady, writePidFile, removePidFile } from './service-manager.js';
 
 /** Where a site's certificate comes from: the internal CA's keyring, or the user's files. */
-type CertificateSource = Pick<Keyring, 'bundle' | 'start' | 'renewNow' | 'stop'>;
+type CertificateSource = Pick<Keyring, 'bundle' | 'start' | 'renewNow' | 'stop' | 'refresh'>;
 
 /** How often the store is read for certificates installed by `portico cert install`. */
 const INSTALLED_POLL_MS = 2_000;
@@ -41,7 +43,9 @@ export class Primary {
   private readonly slots: Slot[];
   /** Whether the listener URLs were printed (by the first worker to listen). */
   private announced = false;
-  private storage: FileStorage | undefined;
+  private storage: Storage | undefined;
+  /** Closes a connection the storage holds (Redis), at shutdown. */
+  private closeStorage: (() => void) | undefined;
   private issuer: InternalIssuer | undefined;
   /** Certificate plan id → its source, for the sites of the current plan. */
   private readonly sources = new Map<string, CertificateSource>();
@@ -99,7 +103,16 @@ export class Primary {
   }
 
   private async openStorage(): Promise<InternalIssuer> {
-    this.storage ??= await FileStorage.open(this.plan.stateDir, this.log);
+    if (this.storage === undefined) {
+      const wanted = this.plan.storage;
+      if (wanted.kind === 'redis') {
+        const { RedisStorage, safeUrl } = await import('../tls/storage/redis-storage.js');
+        const redis = await RedisStorage.open(wanted, this.log);
+        this.closeStorage = () => redis.close();
+        this.storage = redis;
+        this.log.info(`key material is stored in Redis at ${safeUrl(wanted.url)} (prefix ${wanted.prefix})`);
+      } else this.storage = await FileStorage.open(this.plan.stateDir, this.log);
+    }
     this.issuer ??= new InternalIssuer(this.storage, this.log);
     return this.issuer;
   }
@@ -168,24 +181,47 @@ export class Primary {
   /** http-01 answers, for every worker's plain-HTTP listener; a restarted worker gets them too. */
   private readonly challengeAnswers = new Map<string, string>();
   private readonly alpnChallenges = new Map<string, { certPem: string; keyPem: string }>();
+  /**
+   * The ACME issuer's challenge board. Answers go to this primary's workers and into the store,
+   * before the CA is told to validate: in a fleet, the CA may ask any instance.
+   */
   private readonly challenges = {
-    addAlpn: (name: string, certPem: string, keyPem: string): void => {
+    addAlpn: async (name: string, certPem: string, keyPem: string): Promise<void> => {
       this.alpnChallenges.set(name, { certPem, keyPem });
       for (const worker of this.liveWorkers()) sendTo(worker, { type: 'acme-alpn', name, certPem, keyPem });
+      await this.storage?.store(StorageKeys.alpnChallenge(name), JSON.stringify({ certPem, keyPem }), { private: true });
     },
-    removeAlpn: (name: string): void => {
+    removeAlpn: async (name: string): Promise<void> => {
       this.alpnChallenges.delete(name);
       for (const worker of this.liveWorkers()) sendTo(worker, { type: 'acme-alpn', name, certPem: undefined, keyPem: undefined });
+      await this.storage?.delete(StorageKeys.alpnChallenge(name));
     },
-    add: (token: string, keyAuthorization: string): void => {
+    add: async (token: string, keyAuthorization: string): Promise<void> => {
       this.challengeAnswers.set(token, keyAuthorization);
       for (const worker of this.liveWorkers()) sendTo(worker, { type: 'acme-challenge', token, keyAuthorization });
+      await this.storage?.store(StorageKeys.httpChallenge(token), keyAuthorization);
     },
-    remove: (token: string): void => {
+    remove: async (token: string): Promise<void> => {
       this.challengeAnswers.delete(token);
       for (const worker of this.liveWorkers()) sendTo(worker, { type: 'acme-challenge', token, keyAuthorization: undefined });
+      await this.storage?.delete(StorageKeys.httpChallenge(token));
     },
   };
+
+  /** A worker met a challenge it has no answer for: look in the store, where another instance may have put it. */
+  private async lookUpChallenge(worker: Worker, id: number, challenge: 'http-01' | 'tls-alpn-01', key: string): Promise<void> {
+    let value: string | undefined;
+    const valid = challenge === 'http-01' ? /^[A-Za-z0-9_-]{1,256}$/.test(key) : /^[a-z0-9.-]{1,253}$/.test(key);
+    if (valid) {
+      const local = challenge === 'http-01' ? this.challengeAnswers.get(key) : this.alpnChallenges.get(key);
+      try {
+        value = typeof local === 'string' ? local : local ? JSON.stringify(local) : await this.storage?.load(challenge === 'http-01' ? StorageKeys.httpChallenge(key) : StorageKeys.alpnChallenge(key));
+      } catch (error) {
+        this.log.warn(`could not look up an ACME ${challenge} challenge in the store: ${describeError(error)}`);
+      }
+    }
+    sendTo(worker, { type: 'acme-found', id, value });
+  }
 
   /** Starts once the first worker listens, so a port error is reported alone and no key is made for nothing. */
   private async startCertificates(): Promise<void> {
@@ -198,10 +234,28 @@ export class Primary {
     }
     this.ready();
     if (this.storage) {
-      this.installedTimer = setInterval(() => void this.applyInstalled().catch((error: unknown) => this.log.warn(`reading installed certificates: ${describeError(error)}`)), INSTALLED_POLL_MS);
+      this.installedTimer = setInterval(() => void this.watchStore(), INSTALLED_POLL_MS);
       this.installedTimer.unref();
     }
   }
+
+  /**
+   * Every two seconds: certificates installed with `portico cert install`, and newer ones that
+   * another process stored (a fleet member's renewal, `portico cert renew`). A store that does
+   * not answer is said once, not every two seconds; the certificates in memory keep serving.
+   */
+  private async watchStore(): Promise<void> {
+    try {
+      await this.applyInstalled();
+      for (const source of this.sources.values()) await source.refresh();
+      if (this.storeUnreadable) this.log.info('the certificate store answers again');
+      this.storeUnreadable = false;
+    } catch (error) {
+      if (!this.storeUnreadable) this.log.warn(`cannot read the certificate store, serving the certificates in memory: ${describeError(error)}`);
+      this.storeUnreadable = true;
+    }
+  }
+  private storeUnreadable = false;
 
   /**
    * `portico cert install` writes to the store; this looks there every two seconds. An installed
@@ -343,6 +397,9 @@ export class Primary {
     else if (message.type === 'certificate-expired') this.sourceOf(message.fingerprint256)?.renewNow(`worker ${slot.index} found certificate ${message.fingerprint256} expired`);
     else if (message.type === 'reconfigured') this.onReconfigured(slot);
     else if (message.type === 'auth-failed') this.onSignInFailure(message.address);
+    else if (message.type === 'acme-lookup') {
+      if (slot.worker) void this.lookUpChallenge(slot.worker, message.id, message.challenge, message.key);
+    }
     else this.fail(new PorticoError(message.code as PorticoError['code'], message.message));
   }
 
@@ -464,6 +521,7 @@ export class Primary {
 
   private exit(): void {
     if (this.pidFile) removePidFile(this.pidFile);
+    this.closeStorage?.();
     this.finish(this.exitCode);
   }
 

@@ -47,6 +47,11 @@ class Worker {
   /** ACME http-01 answers from the primary: token → key authorization. */
   private readonly acmeAnswers = new Map<string, string>();
   private readonly acmeChallenges: Pipeline;
+  /** Whether the current sites need ACME challenges answered (then unknown ones are looked up in the store). */
+  private answersAcme = false;
+  /** Challenge look-ups waiting for the primary: id → what to do with its answer. */
+  private readonly lookups = new Map<number, (value: string | undefined) => void>();
+  private nextLookup = 0;
   private readonly signInFailures = new FailureLimit((address) => send({ type: 'auth-failed', address }));
   private router: SiteRouter | undefined;
   /** Reconfigurations apply in the order they were sent. */
@@ -60,8 +65,9 @@ class Worker {
     this.accessLogs = new AccessLogs(log);
     this.acmeChallenges = new Pipeline(
       [
-        (exchange) => {
-          const answer = this.acmeAnswers.get(exchange.path.slice(ACME_CHALLENGE.length));
+        async (exchange) => {
+          const token = exchange.path.slice(ACME_CHALLENGE.length);
+          const answer = this.acmeAnswers.get(token) ?? (await this.lookUp('http-01', token));
           return answer === undefined ? errorPage(404, exchange.method === 'HEAD') : bytesResponse(200, { 'content-type': 'text/plain' }, exchange.method === 'HEAD' ? undefined : answer);
         },
       ],
@@ -84,7 +90,27 @@ class Worker {
       else this.acmeAnswers.set(message.token, message.keyAuthorization);
     } else if (message.type === 'acme-alpn') this.certificates.setAlpnChallenge(message.name, message.certPem, message.keyPem);
     else if (message.type === 'auth-blocked') this.signInFailures.block(message.address, message.until);
-    else this.shutdown();
+    else if (message.type === 'acme-found') {
+      this.lookups.get(message.id)?.(message.value);
+      this.lookups.delete(message.id);
+    } else this.shutdown();
+  }
+
+  /** Asks the primary for a challenge answer another instance may have stored; undefined after 5 s without one. */
+  private lookUp(challenge: 'http-01' | 'tls-alpn-01', key: string): Promise<string | undefined> {
+    if (!this.answersAcme) return Promise.resolve(undefined);
+    const id = this.nextLookup++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.lookups.delete(id);
+        resolve(undefined);
+      }, 5_000);
+      this.lookups.set(id, (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      });
+      send({ type: 'acme-lookup', id, challenge, key });
+    });
   }
 
   private async start(plan: WorkerPlan): Promise<void> {
@@ -94,7 +120,7 @@ class Worker {
       // The router is swapped on reload; every endpoint asks for the current one per exchange.
       // An ACME http-01 answer comes before any site, its redirects or its rules.
       const router = {
-        select: (exchange: Parameters<SiteRouter['select']>[0]) => (!exchange.secure && this.acmeAnswers.size > 0 && exchange.path.startsWith(ACME_CHALLENGE) ? this.acmeChallenges : this.router!.select(exchange)),
+        select: (exchange: Parameters<SiteRouter['select']>[0]) => (!exchange.secure && (this.answersAcme || this.acmeAnswers.size > 0) && exchange.path.startsWith(ACME_CHALLENGE) ? this.acmeChallenges : this.router!.select(exchange)),
       };
       const tracker = { begin: () => this.begin(), end: () => this.end() };
       if (this.stopping) return;
@@ -127,6 +153,8 @@ class Worker {
     const router = await buildSites(plan, { caches: this.caches, log: this.log, httpsPort: () => this.httpsPort(plan), signInFailures: this.signInFailures }, this.accessLogs);
     const ids = plan.sites.flatMap((site) => (site.certificateId ? [site.certificateId] : []));
     this.certificates.configure(ids, plan.sites.find((site) => site.isDefault)?.certificateId);
+    this.answersAcme = plan.answersAcme === true;
+    this.certificates.lookUpAlpnChallenges(this.answersAcme ? (name) => this.lookUp('tls-alpn-01', name).then(parseAlpnPair) : undefined);
     this.router = router;
   }
 
@@ -168,6 +196,16 @@ class Worker {
 }
 
 const ACME_CHALLENGE = '/.well-known/acme-challenge/';
+
+function parseAlpnPair(value: string | undefined): { certPem: string; keyPem: string } | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const pair = JSON.parse(value) as { certPem?: unknown; keyPem?: unknown };
+    return typeof pair.certPem === 'string' && typeof pair.keyPem === 'string' ? { certPem: pair.certPem, keyPem: pair.keyPem } : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function send(message: WorkerMessage): void {
   if (process.connected) process.send?.(message, undefined, {}, () => undefined);

@@ -9,7 +9,7 @@ import { certificateCovers } from '../tls/certificate-names.js';
 import { readPassphrase } from '../tls/passphrase.js';
 import { readHtpasswd } from './htpasswd.js';
 import type { SiteRulesInput } from './site-rules-config.js';
-import { type AccessLogPlan, type Binding, type CertificatePlan, freezePlan, type Limits, type Plan, type SitePlan } from './plan.js';
+import { type AccessLogPlan, type Binding, type CertificatePlan, freezePlan, type Limits, type Plan, type SitePlan, type StoragePlan } from './plan.js';
 
 /**
  * What a config file or the command-line flags say, parsed but not yet checked against the disk
@@ -28,6 +28,8 @@ export interface PlanInput {
   readonly configFile: string | undefined;
   readonly trustedProxies: readonly string[];
   readonly sites: readonly SiteInput[];
+  /** Default: the state folder. */
+  readonly storage?: StoragePlan;
 }
 
 /** A site as the user described it: its certificate as a source, not yet an id. */
@@ -129,7 +131,8 @@ export async function assemblePlan(input: PlanInput, report: Report): Promise<Pl
     certificates,
     configFile: input.configFile,
     logFormat: input.logFormat,
-    serving: { bindings: input.bindings, sites, limits: input.limits, shutdownGraceMs: input.shutdownGraceMs },
+    storage: input.storage ?? { kind: 'files' },
+    serving: { bindings: input.bindings, sites, limits: input.limits, shutdownGraceMs: input.shutdownGraceMs, answersAcme: certificates.some((certificate) => certificate.source === 'acme') },
   });
 }
 

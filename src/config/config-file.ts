@@ -136,7 +136,10 @@ async function toPlan(config: ConfigFile, file: string, report: (path: Path, pro
     configFile: file,
     trustedProxies,
     sites,
-  } as const;
+    storage: config.storage?.redis
+      ? { kind: 'redis' as const, url: config.storage.redis.url, prefix: config.storage.redis.prefix ?? 'portico', leaseMs: config.storage.redis.lease === undefined ? 10_000 : (check(['storage', 'redis', 'lease'], parseDurationOption(config.storage.redis.lease, 500)) ?? 10_000) }
+      : { kind: 'files' as const },
+  };
   // Disk and whole-file checks run even after a value problem, so every problem is listed at once.
   const plan = await assemblePlan(input, (path, problem, code) => report(parsePath(path), problem, code));
   return failed ? undefined : plan;

@@ -176,6 +176,18 @@ export const configSchema = z
       })
       .optional(),
     limits: limits.optional(),
+    storage: z
+      .strictObject({
+        redis: z
+          .strictObject({
+            url: z.string({ error: 'must be a Redis URL such as redis://127.0.0.1:6379/0' }).regex(/^rediss?:\/\/\S+$/, { error: 'must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379/0' }).meta({ description: 'the Redis server every instance of the fleet uses (rediss:// for TLS)' }),
+            prefix: z.string({ error: 'must be a key prefix: letters, digits, ., _ and -' }).regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'must be a key prefix of letters, digits, ., _ and - (up to 64)' }).optional().meta({ description: 'every key Portico writes starts with PREFIX: (default portico)' }),
+            lease: duration.optional().meta({ description: 'how long a lock lasts unless its holder renews it; renewed every third (default 10s)' }),
+          })
+          .meta({ description: 'a Redis server shared by a fleet: certificates, ACME accounts, challenge answers and the locks that make each certificate ordered once' }),
+      })
+      .optional()
+      .meta({ description: 'where key material lives (default: the state folder on disk)' }),
     trustedProxies: z
       .array(z.string({ error: 'must be an IP address or a CIDR range such as 10.0.0.0/8' }))
       .optional()

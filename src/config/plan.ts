@@ -16,7 +16,11 @@ export interface Plan {
   /** The config file this plan came from (absolute), read again on reload; undefined in flag mode. */
   readonly configFile: string | undefined;
   readonly logFormat: 'text' | 'json';
+  /** Where key material lives: the state folder, or a Redis server a fleet shares. */
+  readonly storage: StoragePlan;
 }
+
+export type StoragePlan = { readonly kind: 'files' } | { readonly kind: 'redis'; readonly url: string; readonly prefix: string; readonly leaseMs: number };
 
 /**
  * A certificate the primary provides for one site: obtained from the internal CA and kept
@@ -62,6 +66,8 @@ export interface WorkerPlan {
   readonly sites: readonly SitePlan[];
   readonly limits: Limits;
   readonly shutdownGraceMs: number;
+  /** Some site gets its certificate by ACME: answer challenges, also ones another instance of the fleet stored. */
+  readonly answersAcme?: boolean;
 }
 
 export type BindingName = 'http' | 'https';

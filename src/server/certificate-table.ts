@@ -33,7 +33,9 @@ export class CertificateTable {
   private reportedExpired: string | undefined;
   /** tls-alpn-01 challenge certificates by name (RFC 8737), and the name the current handshake asked one for. */
   private readonly alpnChallenges = new Map<string, SecureContext>();
-  private alpnPending: string | undefined;
+  private alpnPending: { readonly name: string; readonly remote: boolean } | undefined;
+  /** Where to look for a challenge certificate this worker was not given (another instance's order), if anywhere. */
+  private lookupAlpn: ((name: string) => Promise<{ certPem: string; keyPem: string } | undefined>) | undefined;
 
   constructor(
     private readonly log: Logger,
@@ -82,20 +84,44 @@ export class CertificateTable {
     else this.alpnChallenges.set(name.toLowerCase(), createSecureContext({ ...TLS_POLICY, cert: certPem, key: keyPem }));
   }
 
+  /** Lets `resolve` ask for challenge certificates stored by another instance of a fleet. */
+  lookUpAlpnChallenges(lookup: ((name: string) => Promise<{ certPem: string; keyPem: string } | undefined>) | undefined): void {
+    this.lookupAlpn = lookup;
+  }
+
   /**
    * ALPN, chosen before the certificate (Node calls ALPNCallback, then SNICallback, within one
-   * ClientHello): h2, else http/1.1; acme-tls/1 only for a name with a pending tls-alpn-01
-   * challenge, and then the next `select` for that name hands out the challenge certificate.
+   * ClientHello): h2, else http/1.1; acme-tls/1 for a name with a pending tls-alpn-01 challenge
+   * here, or, when challenges can be looked up, for a client that offers acme-tls/1 alone (as a
+   * validating CA does, RFC 8737 §3); the next `resolve` for that name hands out its certificate.
    */
   selectProtocol(servername: string | false | undefined, protocols: readonly string[]): string | undefined {
     this.alpnPending = undefined;
     // Without SNI, Node passes false here.
     const name = typeof servername === 'string' && servername.length > 0 ? servername.toLowerCase() : undefined;
-    if (name !== undefined && protocols.includes(ACME_TLS) && this.alpnChallenges.has(name)) {
-      this.alpnPending = name;
-      return ACME_TLS;
+    if (name !== undefined && protocols.includes(ACME_TLS)) {
+      if (this.alpnChallenges.has(name)) {
+        this.alpnPending = { name, remote: false };
+        return ACME_TLS;
+      }
+      if (this.lookupAlpn !== undefined && protocols.every((protocol) => protocol === ACME_TLS)) {
+        this.alpnPending = { name, remote: true };
+        return ACME_TLS;
+      }
     }
     return protocols.includes('h2') ? 'h2' : protocols.includes('http/1.1') ? 'http/1.1' : undefined;
+  }
+
+  /** SNICallback: `select`, or a challenge certificate looked up elsewhere; a name with none fails the handshake. */
+  resolve(servername: string, callback: (error: Error | null, context?: SecureContext) => void): void {
+    const pending = this.alpnPending;
+    const name = servername.toLowerCase();
+    if (pending?.remote !== true || pending.name !== name || this.lookupAlpn === undefined) return callback(null, this.select(servername));
+    this.alpnPending = undefined;
+    this.lookupAlpn(name).then(
+      (pair) => (pair ? callback(null, createSecureContext({ ...TLS_POLICY, cert: pair.certPem, key: pair.keyPem })) : callback(new Error(`no tls-alpn-01 challenge is pending for ${name}`))),
+      (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
+    );
   }
 
   /** The context for an SNI name; undefined means the default (the TLS server's own). */
@@ -104,7 +130,7 @@ export class CertificateTable {
     if (this.alpnPending !== undefined) {
       const pending = this.alpnPending;
       this.alpnPending = undefined;
-      if (pending === name) return this.alpnChallenges.get(name);
+      if (pending.name === name && !pending.remote) return this.alpnChallenges.get(name);
     }
     const id = this.byName.get(name) ?? this.byName.get(`*${name.slice(name.indexOf('.'))}`);
     return id === undefined || id === this.defaultId ? undefined : this.entries.get(id)?.context;

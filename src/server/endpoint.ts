@@ -63,7 +63,7 @@ export class Endpoint {
       ...TLS_POLICY,
       allowHalfOpen: true,
       handshakeTimeout: limits.headerTimeoutMs,
-      SNICallback: (servername, callback) => callback(null, certificates.select(servername)),
+      SNICallback: (servername, callback) => certificates.resolve(servername, callback),
     });
     tls.on('secureConnection', (socket: TLSSocket) => {
       // A CA validating tls-alpn-01 only needed the handshake.

@@ -52,6 +52,9 @@ export class FileCertificate {
     );
   }
 
+  /** Own files change only when the user says so (a reload), never behind the server's back. */
+  async refresh(): Promise<void> {}
+
   stop(): void {}
 
   private async read(): Promise<TlsBundle> {

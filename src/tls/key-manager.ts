@@ -6,6 +6,7 @@ import { certificationRequest } from './internal-ca/internal-ca.js';
 import { type KeyType, keyTypeOf } from './key-types.js';
 import { exportPrivateKey, generateKeyPair } from './keys.js';
 import type { Storage } from './storage/storage.js';
+import { joinPair, loadPair } from './storage/pair-storage.js';
 import { StorageKeys } from './storage/storage-keys.js';
 
 /**
@@ -73,13 +74,14 @@ export async function installCertificate(storage: Storage, chainPem: string, now
   const lock = await storage.lock(StorageKeys.installedLock());
   try {
     const index = await installedIds(storage);
-    const keys = StorageKeys.installed(id);
-    await lock.assertHeld();
-    await storage.storeAll([
-      { key: keys.key, value: keyPem, private: true },
-      { key: keys.cert, value: `${blocks.join('\n')}\n` },
-      { key: StorageKeys.installedIndex(), value: JSON.stringify([...index.filter((known) => known !== id), id]) },
-    ]);
+    await storage.storeAll(
+      [
+        // The certificate with its key as one value, then the index that makes it visible.
+        { key: StorageKeys.installed(id).bundle, value: joinPair({ keyPem, certPem: `${blocks.join('\n')}\n` }), private: true },
+        { key: StorageKeys.installedIndex(), value: JSON.stringify([...index.filter((known) => known !== id), id]) },
+      ],
+      { fencedBy: lock },
+    );
     await storage.setAside(StorageKeys.pending(id).key, 'installed');
   } finally {
     await lock.release();
@@ -91,9 +93,8 @@ export async function installCertificate(storage: Storage, chainPem: string, now
 export async function loadInstalled(storage: Storage, now: number): Promise<TlsBundle[]> {
   const bundles: TlsBundle[] = [];
   for (const id of await installedIds(storage)) {
-    const keys = StorageKeys.installed(id);
-    const [certPem, keyPem] = await Promise.all([storage.load(keys.cert), storage.load(keys.key)]);
-    if (certPem === undefined || keyPem === undefined) continue;
+    const { certPem, keyPem } = await loadPair(storage, StorageKeys.installed(id));
+    if (!certPem || !keyPem) continue;
     try {
       const leaf = new X509Certificate(certPem);
       const key = createPrivateKey(keyPem);

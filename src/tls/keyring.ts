@@ -7,9 +7,9 @@ import type { Issuer } from './issuer.js';
 import type { KeyType } from './key-types.js';
 import { exportPrivateKey, generateKeyPair } from './keys.js';
 import { isRenewalDue, leafValidity, renewalTime } from './renewal.js';
-import { loadChecked } from './storage/pair-storage.js';
+import { loadChecked, type PairLocation, storePair } from './storage/pair-storage.js';
 import type { Storage } from './storage/storage.js';
-import { leafId, type PairKeys, StorageKeys } from './storage/storage-keys.js';
+import { leafId, StorageKeys } from './storage/storage-keys.js';
 
 export interface KeyringOptions {
   readonly hosts: readonly string[];
@@ -30,7 +30,7 @@ const RETRY_MS = [1_000, 5_000, 30_000, 120_000, 600_000] as const;
  *                          │                                                              │
  *                          └──── failed: logged, retried with backoff ◀───────────────────┘
  *
- * Obtaining follows check → lock → check again → create → store → read back → unlock: whatever
+ * Obtaining follows check → lock → check again → create → fenced store → read back → unlock: whatever
  * another process stored while we waited is used, not replaced. A bundle is published only
  * after it has been read back from storage and validated, so what is served is what is stored.
  * The keyring makes the key; the Issuer only signs; the Storage and its per-certificate lock
@@ -78,6 +78,26 @@ export class Keyring {
     clearTimeout(this.timer);
   }
 
+  /**
+   * Takes a newer certificate that another process stored: an instance of the same fleet that
+   * renewed first, or `portico cert renew`. The primary calls this every few seconds.
+   */
+  async refresh(): Promise<void> {
+    const current = this.current;
+    if (this.stopped || this.renewing || current === undefined) return;
+    const stored = await this.loadLeaf(false);
+    if (stored && stored.fingerprint256 !== current.fingerprint256 && stored.notBefore >= current.notBefore && this.current === current) this.accept(stored);
+  }
+
+  /**
+   * Issues a new certificate now, although the stored one is still good (`portico cert renew`).
+   * Under the same lock: if another process replaced the stored one meanwhile, that one is kept.
+   */
+  async renewStored(): Promise<TlsBundle> {
+    const before = await this.loadLeaf(false);
+    return this.obtain(before?.fingerprint256 ?? null);
+  }
+
   private accept(bundle: TlsBundle): void {
     this.failures = 0;
     if (bundle.fingerprint256 !== this.current?.fingerprint256) {
@@ -109,30 +129,25 @@ export class Keyring {
       });
   }
 
-  private async obtain(): Promise<TlsBundle> {
-    const stored = await this.loadUsable(false);
-    if (stored) return stored;
+  /** `replacing`: the fingerprint to replace even if it is still usable (null: none was stored). */
+  private async obtain(replacing?: string | null): Promise<TlsBundle> {
+    if (replacing === undefined) {
+      const stored = await this.loadUsable(false);
+      if (stored) return stored;
+    }
     const lock = await this.storage.lock(StorageKeys.leafLock(this.id));
     try {
-      const storedMeanwhile = await this.loadUsable(true);
-      if (storedMeanwhile) return storedMeanwhile;
+      const storedMeanwhile = replacing === undefined ? await this.loadUsable(true) : await this.loadLeaf(true);
+      if (storedMeanwhile && storedMeanwhile.fingerprint256 !== replacing) return storedMeanwhile;
       await this.issuer.prepare();
       this.log.info(`issuing a ${this.options.keyType} certificate for ${this.options.hosts.join(', ')}`);
       const key = await generateKeyPair(this.options.keyType);
       const certPem = await this.issuer.issue({ names: this.options.hosts, key, validity: leafValidity(Date.now(), this.options.lifetimeMs) });
-      const keys = this.keys();
-      await lock.assertHeld();
-      await this.storage.storeAll(
-        [
-          { key: keys.key, value: exportPrivateKey(key), private: true },
-          { key: keys.cert, value: certPem },
-        ],
-        () => {
-          if (isFaultActive('die-between-leaf-key-and-cert')) process.kill(process.pid, 'SIGKILL');
-        },
-      );
+      const at = this.location();
+      // Fenced: if this process stalled past its lease and another took the lock, nothing is written.
+      await storePair(this.storage, at, { keyPem: exportPrivateKey(key), certPem }, lock);
       const readBack = await this.loadLeaf(false);
-      if (!readBack) throw new PorticoError('ERR_ISSUANCE_FAILED', `the certificate stored in ${this.storage.describe(keys.cert)} did not validate when read back`);
+      if (!readBack) throw new PorticoError('ERR_ISSUANCE_FAILED', `the certificate stored in ${this.storage.describe(at.bundle)} did not validate when read back`);
       return readBack;
     } finally {
       await lock.release();
@@ -148,11 +163,11 @@ export class Keyring {
   private async loadLeaf(repair: boolean): Promise<TlsBundle | undefined> {
     if (!(await this.issuer.load(repair))) return undefined;
     const wanted: LeafWanted = { hosts: this.options.hosts, keyType: this.options.keyType };
-    const leaf = await loadChecked(this.storage, this.keys(), repair, (stored) => this.issuer.check(stored, wanted, Date.now()));
+    const leaf = await loadChecked(this.storage, this.location(), repair, (stored) => this.issuer.check(stored, wanted, Date.now()));
     return leaf && toBundle(this.id, leaf, wanted);
   }
 
-  private keys(): PairKeys {
+  private location(): PairLocation {
     return StorageKeys.leaf(this.id);
   }
 }

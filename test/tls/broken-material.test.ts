@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { cp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
+import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { splitPair } from '../../src/tls/storage/pair-storage.js';
 import { PorticoProcess } from '../support/portico-process.js';
 import { chainsTo, fetchRootCa } from '../support/root-ca.js';
 import { anyPortArgs, createSandbox, type Sandbox } from '../support/sandbox.js';
@@ -30,19 +32,24 @@ before(async () => {
   await cp(pristine, second, { recursive: true });
   await rm(join(second, 'certificates'), { recursive: true });
   await runUntilReady(second);
-  otherGeneration = { key: await readFile(join(second, 'certificates', leafFolder, 'key.pem'), 'utf8'), cert: await readFile(join(second, 'certificates', leafFolder, 'cert.pem'), 'utf8') };
-  assert.notEqual(otherGeneration.cert, await readFile(join(leaf, 'cert.pem'), 'utf8'));
+  const other = splitPair(await readFile(join(second, 'certificates', leafFolder, 'bundle.pem'), 'utf8'));
+  otherGeneration = { key: other.keyPem, cert: other.certPem };
+  assert.notEqual(otherGeneration.cert, splitPair(await readFile(join(leaf, 'bundle.pem'), 'utf8')).certPem);
 });
 
 after(async () => {
   await box.remove();
 });
 
-async function startDamaged(name: string, damage: (leaf: string) => Promise<void>): Promise<{ portico: PorticoProcess; leaf: string; original: string }> {
+/** Replaces the leaf's bundle with what `change` makes of its key and certificate. */
+function rewriteBundle(change: (pair: { keyPem: string; certPem: string }) => string): (leaf: string) => Promise<void> {
+  return async (leaf) => writeFile(join(leaf, 'bundle.pem'), change(splitPair(await readFile(join(leaf, 'bundle.pem'), 'utf8'))));
+}
+
+async function startDamaged(name: string, damage: (leaf: string) => Promise<void>): Promise<{ portico: PorticoProcess; leaf: string; served: string }> {
   const state = join(box.dir, name);
   await cp(pristine, state, { recursive: true });
   const leaf = join(state, 'certificates', leafFolder);
-  const original = await readFile(join(leaf, 'cert.pem'), 'utf8');
   await damage(leaf);
   const portico = PorticoProcess.serve(anyPortArgs({ ...box, state }, ['--workers', '1']));
   try {
@@ -51,42 +58,53 @@ async function startDamaged(name: string, damage: (leaf: string) => Promise<void
     const served = await probe({ port: await portico.port('https'), servername: 'localhost', ca: root.pem });
     assert.equal(served.status, 200);
     assert.ok(chainsTo(served.cert, root.cert));
+    return { portico, leaf, served: served.cert.fingerprint256 };
   } finally {
     await portico.stop();
   }
-  return { portico, leaf, original };
 }
 
 async function asideFiles(folder: string): Promise<string[]> {
   return (await readdir(folder)).filter((name) => name.includes('.aside-')).sort();
 }
 
-test('a truncated private key is moved aside with a warning naming it, and a valid certificate is served', async () => {
-  const { portico, leaf } = await startDamaged('truncated-key', async (folder) => {
-    const key = join(folder, 'key.pem');
-    await truncate(key, Math.floor((await readFile(key)).length / 2));
-  });
-  assert.match(portico.stderr, /WARN .*moved \S+key\.pem aside to \S+key\.pem\.aside-\S+: it is not a PEM private key/);
-  assert.deepEqual((await asideFiles(leaf)).map((n) => n.split('.aside-')[0]), ['cert.pem', 'key.pem']);
+test('a truncated private key is moved aside with its certificate (one bundle), with a warning naming it, and a valid certificate is served', async () => {
+  const { portico, leaf } = await startDamaged('truncated-key', rewriteBundle(({ keyPem, certPem }) => `${keyPem.slice(0, keyPem.length / 2)}\n${certPem}`));
+  assert.match(portico.stderr, /WARN .*moved \S+bundle\.pem aside to \S+bundle\.pem\.aside-\S+: it is not a PEM private key/);
+  assert.deepEqual((await asideFiles(leaf)).map((n) => n.split('.aside-')[0]), ['bundle.pem']);
 });
 
-test('a garbage certificate file is moved aside with a warning naming it, and a valid certificate is served', async () => {
-  const { portico, leaf } = await startDamaged('garbage-cert', (folder) => writeFile(join(folder, 'cert.pem'), '-----BEGIN CERTIFICATE-----\nnot base64 at all\n'));
-  assert.match(portico.stderr, /WARN .*moved \S+cert\.pem aside to \S+cert\.pem\.aside-\S+: it is not a PEM certificate/);
-  assert.equal((await asideFiles(leaf)).length, 2);
+test('a garbage certificate is moved aside with a warning naming it, and a valid certificate is served', async () => {
+  const { portico, leaf } = await startDamaged('garbage-cert', rewriteBundle(({ keyPem }) => `${keyPem}-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n`));
+  assert.match(portico.stderr, /WARN .*moved \S+bundle\.pem aside to \S+bundle\.pem\.aside-\S+: it is not a PEM certificate/);
+  assert.equal((await asideFiles(leaf)).length, 1);
 });
 
 test('a key and a certificate from two different generations are moved aside, and a valid certificate is served', async () => {
-  const { portico, leaf } = await startDamaged('two-generations', (folder) => writeFile(join(folder, 'key.pem'), otherGeneration.key));
-  assert.match(portico.stderr, /WARN .*moved \S+cert\.pem aside .*does not match/);
-  assert.match(portico.stderr, /WARN .*moved \S+key\.pem aside .*does not match/);
-  assert.equal((await asideFiles(leaf)).length, 2);
+  const { portico, leaf } = await startDamaged('two-generations', rewriteBundle(({ certPem }) => `${otherGeneration.key}${certPem}`));
+  assert.match(portico.stderr, /WARN .*moved \S+bundle\.pem aside .*does not match/);
+  assert.equal((await asideFiles(leaf)).length, 1);
 });
 
 test('an unreadable root CA is moved aside and rebuilt, and the leaf it signed is reissued', async () => {
   const { portico } = await startDamaged('garbage-root', async (folder) => {
-    await writeFile(join(folder, '..', '..', 'ca', 'root.crt'), '');
+    await writeFile(join(folder, '..', '..', 'ca', 'root.pem'), '');
   });
-  assert.match(portico.stderr, /moved \S+root\.crt aside/);
+  assert.match(portico.stderr, /moved \S+root\.pem aside/);
   assert.match(portico.stderr, /creating the internal root CA/);
+});
+
+test('a state folder from before bundles (key and certificate as two files each) is still read, and its certificate is served', async () => {
+  let legacy = '';
+  const { portico, served } = await startDamaged('legacy-layout', async (leaf) => {
+    for (const [folder, certName, keyName, bundle] of [[leaf, 'cert.pem', 'key.pem', 'bundle.pem'], [join(leaf, '..', '..', 'ca'), 'root.crt', 'root.key', 'root.pem']] as const) {
+      const pair = splitPair(await readFile(join(folder, bundle), 'utf8'));
+      await writeFile(join(folder, certName), pair.certPem);
+      await writeFile(join(folder, keyName), pair.keyPem, { mode: 0o600 });
+      await rm(join(folder, bundle));
+      if (bundle === 'bundle.pem') legacy = pair.certPem;
+    }
+  });
+  assert.equal(served, new X509Certificate(legacy).fingerprint256, 'the certificate of the two files, not a new one');
+  assert.doesNotMatch(portico.stderr, /issuing|creating the internal root CA|aside/);
 });

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import type { PorticoProcess } from '../support/portico-process.js';
 import { fetchRootCa } from '../support/root-ca.js';
@@ -33,14 +31,3 @@ test('a primary killed with SIGKILL while generating a key is followed by a star
   assert.match(restarted.stderr, /took over stale lock .*\.lock/);
 });
 
-test('a primary that dies between storing a leaf key and its certificate leaves nothing that is served torn', async () => {
-  const first = start(anyPortArgs(servers.box, ['--workers', '1']), { PORTICO_TEST_FAULT: 'die-between-leaf-key-and-cert' });
-  const { signal } = await first.waitForExit();
-  assert.equal(signal, 'SIGKILL');
-  await first.stop();
-
-  const restarted = await assertRestartServesValidCertificate();
-  assert.match(restarted.stderr, /moved .*key\.pem aside .*certificate is missing/);
-  const leafDir = join(servers.box.state, 'certificates', (await readdir(join(servers.box.state, 'certificates')))[0]!);
-  assert.ok((await readdir(leafDir)).some((name) => /^key\.pem\.aside-/.test(name)), 'the torn key was kept aside, not deleted');
-});

@@ -6,6 +6,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { splitPair } from '../../src/tls/storage/pair-storage.js';
 import { PorticoProcess, runPortico } from '../support/portico-process.js';
 import { anyPortArgs, createSandbox } from '../support/sandbox.js';
 import { probe } from '../support/tls-probe.js';
@@ -49,8 +50,8 @@ test('a disk that fills up while a certificate is renewed: the old one keeps ser
     await portico.waitFor(/certificate renewal failed \(attempt 1\), retrying in 1 s: .*ENOSPC/, 20_000);
     assert.equal((await probe({ port, servername: 'localhost', ca: root })).cert.fingerprint256, first.cert.fingerprint256, 'the old certificate still serves');
     const leafFolder = join(state, 'certificates', (await readdir(join(state, 'certificates')))[0]!);
-    const cert = new X509Certificate(await readFile(join(leafFolder, 'cert.pem')));
-    assert.ok(cert.checkPrivateKey(createPrivateKey(await readFile(join(leafFolder, 'key.pem')))), 'the stored pair is whole and matching');
+    const stored = splitPair(await readFile(join(leafFolder, 'bundle.pem'), 'utf8'));
+    assert.ok(new X509Certificate(stored.certPem).checkPrivateKey(createPrivateKey(stored.keyPem)), 'the stored pair is whole and matching');
     assert.deepEqual((await filesUnder(state)).filter((name) => /\.tmp-|aside/.test(name)), [], 'no temporary or half-written file left');
     // Room again: the retry succeeds and the new certificate is served.
     await rm(join(disk, 'filler'));

@@ -6,8 +6,7 @@ import { freezeBundle } from '../bundle.js';
 import type { Issuer } from '../issuer.js';
 import { Keyring } from '../keyring.js';
 import type { Storage } from '../storage/storage.js';
-import { leafId } from '../storage/storage-keys.js';
-import { AcmeIssuer, type ChallengeBoard } from './acme-issuer.js';
+import { acmeLeafId, AcmeIssuer, type ChallengeBoard } from './acme-issuer.js';
 
 /** Waits between failed orders: never fast against a CA; each with ±20 % jitter. */
 const RETRY_MS = [5_000, 30_000, 120_000, 600_000, 1_800_000] as const;
@@ -39,9 +38,7 @@ export class AcmeCertificate {
     this.internal = new Keyring(storage, internalIssuer, { hosts: plan.hosts, keyType: plan.keyType, lifetimeMs: plan.lifetimeMs }, log, (bundle) => {
       if (this.acmeBundle === undefined) this.publish(asSite(bundle));
     });
-    const issuer = new AcmeIssuer(storage, plan, board, log);
-    const storageId = `${AcmeIssuer.accountId(plan)}-${leafId(plan.hosts, plan.keyType)}`;
-    this.acme = new Keyring(storage, issuer, { hosts: plan.hosts, keyType: plan.keyType, lifetimeMs: plan.lifetimeMs, storageId }, log, (bundle) => {
+    this.acme = AcmeCertificate.keyring(plan, storage, board, log, (bundle) => {
       const first = this.acmeBundle === undefined;
       this.acmeBundle = asSite(bundle);
       this.publish(this.acmeBundle);
@@ -49,8 +46,19 @@ export class AcmeCertificate {
     });
   }
 
+  /** The keyring of the ACME certificate alone (its storage id is the CA account's and the hosts'), as `portico cert renew` uses it too. */
+  static keyring(plan: AcmeCertificatePlan, storage: Storage, board: ChallengeBoard, log: Logger, publish: (bundle: TlsBundle) => void): Keyring {
+    const storageId = acmeLeafId(plan);
+    return new Keyring(storage, new AcmeIssuer(storage, plan, board, log), { hosts: plan.hosts, keyType: plan.keyType, lifetimeMs: plan.lifetimeMs, storageId }, log, publish);
+  }
+
   get bundle(): TlsBundle | undefined {
     return this.acmeBundle ?? this.internal.bundle;
+  }
+
+  async refresh(): Promise<void> {
+    await this.internal.refresh();
+    await this.acme.refresh();
   }
 
   /** Resolves with the internal certificate; the ACME one follows when the CA has issued it. */

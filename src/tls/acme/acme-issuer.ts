@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { Agent } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { PorticoError, describeError } from '../../errors.js';
+import { isFaultActive } from '../../fault-injection.js';
 import type { Logger } from '../../log/logger.js';
 import { type Check, checkPair, type LeafWanted, type ParsedPair } from '../certificate-check.js';
 import { certificateCovers } from '../certificate-names.js';
@@ -11,6 +12,8 @@ import type { CertificateRequest, Issuer } from '../issuer.js';
 import type { StoredPair } from '../keys.js';
 import { exportPrivateKey, generateKeyPair } from '../keys.js';
 import type { Storage } from '../storage/storage.js';
+import { leafId } from '../storage/storage-keys.js';
+import type { KeyType } from '../key-types.js';
 
 export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
 
@@ -28,13 +31,18 @@ export interface AcmeOptions {
  * asks for ALPN acme-tls/1 (RFC 8737).
  */
 export interface ChallengeBoard {
-  add(token: string, keyAuthorization: string): void;
-  remove(token: string): void;
-  addAlpn(name: string, certPem: string, keyPem: string): void;
-  removeAlpn(name: string): void;
+  add(token: string, keyAuthorization: string): Promise<void>;
+  remove(token: string): Promise<void>;
+  addAlpn(name: string, certPem: string, keyPem: string): Promise<void>;
+  removeAlpn(name: string): Promise<void>;
 }
 
 type AcmeModule = typeof import('acme-client');
+
+/** Where an ACME certificate is stored: its CA account's id and its hosts', apart from internal leaves. */
+export function acmeLeafId(plan: Pick<AcmeOptions, 'directory' | 'email'> & { readonly hosts: readonly string[]; readonly keyType: KeyType }): string {
+  return `${AcmeIssuer.accountId(plan)}-${leafId(plan.hosts, plan.keyType)}`;
+}
 
 /**
  * An ACME CA as an Issuer (RFC 8555), through acme-client, a maintained client, rather than
@@ -90,8 +98,9 @@ export class AcmeIssuer implements Issuer {
     if (!this.client) throw new PorticoError('ERR_ISSUANCE_FAILED', 'the ACME issuer was not prepared');
     const csr = certificationRequest(request.names, request.key);
     this.log.info(`ordering a certificate for ${request.names.join(', ')} from ${this.options.directory}`);
+    let chain: string;
     try {
-      return await this.client.auto({
+      chain = await this.client.auto({
         csr,
         ...(this.options.email ? { email: this.options.email } : {}),
         termsOfServiceAgreed: true,
@@ -99,6 +108,10 @@ export class AcmeIssuer implements Issuer {
         skipChallengeVerification: true,
         challengePriority: [...this.options.challenges],
         challengeCreateFn: async (authz, challenge, keyAuthorization) => {
+          if (isFaultActive('slow-acme-challenge')) {
+            this.log.info(`(test fault) waiting 20 s before answering the challenge for ${authz.identifier.value}`);
+            await new Promise((resolve) => setTimeout(resolve, 20_000));
+          }
           if ((challenge.type as string) !== 'tls-alpn-01') return this.board.add(challenge.token, keyAuthorization);
           const keyPem = exportPrivateKey(await generateKeyPair('ec-p256'));
           const [, certPem] = await this.acme!.crypto.createAlpnCertificate(authz, keyAuthorization, keyPem);
@@ -110,6 +123,11 @@ export class AcmeIssuer implements Issuer {
       // The CA's problem document (RFC 8555 §6.7) is what a person needs to read.
       throw new PorticoError('ERR_ISSUANCE_FAILED', `the ACME CA at ${this.options.directory} refused the order for ${request.names.join(', ')}: ${describeError(error)}`, { cause: error });
     }
+    if (isFaultActive('stop-after-acme-order')) {
+      this.log.info(`(test fault) issued for ${request.names.join(', ')}; stopping this process before storing it`);
+      process.kill(process.pid, 'SIGSTOP');
+    }
+    return chain;
   }
 
   check(stored: StoredPair, wanted: LeafWanted, now: number): Check<ParsedPair> {

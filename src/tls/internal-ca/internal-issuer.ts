@@ -3,7 +3,7 @@ import type { Logger } from '../../log/logger.js';
 import { type Check, checkLeaf, checkRoot, type LeafWanted, type ParsedPair } from '../certificate-check.js';
 import type { CertificateRequest, Issuer } from '../issuer.js';
 import type { StoredPair } from '../keys.js';
-import { loadChecked, loadPair } from '../storage/pair-storage.js';
+import { loadChecked, loadPair, storePair } from '../storage/pair-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { StorageKeys } from '../storage/storage-keys.js';
 import { createRootCa, signLeaf } from './internal-ca.js';
@@ -33,13 +33,9 @@ export class InternalIssuer implements Issuer {
       if (await this.load(true)) return;
       this.log.info('creating the internal root CA');
       const root = await createRootCa(Date.now());
-      const keys = StorageKeys.root();
-      await lock.assertHeld();
-      await this.storage.storeAll([
-        { key: keys.key, value: root.keyPem, private: true },
-        { key: keys.cert, value: root.certPem },
-      ]);
-      if (!(await this.load(false))) throw new PorticoError('ERR_ISSUANCE_FAILED', `the root CA stored in ${this.storage.describe(keys.cert)} did not validate when read back`);
+      const at = StorageKeys.root();
+      await storePair(this.storage, at, root, lock);
+      if (!(await this.load(false))) throw new PorticoError('ERR_ISSUANCE_FAILED', `the root CA stored in ${this.storage.describe(at.bundle)} did not validate when read back`);
     } finally {
       await lock.release();
     }
@@ -57,9 +53,10 @@ export class InternalIssuer implements Issuer {
 
   /** The root certificate, for `portico ca root`; undefined until loaded. */
   static async readRoot(storage: Storage): Promise<{ pem: string } | { missing: true } | { problem: string; where: string }> {
-    const keys = StorageKeys.root();
-    const result = checkRoot(await loadPair(storage, keys), Date.now());
+    const at = StorageKeys.root();
+    const stored = await loadPair(storage, at);
+    const result = checkRoot(stored, Date.now());
     if (result.ok) return { pem: result.value.certPem };
-    return result.missing ? { missing: true } : { problem: result.problem, where: storage.describe(keys.cert) };
+    return result.missing ? { missing: true } : { problem: result.problem, where: storage.describe(stored.legacy && at.legacy ? at.legacy.cert : at.bundle) };
   }
 }

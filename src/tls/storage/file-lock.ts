@@ -68,7 +68,7 @@ export class FileLock {
   async assertHeld(): Promise<void> {
     const record = await readRecord(this.path);
     if (record?.token !== this.token) {
-      throw new PorticoError('ERR_STATE_WRITE', `lost ${this.path} to another process before committing; nothing was written`);
+      throw new PorticoError('ERR_LOCK_LOST', `lost ${this.path} to another process before committing; nothing was written`);
     }
   }
 

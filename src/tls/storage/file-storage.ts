@@ -1,10 +1,10 @@
-import { access, constants, mkdir, readFile, rename, stat } from 'node:fs/promises';
+import { access, constants, mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describeError, PorticoError, systemErrorCode } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
-import { stageFile, type StagedFile, writeFileAtomic } from './atomic-file.js';
+import { stageFile, type StagedFile } from './atomic-file.js';
 import { FileLock } from './file-lock.js';
-import type { Lock, Storage, StoreEntry, StoreOptions } from './storage.js';
+import type { FenceOptions, Lock, Storage, StoreEntry, StoreOptions } from './storage.js';
 import { isSafeKey } from './storage-keys.js';
 
 const REASONS: Record<string, string> = { EROFS: 'a read-only file system', EACCES: 'permission denied', ENOSPC: 'the disk is full', ENOTDIR: 'a file stands in its path' };
@@ -64,17 +64,15 @@ export class FileStorage implements Storage {
   }
 
   async store(key: string, value: string, options: StoreOptions = {}): Promise<void> {
-    const path = this.path(key);
-    await this.makeFolder(path);
-    await writeFileAtomic(path, value, options.private ? 0o600 : 0o644);
+    await this.storeAll([{ key, value, private: options.private ?? false }], options);
   }
 
   /**
    * Stages every value first (so a full disk or a permission problem changes nothing), then
-   * renames them in order. A crash between two renames leaves a new key beside an old
-   * certificate: the next load finds they do not match, sets both aside and issues again.
+   * renames them in order. A fencing lock is checked just before the renames: a file system
+   * cannot make the check and the rename one step, so this narrows the window to the renames.
    */
-  async storeAll(entries: readonly StoreEntry[], between?: () => void): Promise<void> {
+  async storeAll(entries: readonly StoreEntry[], options: FenceOptions = {}): Promise<void> {
     const staged: StagedFile[] = [];
     try {
       for (const entry of entries) {
@@ -82,14 +80,37 @@ export class FileStorage implements Storage {
         await this.makeFolder(path);
         staged.push(await stageFile(path, entry.value, entry.private ? 0o600 : 0o644));
       }
+      await options.fencedBy?.assertHeld();
     } catch (error) {
       await Promise.all(staged.map((file) => file.discard()));
       throw error;
     }
-    for (const [i, file] of staged.entries()) {
-      await file.commit();
-      if (i === 0) between?.();
+    for (const file of staged) await file.commit();
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const base = prefix.replace(/\/+$/, '');
+    let names: string[];
+    try {
+      names = (await readdir(this.path(base), { recursive: true })).map(String);
+    } catch (error) {
+      if (systemErrorCode(error) === 'ENOENT' || systemErrorCode(error) === 'ENOTDIR') return [];
+      throw error;
     }
+    const keys: string[] = [];
+    for (const name of names) {
+      const key = `${base}/${name.split('\\').join('/')}`;
+      // Temporary files of a write in progress and values set aside are not stored values.
+      if (!isSafeKey(key) || /\.aside-|\.tmp-|\.stale-/.test(key) || key.split('/').some((part) => part.startsWith('.'))) continue;
+      if ((await stat(this.path(key)).catch(() => undefined))?.isFile()) keys.push(key);
+    }
+    return keys.sort();
+  }
+
+  async delete(key: string): Promise<void> {
+    await unlink(this.path(key)).catch((error: unknown) => {
+      if (systemErrorCode(error) !== 'ENOENT') throw error;
+    });
   }
 
   /** Renames a broken value aside (never deletes it) and says so, naming the file and why. */

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { KeyType } from '../key-types.js';
+import type { PairLocation } from './pair-storage.js';
 
 /** The storage keys of one certificate and its private key. */
 export interface PairKeys {
@@ -10,25 +11,32 @@ export interface PairKeys {
 /**
  * The one place storage keys are built (certmagic's KeyBuilder). Layout:
  *
- *     ca/root.crt, ca/root.key                  the internal root CA
- *     certificates/ID/cert.pem, key.pem         one leaf per (host set, key type)
+ *     ca/root.pem                               the internal root CA: key, then certificate
+ *     certificates/ID/bundle.pem                one leaf per (host set, key type): key, then chain
  *     pending/ID/request.csr, key.pem, hosts.json   a key whose request awaits a CA's signature (portico cert request)
- *     installed/ID/cert.pem, key.pem            a CA-signed certificate installed with its key (portico cert install)
+ *     installed/ID/bundle.pem                   a CA-signed certificate installed with its key (portico cert install)
  *     installed/index.json                      the IDs installed, which a running primary watches
+ *     acme/ACCOUNT/account.key                  an ACME account key
+ *     acme/challenges/http-01/TOKEN             a pending http-01 answer, for whichever instance the CA asks
+ *     acme/challenges/tls-alpn-01/NAME          a pending tls-alpn-01 certificate (JSON), likewise
  *
- * and lock names: `ca-root`, and the leaf's ID.
+ * Before key and certificate were one value they were two files (root.crt + root.key, cert.pem +
+ * key.pem): those are read when no bundle exists, never written. Lock names: `ca-root`, and the
+ * leaf's ID.
  */
 export const StorageKeys = {
-  root: (): PairKeys => ({ cert: 'ca/root.crt', key: 'ca/root.key' }),
+  root: (): PairLocation => ({ bundle: 'ca/root.pem', legacy: { cert: 'ca/root.crt', key: 'ca/root.key' } }),
   rootLock: (): string => 'ca-root',
-  leaf: (id: string): PairKeys => ({ cert: `certificates/${id}/cert.pem`, key: `certificates/${id}/key.pem` }),
+  leaf: (id: string): PairLocation => ({ bundle: `certificates/${id}/bundle.pem`, legacy: { cert: `certificates/${id}/cert.pem`, key: `certificates/${id}/key.pem` } }),
   leafLock: (id: string): string => id,
   /** ID: the first 32 hex digits of the SHA-256 of the public key, so the signed certificate finds its key. */
   pending: (id: string): PairKeys => ({ cert: `pending/${id}/request.csr`, key: `pending/${id}/key.pem` }),
   pendingHosts: (id: string): string => `pending/${id}/hosts.json`,
-  installed: (id: string): PairKeys => ({ cert: `installed/${id}/cert.pem`, key: `installed/${id}/key.pem` }),
+  installed: (id: string): PairLocation => ({ bundle: `installed/${id}/bundle.pem`, legacy: { cert: `installed/${id}/cert.pem`, key: `installed/${id}/key.pem` } }),
   installedIndex: (): string => 'installed/index.json',
   installedLock: (): string => 'installed-index',
+  httpChallenge: (token: string): string => `acme/challenges/http-01/${token}`,
+  alpnChallenge: (name: string): string => `acme/challenges/tls-alpn-01/${name.toLowerCase()}`,
 };
 
 /**

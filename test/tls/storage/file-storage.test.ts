@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -12,6 +12,8 @@ storageContract('FileStorage', async () => {
   return {
     storage: await FileStorage.open(dir, recordingLogger()),
     other: await FileStorage.open(dir, recordingLogger()),
+    // What a process that judged the lock stale leaves: the lock file, with its own token.
+    steal: (name) => writeFile(join(dir, 'locks', `${name}.lock`), JSON.stringify({ pid: 1, hostname: 'elsewhere', token: 'another holder', acquiredAt: new Date().toISOString() })),
     remove: () => rm(dir, { recursive: true, force: true }),
   };
 });
@@ -25,6 +27,7 @@ test('FileStorage keeps private values owner-only (0600) in owner-only folders (
       { key: 'certificates/x/key.pem', value: 'secret', private: true },
       { key: 'certificates/x/cert.pem', value: 'public' },
     ]);
+    assert.deepEqual(await storage.list('certificates'), ['certificates/x/cert.pem', 'certificates/x/key.pem']);
     assert.equal((await stat(join(dir, 'certificates', 'x', 'key.pem'))).mode & 0o777, 0o600);
     assert.equal((await stat(join(dir, 'certificates', 'x', 'cert.pem'))).mode & 0o777, 0o644);
     assert.equal((await stat(join(dir, 'certificates', 'x'))).mode & 0o777, 0o700);

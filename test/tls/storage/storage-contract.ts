@@ -6,6 +6,8 @@ export interface StorageUnderTest {
   readonly storage: Storage;
   /** A second handle on the same store, as another process would have. */
   readonly other: Storage;
+  /** Makes the lock `name` someone else's, as when its lease ran out and another process took it. */
+  steal(name: string): Promise<void>;
   remove(): Promise<void>;
 }
 
@@ -31,19 +33,37 @@ export function storageContract(name: string, open: () => Promise<StorageUnderTe
     assert.equal(await subject.storage.load('certificates/a/cert.pem'), 'second');
   });
 
-  test(`${name}: storeAll() stores every value, in order`, async () => {
-    const seen: Array<string | undefined> = [];
-    await subject.storage.storeAll(
-      [
-        { key: 'certificates/b/key.pem', value: 'key', private: true },
-        { key: 'certificates/b/cert.pem', value: 'cert' },
-      ],
-      // After the first commit, before the second: the first is there, the second not yet.
-      () => void seen.push('between'),
-    );
-    assert.deepEqual(seen, ['between']);
-    assert.equal(await subject.other.load('certificates/b/key.pem'), 'key');
-    assert.equal(await subject.other.load('certificates/b/cert.pem'), 'cert');
+  test(`${name}: storeAll() stores every value`, async () => {
+    await subject.storage.storeAll([
+      { key: 'certificates/b/bundle.pem', value: 'key and cert', private: true },
+      { key: 'certificates/b/index.json', value: '[]' },
+    ]);
+    assert.equal(await subject.other.load('certificates/b/bundle.pem'), 'key and cert');
+    assert.equal(await subject.other.load('certificates/b/index.json'), '[]');
+  });
+
+  test(`${name}: list() gives the keys under a prefix, sorted, without values set aside; delete() removes one`, async () => {
+    for (const key of ['acme/challenges/http-01/b', 'acme/challenges/http-01/a', 'acme/challenges/tls-alpn-01/x.example.test', 'acme/other']) await subject.storage.store(key, 'v');
+    await subject.storage.store('acme/challenges/http-01/c', 'v');
+    await subject.storage.setAside('acme/challenges/http-01/c', 'a test');
+    assert.deepEqual(await subject.other.list('acme/challenges/'), ['acme/challenges/http-01/a', 'acme/challenges/http-01/b', 'acme/challenges/tls-alpn-01/x.example.test']);
+    assert.deepEqual(await subject.other.list('nothing/here/'), []);
+    await subject.other.delete('acme/challenges/http-01/a');
+    await subject.other.delete('acme/challenges/http-01/never-stored');
+    assert.equal(await subject.storage.load('acme/challenges/http-01/a'), undefined);
+    assert.deepEqual(await subject.storage.list('acme/challenges/http-01/'), ['acme/challenges/http-01/b']);
+  });
+
+  test(`${name}: a store fenced by a held lock commits; once the lock is lost (lease ran out, another took it) it is refused with ERR_LOCK_LOST and the newer value stays`, async () => {
+    const lock = await subject.storage.lock('contract-fence');
+    await subject.storage.store('certificates/fenced/bundle.pem', 'first holder', { private: true, fencedBy: lock });
+    assert.equal(await subject.other.load('certificates/fenced/bundle.pem'), 'first holder');
+    await subject.steal('contract-fence');
+    await subject.other.store('certificates/fenced/bundle.pem', 'newer, from the next holder');
+    await assert.rejects(subject.storage.store('certificates/fenced/bundle.pem', 'stale holder', { fencedBy: lock }), (error: unknown) => (error as { code?: string }).code === 'ERR_LOCK_LOST');
+    await assert.rejects(subject.storage.storeAll([{ key: 'certificates/fenced/bundle.pem', value: 'stale holder' }], { fencedBy: lock }), (error: unknown) => (error as { code?: string }).code === 'ERR_LOCK_LOST');
+    assert.equal(await subject.other.load('certificates/fenced/bundle.pem'), 'newer, from the next holder');
+    await lock.release();
   });
 
   test(`${name}: setAside() takes a value out of the way: load() is then undefined`, async () => {
@@ -82,8 +102,7 @@ export function storageContract(name: string, open: () => Promise<StorageUnderTe
         const storedMeanwhile = await storage.load('certificates/once/cert.pem');
         if (storedMeanwhile) return storedMeanwhile;
         created += 1;
-        await lock.assertHeld();
-        await storage.store('certificates/once/cert.pem', `made by contender ${created}`);
+        await storage.store('certificates/once/cert.pem', `made by contender ${created}`, { fencedBy: lock });
         return `made by contender ${created}`;
       } finally {
         await lock.release();
