@@ -22,6 +22,8 @@ export type PrimaryMessage =
   | { readonly type: 'acme-alpn'; readonly name: string; readonly certPem: string | undefined; readonly keyPem: string | undefined }
   /** An address past the sign-in failure limit, counted across workers: refuse it until then. */
   | { readonly type: 'auth-blocked'; readonly address: string; readonly until: number }
+  /** The answer to an 'on-demand': its certificate was sent first (ok), or it was refused. */
+  | { readonly type: 'on-demand-done'; readonly id: number; readonly ok: boolean }
   /** The answer to an 'acme-lookup': the stored value, or undefined when there is none. */
   | { readonly type: 'acme-found'; readonly id: number; readonly value: string | undefined };
 
@@ -39,7 +41,9 @@ export type WorkerMessage =
    * A challenge this worker has no answer for: the primary looks in the store, where another
    * instance of a fleet may have put it (http-01: a token; tls-alpn-01: a host name).
    */
-  | { readonly type: 'acme-lookup'; readonly id: number; readonly challenge: 'http-01' | 'tls-alpn-01'; readonly key: string };
+  | { readonly type: 'acme-lookup'; readonly id: number; readonly challenge: 'http-01' | 'tls-alpn-01'; readonly key: string }
+  /** A handshake for a name only an on-demand site matches: obtain its certificate, if allowed. */
+  | { readonly type: 'on-demand'; readonly id: number; readonly site: string; readonly name: string };
 
 export function parsePrimaryMessage(value: unknown): PrimaryMessage | undefined {
   if (!isRecord(value)) return undefined;
@@ -61,6 +65,8 @@ export function parsePrimaryMessage(value: unknown): PrimaryMessage | undefined 
       return typeof value.name === 'string' && (value.certPem === undefined || (typeof value.certPem === 'string' && typeof value.keyPem === 'string')) ? (value as PrimaryMessage) : undefined;
     case 'auth-blocked':
       return typeof value.address === 'string' && typeof value.until === 'number' ? (value as PrimaryMessage) : undefined;
+    case 'on-demand-done':
+      return typeof value.id === 'number' && typeof value.ok === 'boolean' ? (value as PrimaryMessage) : undefined;
     case 'acme-found':
       return typeof value.id === 'number' && (value.value === undefined || typeof value.value === 'string') ? (value as PrimaryMessage) : undefined;
     default:
@@ -77,6 +83,8 @@ export function parseWorkerMessage(value: unknown): WorkerMessage | undefined {
       return { type: 'reconfigured' };
     case 'auth-failed':
       return typeof value.address === 'string' ? (value as WorkerMessage) : undefined;
+    case 'on-demand':
+      return typeof value.id === 'number' && typeof value.site === 'string' && typeof value.name === 'string' ? (value as WorkerMessage) : undefined;
     case 'acme-lookup':
       return typeof value.id === 'number' && (value.challenge === 'http-01' || value.challenge === 'tls-alpn-01') && typeof value.key === 'string' ? (value as WorkerMessage) : undefined;
     case 'listening':

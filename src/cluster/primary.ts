@@ -10,6 +10,7 @@ import { bundleCovers, loadInstalled } from '../tls/key-manager.js';
 import { FailureCounter } from '../http/rules/failure-limit.js';
 import { FileCertificate } from '../tls/file-certificate.js';
 import { Keyring } from '../tls/keyring.js';
+import { OnDemandCertificates } from '../tls/on-demand.js';
 import { createTicketKeys, TICKET_KEY_LIFETIME_MS } from '../tls/ticket-keys.js';
 import { InternalIssuer } from '../tls/internal-ca/internal-issuer.js';
 import { FileStorage } from '../tls/storage/file-storage.js';
@@ -49,6 +50,8 @@ export class Primary {
   private issuer: InternalIssuer | undefined;
   /** Certificate plan id → its source, for the sites of the current plan. */
   private readonly sources = new Map<string, CertificateSource>();
+  /** Site name → its on-demand certificates (tls.onDemand). */
+  private readonly onDemand = new Map<string, OnDemandCertificates>();
   private plan: Plan;
   /** Reloads run one at a time; a signal during one queues one more. */
   private reloading: Promise<void> | undefined;
@@ -82,7 +85,7 @@ export class Primary {
   }
 
   async start(): Promise<void> {
-    if (this.plan.certificates.some((certificate) => certificate.source !== 'files')) await this.openStorage();
+    if (this.plan.certificates.some((certificate) => certificate.source !== 'files') || this.plan.onDemand.length > 0) await this.openStorage();
     // SCHED_NONE: workers accept from the shared socket themselves. Round-robin hand-off
     // through the primary costs about 40 % of the TLS handshake rate on two cores.
     cluster.schedulingPolicy = cluster.SCHED_NONE;
@@ -178,6 +181,36 @@ export class Primary {
     );
   }
 
+  /** On-demand TLS per site of the plan: kept across a reload when its settings are the same, so are its certificates. */
+  private async provideOnDemand(): Promise<void> {
+    const wanted = new Map(this.plan.onDemand.map((plan) => [plan.site, plan]));
+    for (const [site, current] of this.onDemand) {
+      if (JSON.stringify(current.plan) === JSON.stringify(wanted.get(site))) continue;
+      current.stop();
+      this.onDemand.delete(site);
+    }
+    for (const plan of wanted.values()) {
+      if (this.onDemand.has(plan.site)) continue;
+      const internal = await this.openStorage();
+      const storage = this.storage!;
+      const acme = plan.acme === undefined ? undefined : (await import('../tls/acme/acme-certificate.js')).AcmeCertificate;
+      const keyringFor = (name: string, publish: (bundle: TlsBundle) => void): Keyring =>
+        acme && plan.acme
+          ? acme.keyring({ source: 'acme', id: name, hosts: [name], keyType: plan.keyType, lifetimeMs: plan.lifetimeMs, ...plan.acme }, storage, this.challenges, this.log, publish)
+          : new Keyring(storage, internal, { hosts: [name], keyType: plan.keyType, lifetimeMs: plan.lifetimeMs }, this.log, publish);
+      this.onDemand.set(plan.site, new OnDemandCertificates(plan, keyringFor, this.log, (bundle) => this.broadcast(bundle)));
+    }
+  }
+
+  /** A worker holds a handshake for a name only an on-demand site matches. */
+  private async obtainOnDemand(worker: Worker, id: number, site: string, name: string): Promise<void> {
+    const certificates = this.onDemand.get(site);
+    const result = certificates ? await certificates.obtain(name) : { refused: `site ${site} has no on-demand TLS` };
+    // The bundle before the answer: IPC keeps their order, so the handshake finds it.
+    if ('bundle' in result) sendTo(worker, { type: 'tls-bundle', bundle: result.bundle });
+    sendTo(worker, { type: 'on-demand-done', id, ok: 'bundle' in result });
+  }
+
   /** http-01 answers, for every worker's plain-HTTP listener; a restarted worker gets them too. */
   private readonly challengeAnswers = new Map<string, string>();
   private readonly alpnChallenges = new Map<string, { certPem: string; keyPem: string }>();
@@ -227,6 +260,7 @@ export class Primary {
   private async startCertificates(): Promise<void> {
     try {
       await this.provideCertificates(this.plan.certificates);
+      await this.provideOnDemand();
       await this.applyInstalled();
     } catch (error) {
       this.fail(error);
@@ -248,6 +282,7 @@ export class Primary {
     try {
       await this.applyInstalled();
       for (const source of this.sources.values()) await source.refresh();
+      for (const certificates of this.onDemand.values()) await certificates.refresh();
       if (this.storeUnreadable) this.log.info('the certificate store answers again');
       this.storeUnreadable = false;
     } catch (error) {
@@ -340,6 +375,7 @@ export class Primary {
     }
     if (this.stopping) return;
     this.plan = plan;
+    await this.provideOnDemand();
     const confirmed = await this.reconfigureWorkers(plan);
     this.log.info(`reloaded: ${plan.serving.sites.map((site) => site.name).join(', ')}${confirmed ? '' : ' (some workers did not confirm within 10 s; see their log lines)'}`);
   }
@@ -397,7 +433,9 @@ export class Primary {
     else if (message.type === 'certificate-expired') this.sourceOf(message.fingerprint256)?.renewNow(`worker ${slot.index} found certificate ${message.fingerprint256} expired`);
     else if (message.type === 'reconfigured') this.onReconfigured(slot);
     else if (message.type === 'auth-failed') this.onSignInFailure(message.address);
-    else if (message.type === 'acme-lookup') {
+    else if (message.type === 'on-demand') {
+      if (slot.worker) void this.obtainOnDemand(slot.worker, message.id, message.site, message.name);
+    } else if (message.type === 'acme-lookup') {
       if (slot.worker) void this.lookUpChallenge(slot.worker, message.id, message.challenge, message.key);
     }
     else this.fail(new PorticoError(message.code as PorticoError['code'], message.message));
@@ -417,6 +455,7 @@ export class Primary {
       const bundle = this.installed.get(id) ?? source.bundle;
       if (bundle) sendTo(slot.worker, { type: 'tls-bundle', bundle });
     }
+    for (const certificates of this.onDemand.values()) for (const bundle of certificates.bundles()) sendTo(slot.worker, { type: 'tls-bundle', bundle });
     for (const [token, keyAuthorization] of this.challengeAnswers) sendTo(slot.worker, { type: 'acme-challenge', token, keyAuthorization });
     for (const [name, pair] of this.alpnChallenges) sendTo(slot.worker, { type: 'acme-alpn', name, ...pair });
   }
@@ -441,7 +480,7 @@ export class Primary {
     const what = sites.length === 1 ? sites[0]!.root : `${sites.length} sites (${sites.map((site) => site.name).join(', ')})`;
     this.print(`Portico serving ${what} with ${this.plan.workers} worker(s)`);
     for (const { name, port } of listeners) this.print(`  ${name}://${displayHost(this.plan)}:${port}/`);
-    if (this.plan.certificates.length > 0) void this.startCertificates();
+    if (this.plan.certificates.length > 0 || this.plan.onDemand.length > 0) void this.startCertificates();
     else this.ready();
   }
 
@@ -479,6 +518,7 @@ export class Primary {
     this.stopping = true;
     this.exitCode = exitCode;
     for (const source of this.sources.values()) source.stop();
+    for (const certificates of this.onDemand.values()) certificates.stop();
     clearInterval(this.ticketTimer);
     clearInterval(this.installedTimer);
     if (exitCode === 0) this.log.info(`shutting down (${reason})`);

@@ -52,6 +52,10 @@ class Worker {
   /** Challenge look-ups waiting for the primary: id → what to do with its answer. */
   private readonly lookups = new Map<number, (value: string | undefined) => void>();
   private nextLookup = 0;
+  /** On-demand certificates being obtained (name → the wait), and names refused lately (name → until when). */
+  private readonly onDemandWaits = new Map<string, Promise<void>>();
+  private readonly onDemandRefused = new Map<string, number>();
+  private readonly onDemandReplies = new Map<number, (ok: boolean) => void>();
   private readonly signInFailures = new FailureLimit((address) => send({ type: 'auth-failed', address }));
   private router: SiteRouter | undefined;
   /** Reconfigurations apply in the order they were sent. */
@@ -90,10 +94,43 @@ class Worker {
       else this.acmeAnswers.set(message.token, message.keyAuthorization);
     } else if (message.type === 'acme-alpn') this.certificates.setAlpnChallenge(message.name, message.certPem, message.keyPem);
     else if (message.type === 'auth-blocked') this.signInFailures.block(message.address, message.until);
-    else if (message.type === 'acme-found') {
+    else if (message.type === 'on-demand-done') {
+      this.onDemandReplies.get(message.id)?.(message.ok);
+      this.onDemandReplies.delete(message.id);
+    } else if (message.type === 'acme-found') {
       this.lookups.get(message.id)?.(message.value);
       this.lookups.delete(message.id);
     } else this.shutdown();
+  }
+
+  /**
+   * A handshake for a name that only an on-demand site's pattern matches: the primary decides
+   * (ask URL, limits) and obtains it; handshakes for the same name wait together. A refusal is
+   * remembered for 10 s, so a client retrying in a loop costs the primary nothing.
+   */
+  private obtainOnDemand(name: string): Promise<void> | undefined {
+    const site = this.router?.match(name);
+    if (!site?.onDemand || site.hosts.includes(name) || name.length > 253 || !DNS_NAME.test(name)) return undefined;
+    const now = Date.now();
+    if ((this.onDemandRefused.get(name) ?? 0) > now) return Promise.reject(new Error(`on-demand TLS refused ${name} a moment ago`));
+    const waiting = this.onDemandWaits.get(name);
+    if (waiting) return waiting;
+    if (this.onDemandRefused.size > 10_000) for (const [refused, until] of this.onDemandRefused) if (until <= now) this.onDemandRefused.delete(refused);
+    const id = this.nextLookup++;
+    const wait = new Promise<void>((resolve, reject) => {
+      // Bounded: a handshake never waits longer than the TLS handshake timeout anyway.
+      const timer = setTimeout(() => this.onDemandReplies.get(id)?.(false), 60_000);
+      this.onDemandReplies.set(id, (ok) => {
+        clearTimeout(timer);
+        this.onDemandReplies.delete(id);
+        if (ok) return resolve();
+        this.onDemandRefused.set(name, Date.now() + 10_000);
+        reject(new Error(`on-demand TLS refused ${name}`));
+      });
+      send({ type: 'on-demand', id, site: site.name, name });
+    }).finally(() => this.onDemandWaits.delete(name));
+    this.onDemandWaits.set(name, wait);
+    return wait;
   }
 
   /** Asks the primary for a challenge answer another instance may have stored; undefined after 5 s without one. */
@@ -155,6 +192,7 @@ class Worker {
     this.certificates.configure(ids, plan.sites.find((site) => site.isDefault)?.certificateId);
     this.answersAcme = plan.answersAcme === true;
     this.certificates.lookUpAlpnChallenges(this.answersAcme ? (name) => this.lookUp('tls-alpn-01', name).then(parseAlpnPair) : undefined);
+    this.certificates.obtainOnDemandWith(plan.sites.some((site) => site.onDemand) ? (name) => this.obtainOnDemand(name) : undefined);
     this.router = router;
   }
 
@@ -196,6 +234,7 @@ class Worker {
 }
 
 const ACME_CHALLENGE = '/.well-known/acme-challenge/';
+const DNS_NAME = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
 
 function parseAlpnPair(value: string | undefined): { certPem: string; keyPem: string } | undefined {
   if (value === undefined) return undefined;

@@ -33,8 +33,10 @@ export interface PlanInput {
 }
 
 /** A site as the user described it: its certificate as a source, not yet an id. */
-export interface SiteInput extends Omit<SitePlan, 'certificateId' | 'accessLog' | 'trustedProxies' | 'rules'> {
+export interface SiteInput extends Omit<SitePlan, 'certificateId' | 'accessLog' | 'trustedProxies' | 'rules' | 'onDemand'> {
   readonly tls: 'internal' | { readonly cert: string; readonly key: string; readonly passphraseFile?: string } | { readonly acme: AcmeInput };
+  /** On-demand TLS (tls.onDemand); its certificates come from `tls` (internal or acme). */
+  readonly onDemand?: { readonly ask: string; readonly ratePerMinute: number; readonly concurrency: number; readonly max: number };
   readonly log: AccessLogPlan | undefined;
   readonly rules: SiteRulesInput;
 }
@@ -75,6 +77,8 @@ export async function assemblePlan(input: PlanInput, report: Report): Promise<Pl
       if (owner !== undefined && owner !== i) fail(`${at}.hosts[${j}]`, `${host} is claimed by sites[${owner}] (${input.sites[owner]!.name}) too; a name can belong to one site only`, 'ERR_CONFIG_CONFLICT');
       else hosts.set(host, i);
     }
+    if (site.hosts.includes('*') && site.onDemand === undefined) fail(`${at}.hosts[${site.hosts.indexOf('*')}]`, '* matches any name, and only on-demand TLS can have a certificate for any name: add tls: { onDemand: { ask: URL } }, or list the names (default: true answers every other Host)', 'ERR_CONFIG_INVALID');
+    if (site.onDemand !== undefined && !site.hosts.some((host) => host === '*' || host.startsWith('*.'))) fail(`${at}.tls.onDemand`, 'needs a host pattern to match names against: add * (any name) or *.example.test to the hosts', 'ERR_CONFIG_INVALID');
     if (site.isDefault) {
       if (defaultAt !== undefined) fail(`${at}.default`, `sites[${defaultAt}] (${input.sites[defaultAt]!.name}) is the default site already; at most one site can be default: true`, 'ERR_CONFIG_CONFLICT');
       else defaultAt = i;
@@ -100,12 +104,14 @@ export async function assemblePlan(input: PlanInput, report: Report): Promise<Pl
   const certificates: CertificatePlan[] = [];
   const sites: SitePlan[] = input.sites.map((site) => {
     let certificateId: string | undefined;
-    if (tls) {
+    // An on-demand site's patterns get a certificate per name as names arrive; only its own names get one now.
+    const named = site.onDemand === undefined ? site.hosts : site.hosts.filter((host) => host !== '*' && !host.startsWith('*.'));
+    if (tls && named.length > 0) {
       const certificate: CertificatePlan =
         site.tls === 'internal'
-          ? { source: 'internal', id: leafId(site.hosts, input.keyType), hosts: site.hosts, keyType: input.keyType, lifetimeMs: input.certLifetimeMs }
+          ? { source: 'internal', id: leafId(named, input.keyType), hosts: named, keyType: input.keyType, lifetimeMs: input.certLifetimeMs }
           : 'acme' in site.tls
-            ? { source: 'acme', id: `acme-site-${site.name}`, hosts: site.hosts, keyType: input.keyType, lifetimeMs: input.certLifetimeMs, ...site.tls.acme }
+            ? { source: 'acme', id: `acme-site-${site.name}`, hosts: named, keyType: input.keyType, lifetimeMs: input.certLifetimeMs, ...site.tls.acme }
             : { source: 'files', id: `files-${site.name}`, hosts: site.hosts, certFile: site.tls.cert, keyFile: site.tls.key, ...(site.tls.passphraseFile ? { passphraseFile: site.tls.passphraseFile } : {}) };
       certificates.push(certificate);
       certificateId = certificate.id;
@@ -120,6 +126,7 @@ export async function assemblePlan(input: PlanInput, report: Report): Promise<Pl
       vdirs: site.vdirs,
       certificateId,
       accessLog: site.log,
+      onDemand: site.onDemand !== undefined,
       trustedProxies: input.trustedProxies,
       rules: { ...site.rules, auth: site.rules.auth.map((rule) => ({ path: rule.path, realm: rule.realm, file: rule.htpasswd, users: authUsers.get(rule) ?? {} })) },
     };
@@ -132,7 +139,10 @@ export async function assemblePlan(input: PlanInput, report: Report): Promise<Pl
     configFile: input.configFile,
     logFormat: input.logFormat,
     storage: input.storage ?? { kind: 'files' },
-    serving: { bindings: input.bindings, sites, limits: input.limits, shutdownGraceMs: input.shutdownGraceMs, answersAcme: certificates.some((certificate) => certificate.source === 'acme') },
+    onDemand: input.sites.flatMap((site) =>
+      site.onDemand === undefined ? [] : [{ site: site.name, ...site.onDemand, keyType: input.keyType, lifetimeMs: input.certLifetimeMs, acme: site.tls !== 'internal' && 'acme' in site.tls ? site.tls.acme : undefined }],
+    ),
+    serving: { bindings: input.bindings, sites, limits: input.limits, shutdownGraceMs: input.shutdownGraceMs, answersAcme: certificates.some((certificate) => certificate.source === 'acme') || input.sites.some((site) => site.onDemand !== undefined && site.tls !== 'internal' && 'acme' in site.tls) },
   });
 }
 

@@ -8,7 +8,7 @@ import { type ErrorCode, describeError } from '../errors.js';
 import { DEFAULT_W3C_FIELDS } from '../log/w3c-fields.js';
 import { suggest } from '../cli/suggest.js';
 import { assemblePlan, type SiteInput } from './assemble-plan.js';
-import { type ConfigFile, configSchema } from './config-schema.js';
+import { type ConfigFile, configSchema, type SiteConfig } from './config-schema.js';
 import { defaultStateDir, type Parsed, parseBindAddress, parseDurationOption, parseHeaderValue, parseHostName } from './flags.js';
 import { type Binding, DEFAULT_LIMITS, type Limits, type Plan } from './plan.js';
 import { PlanError, type Problem } from './problem.js';
@@ -110,12 +110,11 @@ async function toPlan(config: ConfigFile, file: string, report: (path: Path, pro
       root: resolve(base, site.root),
       browse,
       cacheControl: site.cacheControl === undefined ? 'no-cache' : (check(at('cacheControl'), parseHeaderValue(site.cacheControl)) ?? ''),
-      tls:
-        site.tls === undefined || site.tls === 'internal'
-          ? 'internal'
-          : 'acme' in site.tls
-            ? { acme: { directory: site.tls.acme.directory ?? LETS_ENCRYPT, email: site.tls.acme.email, caFile: site.tls.acme.ca === undefined ? undefined : resolve(base, site.tls.acme.ca), challenges: site.tls.acme.challenges ?? ['http-01', 'tls-alpn-01'] } }
-            : { cert: resolve(base, site.tls.cert), key: resolve(base, site.tls.key), ...(site.tls.passphraseFile ? { passphraseFile: resolve(base, site.tls.passphraseFile) } : {}) },
+      tls: siteTls(site.tls, base),
+      onDemand:
+        site.tls !== undefined && site.tls !== 'internal' && 'onDemand' in site.tls
+          ? { ask: site.tls.onDemand.ask, ratePerMinute: site.tls.onDemand.ratePerMinute ?? 10, concurrency: site.tls.onDemand.concurrency ?? 4, max: site.tls.onDemand.max ?? 1000 }
+          : undefined,
       log: site.log && { dir: resolve(base, site.log.dir), fields: site.log.fields ?? DEFAULT_W3C_FIELDS },
       vdirs: (site.vdirs ?? []).map((vdir) => ({ path: vdir.path, root: resolve(base, vdir.root), browse: vdir.browse ?? browse })),
       rules: parseSiteRules(site, at, check, (path) => resolve(base, path)),
@@ -143,6 +142,14 @@ async function toPlan(config: ConfigFile, file: string, report: (path: Path, pro
   // Disk and whole-file checks run even after a value problem, so every problem is listed at once.
   const plan = await assemblePlan(input, (path, problem, code) => report(parsePath(path), problem, code));
   return failed ? undefined : plan;
+}
+
+/** A site's certificate source; an on-demand site's own names get theirs from its ACME CA, else the internal one. */
+function siteTls(tls: SiteConfig['tls'], base: string): SiteInput['tls'] {
+  if (tls === undefined || tls === 'internal') return 'internal';
+  if ('cert' in tls) return { cert: resolve(base, tls.cert), key: resolve(base, tls.key), ...(tls.passphraseFile ? { passphraseFile: resolve(base, tls.passphraseFile) } : {}) };
+  if (tls.acme === undefined) return 'internal';
+  return { acme: { directory: tls.acme.directory ?? LETS_ENCRYPT, email: tls.acme.email, caFile: tls.acme.ca === undefined ? undefined : resolve(base, tls.acme.ca), challenges: tls.acme.challenges ?? ['http-01', 'tls-alpn-01'] } };
 }
 
 /** An IP address or a CIDR range (`10.0.0.0/8`, `fd00::/8`). */

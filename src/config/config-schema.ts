@@ -32,16 +32,27 @@ const tlsFiles = z.strictObject({
   key: path.meta({ description: 'PEM private key of the leaf' }),
 });
 
-const acme = z
-  .strictObject({
-    acme: z.strictObject({
+const acmeSettings = z.strictObject({
       directory: z.string({ error: 'must be the URL of an ACME directory' }).regex(/^https:\/\//, { error: 'must be an https:// URL of an ACME directory' }).optional().meta({ description: "the ACME directory (default Let's Encrypt; staging: https://acme-staging-v02.api.letsencrypt.org/directory)" }),
       email: z.string({ error: 'must be an e-mail address' }).regex(/^[^@\s]+@[^@\s]+$/, { error: 'must be an e-mail address such as ops@example.test' }).optional().meta({ description: 'the account contact the CA writes to about expiry and problems' }),
       ca: path.optional().meta({ description: "extra roots to trust for the directory's own HTTPS (a test CA)" }),
       challenges: z.array(z.enum(['http-01', 'tls-alpn-01'], { error: 'must be http-01 or tls-alpn-01' })).min(1).optional().meta({ description: 'challenge types, tried in this order (default [http-01, tls-alpn-01])' }),
+});
+
+const acme = z.strictObject({ acme: acmeSettings }).meta({ description: 'a certificate from an ACME CA such as Let’s Encrypt' });
+
+const count = (what: string) => z.number({ error: `must be a whole number of ${what}` }).int().min(1);
+const onDemand = z
+  .strictObject({
+    onDemand: z.strictObject({
+      ask: z.string({ error: 'must be the URL Portico asks before ordering, such as http://127.0.0.1:5555/allowed' }).regex(/^https?:\/\/\S+$/, { error: 'must be an http:// or https:// URL, such as http://127.0.0.1:5555/allowed' }).meta({ description: 'asked GET URL?domain=NAME before a certificate is ordered for NAME; only 200 allows it' }),
+      ratePerMinute: count('certificates').optional().meta({ description: 'at most this many orders a minute for this site (default 10)' }),
+      concurrency: count('orders').optional().meta({ description: 'at most this many orders at once (default 4)' }),
+      max: count('certificates').optional().meta({ description: 'at most this many on-demand certificates in all (default 1000)' }),
     }),
+    acme: acmeSettings.optional().meta({ description: 'order them from this ACME CA (default: the internal CA)' }),
   })
-  .meta({ description: 'a certificate from an ACME CA such as Let’s Encrypt' });
+  .meta({ description: 'on-demand TLS: a certificate is obtained during the first handshake for a name the site’s * or *.name hosts match, if the ask URL allows it' });
 
 const accessLog = z
   .strictObject({
@@ -128,13 +139,13 @@ const siteRules = {
 export const siteSchema = z
   .strictObject({
     name: z.string({ error: 'must be a name: lower-case letters, digits and -' }).regex(/^[a-z0-9-]+$/, { error: 'must be a name of lower-case letters, digits and - (for example docs or shop-eu)' }).max(63, { error: 'must be at most 63 characters' }),
-    hosts: z.array(z.string({ error: 'must be a host name, *.name or an IP address' }), { error: 'must be a list of host names, such as [example.test, "*.example.test"]' }).min(1, { error: 'must list at least one host name' }).meta({ description: 'names this site answers: Host, :authority and SNI; *.name matches one label' }),
+    hosts: z.array(z.string({ error: 'must be a host name, *.name or an IP address' }), { error: 'must be a list of host names, such as [example.test, "*.example.test"]' }).min(1, { error: 'must list at least one host name' }).meta({ description: 'names this site answers: Host, :authority and SNI; *.name matches one label; * any name (with tls.onDemand)' }),
     root: path.meta({ description: 'the folder this site serves; must exist' }),
     default: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'answer requests whose Host matches no site (at most one site)' }),
     browse: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'list folders that have no index.html (default false: 403)' }),
     cacheControl: z.string({ error: 'must be a Cache-Control value such as "no-cache" or "public, max-age=3600"' }).optional().meta({ description: 'Cache-Control for files (default "no-cache": revalidate each time)' }),
     tls: z
-      .union([z.literal('internal'), tlsFiles, acme], { error: 'must be internal, { cert: FILE, key: FILE }, or { acme: { email: … } }' })
+      .union([z.literal('internal'), tlsFiles, acme, onDemand], { error: 'must be internal, { cert: FILE, key: FILE }, { acme: { email: … } }, or { onDemand: { ask: URL } }' })
       .optional()
       .meta({ description: 'internal (default): a certificate from Portico’s own CA; or your own PEM files' }),
     log: accessLog.optional(),

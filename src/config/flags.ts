@@ -156,13 +156,14 @@ export function parseHosts(hosts: readonly string[] | undefined): Parsed<string[
 
 /**
  * One name a site answers and its certificate covers: a DNS name, a `*.` wildcard over one
- * label (as in certificates), or an IP address; lower-cased. IPv6 zone ids are refused (a
+ * label (as in certificates), or an IP address; lower-cased. `*` (any name) is for on-demand
+ * sites, which the plan checks. IPv6 zone ids are refused (a
  * certificate cannot name one).
  */
 export function parseHostName(host: string): Parsed<string> {
   const name = host.trim().toLowerCase();
   if (name.includes('%')) return { problem: `${JSON.stringify(host)} has an IPv6 zone id (%...), which a certificate cannot name: give the address without it` };
-  if (isIP(name) !== 0) return { value: name };
+  if (isIP(name) !== 0 || name === '*') return { value: name };
   const bare = name.startsWith('*.') ? name.slice(2) : name;
   if (!HOST_NAME.test(bare) || (bare !== name && !bare.includes('.'))) return { problem: `${JSON.stringify(host)} is neither a host name, a *.name wildcard over one label, nor an IP address` };
   return { value: name };

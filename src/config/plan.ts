@@ -18,6 +18,21 @@ export interface Plan {
   readonly logFormat: 'text' | 'json';
   /** Where key material lives: the state folder, or a Redis server a fleet shares. */
   readonly storage: StoragePlan;
+  /** Sites that obtain certificates during handshakes (tls.onDemand). */
+  readonly onDemand: readonly OnDemandPlan[];
+}
+
+/** On-demand TLS for one site: which names may get a certificate, from where, and how many. */
+export interface OnDemandPlan {
+  readonly site: string;
+  readonly ask: string;
+  readonly ratePerMinute: number;
+  readonly concurrency: number;
+  readonly max: number;
+  readonly keyType: KeyType;
+  readonly lifetimeMs: number;
+  /** The ACME CA to order from; undefined: the internal CA. */
+  readonly acme: Omit<AcmeCertificatePlan, 'source' | 'id' | 'hosts' | 'keyType' | 'lifetimeMs'> | undefined;
 }
 
 export type StoragePlan = { readonly kind: 'files' } | { readonly kind: 'redis'; readonly url: string; readonly prefix: string; readonly leaseMs: number };
@@ -83,7 +98,7 @@ export interface Binding {
 
 export interface SitePlan {
   readonly name: string;
-  /** Lower-case names, exact or `*.` one-label wildcards, as in certificates. */
+  /** Lower-case names, exact or `*.` one-label wildcards, as in certificates; `*` (any name) on an on-demand site. */
   readonly hosts: readonly string[];
   /** Answers requests whose Host matches no site. */
   readonly isDefault: boolean;
@@ -95,6 +110,8 @@ export interface SitePlan {
   /** The certificate serving this site's names over TLS (a CertificatePlan id). */
   readonly certificateId: string | undefined;
   readonly accessLog: AccessLogPlan | undefined;
+  /** Names its `*` and `*.name` hosts match get certificates during their first handshake. */
+  readonly onDemand: boolean;
   /** Addresses (IPs and CIDR ranges) whose X-Forwarded-For gives the client address in logs. */
   readonly trustedProxies: readonly string[];
   readonly rules: SiteRules;

@@ -1,11 +1,12 @@
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import type { TlsBundle } from '../tls/bundle.js';
+import { ON_DEMAND_ID, type TlsBundle } from '../tls/bundle.js';
 import { isWithinValidity } from '../tls/renewal.js';
 import { TLS_POLICY } from './tls-policy.js';
 
 export const ACME_TLS = 'acme-tls/1';
+
 
 /** A certificate is not handed out in its last second of validity. */
 const EXPIRY_MARGIN_MS = 1_000;
@@ -34,6 +35,8 @@ export class CertificateTable {
   /** tls-alpn-01 challenge certificates by name (RFC 8737), and the name the current handshake asked one for. */
   private readonly alpnChallenges = new Map<string, SecureContext>();
   private alpnPending: { readonly name: string; readonly remote: boolean } | undefined;
+  /** Asks for a certificate for a name no certificate here covers (on-demand TLS); undefined when the name is not one for that. */
+  private obtainOnDemand: ((name: string) => Promise<void> | undefined) | undefined;
   /** Where to look for a challenge certificate this worker was not given (another instance's order), if anywhere. */
   private lookupAlpn: ((name: string) => Promise<{ certPem: string; keyPem: string } | undefined>) | undefined;
 
@@ -53,7 +56,8 @@ export class CertificateTable {
     }
     this.entries.set(bundle.id, entry);
     for (const name of bundle.hosts) this.byName.set(name.toLowerCase(), bundle.id);
-    this.defaultId ??= bundle.id;
+    // A certificate obtained on demand is one client's name: never what other handshakes get.
+    if (!bundle.id.startsWith(ON_DEMAND_ID)) this.defaultId ??= bundle.id;
     this.changed();
     return true;
   }
@@ -66,8 +70,10 @@ export class CertificateTable {
   configure(wanted: readonly string[], defaultId: string | undefined): void {
     this.wanted = wanted;
     this.defaultId = defaultId ?? wanted[0];
-    for (const id of this.entries.keys()) if (!wanted.includes(id)) this.entries.delete(id);
+    // Certificates obtained on demand stay: the primary keeps them, and the router decides whether a site still wants their names.
+    for (const id of this.entries.keys()) if (!wanted.includes(id) && !id.startsWith(ON_DEMAND_ID)) this.entries.delete(id);
     this.byName.clear();
+    for (const [id, entry] of this.entries) if (id.startsWith(ON_DEMAND_ID)) for (const name of entry.bundle.hosts) this.byName.set(name.toLowerCase(), id);
     for (const id of wanted) for (const name of this.entries.get(id)?.bundle.hosts ?? []) this.byName.set(name.toLowerCase(), id);
     this.changed();
   }
@@ -112,6 +118,24 @@ export class CertificateTable {
     return protocols.includes('h2') ? 'h2' : protocols.includes('http/1.1') ? 'http/1.1' : undefined;
   }
 
+  /** Lets `onDemandFor` obtain certificates for names on-demand sites match. */
+  obtainOnDemandWith(obtain: ((name: string) => Promise<void> | undefined) | undefined): void {
+    this.obtainOnDemand = obtain;
+  }
+
+  /** Whether some site obtains certificates on demand (then the endpoint reads each ClientHello's name first). */
+  obtainsOnDemand(): boolean {
+    return this.obtainOnDemand !== undefined;
+  }
+
+  /**
+   * For a name only an on-demand site matches and no certificate here covers: the wait for its
+   * certificate (rejected when refused). Undefined for every other name.
+   */
+  onDemandFor(name: string): Promise<void> | undefined {
+    return this.covering(name) === undefined ? this.obtainOnDemand?.(name) : undefined;
+  }
+
   /** SNICallback: `select`, or a challenge certificate looked up elsewhere; a name with none fails the handshake. */
   resolve(servername: string, callback: (error: Error | null, context?: SecureContext) => void): void {
     const pending = this.alpnPending;
@@ -122,6 +146,12 @@ export class CertificateTable {
       (pair) => (pair ? callback(null, createSecureContext({ ...TLS_POLICY, cert: pair.certPem, key: pair.keyPem })) : callback(new Error(`no tls-alpn-01 challenge is pending for ${name}`))),
       (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
     );
+  }
+
+  /** The context of a certificate for exactly this name (or its one-label wildcard), the default's included. */
+  private covering(name: string): SecureContext | undefined {
+    const id = this.byName.get(name) ?? this.byName.get(`*${name.slice(name.indexOf('.'))}`);
+    return id === undefined ? undefined : this.entries.get(id)?.context;
   }
 
   /** The context for an SNI name; undefined means the default (the TLS server's own). */
@@ -147,7 +177,8 @@ export class CertificateTable {
    */
   isUsable(now: number): boolean {
     const bundle = this.defaultId === undefined ? undefined : this.entries.get(this.defaultId)?.bundle;
-    if (bundle === undefined) return false;
+    // Only on-demand sites: nothing to wait for; each name waits for its own certificate instead.
+    if (bundle === undefined) return this.wanted.length === 0;
     for (const id of this.wanted) if (!this.entries.has(id)) return false;
     // Not in its last second either: a client finishing the handshake a moment later, or with a
     // clock a little ahead, would find it expired.

@@ -8,6 +8,7 @@ import type { Pipeline } from '../http/pipeline.js';
 import type { Response } from '../http/response.js';
 import type { Logger } from '../log/logger.js';
 import { ACME_TLS, type CertificateTable } from './certificate-table.js';
+import { peekServerName, UNRECOGNIZED_NAME_ALERT } from './client-hello.js';
 import { deliver } from './deliver.js';
 import type { Dispatch } from './dispatch.js';
 import { connectionLimit } from './descriptor-limit.js';
@@ -86,7 +87,8 @@ export class Endpoint {
     certificates.onChange(install);
     install();
     // pauseOnConnect: a held connection's ClientHello stays unread until TLS takes the socket.
-    this.listener = this.limitConnections(createNetServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket: Socket) => this.admit(socket, () => gate.admit(socket))));
+    const handshake = (socket: Socket): void => (certificates.obtainsOnDemand() ? this.nameFirst(socket, certificates, gate) : gate.admit(socket));
+    this.listener = this.limitConnections(createNetServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket: Socket) => this.admit(socket, () => handshake(socket))));
     this.http2 = http2;
     this.gate = gate;
   }
@@ -124,6 +126,28 @@ export class Endpoint {
     server.maxConnections = this.limits.maxConnections > 0 ? this.limits.maxConnections : connectionLimit();
     server.on('drop', (data) => this.warnOnce('worker', `refused connections from ${data?.remoteAddress ?? 'clients'}: this worker holds ${server.maxConnections} already`));
     return server;
+  }
+
+  /**
+   * On-demand TLS: the ClientHello's name is read before the handshake starts. A name that needs
+   * a certificate waits for it here, like a held handshake; a name that is refused gets a fatal
+   * unrecognized_name alert (RFC 6066) and nothing else. Every other name goes on untouched.
+   */
+  private nameFirst(socket: Socket, certificates: CertificateTable, gate: HandshakeGate): void {
+    peekServerName(socket, this.limits.headerTimeoutMs).then(
+      (name) => {
+        const waiting = name === undefined ? undefined : certificates.onDemandFor(name);
+        if (waiting === undefined) return gate.admit(socket);
+        waiting.then(
+          () => gate.admit(socket),
+          (error: unknown) => {
+            this.log.debug(`refused a handshake for ${name}: ${describeError(error)}`);
+            if (!socket.destroyed) socket.end(UNRECOGNIZED_NAME_ALERT, () => socket.destroy());
+          },
+        );
+      },
+      () => socket.destroy(),
+    );
   }
 
   /** Per client address: beyond the cap a new connection is closed at once, before any byte is read. */

@@ -56,7 +56,7 @@ export async function buildSites(plan: WorkerPlan, context: SiteContext, logs: A
       // Answers the transports make themselves (400, 413, 414) get the site's error pages and headers too.
       const pipeline = new Pipeline(handlers, context.log, built.rules?.dress);
       if (site.accessLog) logTo(pipeline, logs.use(site.accessLog), site);
-      return { name: site.name, hosts: site.hosts, isDefault: site.isDefault, pipeline };
+      return { name: site.name, hosts: site.hosts, isDefault: site.isDefault, onDemand: site.onDemand, pipeline };
     }),
   );
   logs.retain(plan.sites.flatMap((site) => (site.accessLog ? [site.accessLog] : [])));

@@ -7,12 +7,15 @@ export interface RoutedSite {
   readonly name: string;
   readonly hosts: readonly string[];
   readonly isDefault: boolean;
+  /** Its `*` and `*.name` hosts get certificates as names arrive (on-demand TLS). */
+  readonly onDemand?: boolean;
   readonly pipeline: Pipeline;
 }
 
 /**
  * Which site answers an exchange, by the host it names: an exact name first, then a `*.` wildcard
- * over one label (as certificates match), then the default site; with none, a 404 page. Over TLS
+ * over one label (as certificates match), then a site whose hosts include `*` (an on-demand
+ * site for any name), then the default site; with none, a 404 page. Over TLS
  * the handshake already chose a site by SNI (its certificate was sent); a request whose host
  * names a different site gets 421 Misdirected Request (RFC 9110 §15.5.20), so no site's content
  * ever goes out under a certificate that was not issued for it.
@@ -20,6 +23,7 @@ export interface RoutedSite {
 export class SiteRouter {
   private readonly exact = new Map<string, RoutedSite>();
   private readonly wildcard = new Map<string, RoutedSite>();
+  private readonly anyName: RoutedSite | undefined;
   private readonly fallback: RoutedSite | undefined;
   private readonly notFound: Pipeline;
   private readonly misdirected: Pipeline;
@@ -30,7 +34,8 @@ export class SiteRouter {
   ) {
     for (const site of sites) {
       for (const host of site.hosts) {
-        if (host.startsWith('*.')) this.wildcard.set(host.slice(1), site);
+        if (host === '*') this.anyName ??= site;
+        else if (host.startsWith('*.')) this.wildcard.set(host.slice(1), site);
         else this.exact.set(host, site);
       }
     }
@@ -51,8 +56,8 @@ export class SiteRouter {
   /** The site a name belongs to, without the default. */
   match(name: string): RoutedSite | undefined {
     const exact = this.exact.get(name);
-    if (exact !== undefined || this.wildcard.size === 0) return exact;
-    const dot = name.indexOf('.');
-    return dot === -1 ? undefined : this.wildcard.get(name.slice(dot));
+    if (exact !== undefined) return exact;
+    const dot = this.wildcard.size === 0 ? -1 : name.indexOf('.');
+    return (dot === -1 ? undefined : this.wildcard.get(name.slice(dot))) ?? this.anyName;
   }
 }

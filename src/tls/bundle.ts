@@ -24,3 +24,6 @@ export interface TlsBundle {
 export function freezeBundle(bundle: TlsBundle): TlsBundle {
   return Object.freeze({ ...bundle, hosts: Object.freeze([...bundle.hosts]) });
 }
+
+/** The id prefix of certificates obtained on demand (one per name): never a default certificate. */
+export const ON_DEMAND_ID = 'on-demand-';

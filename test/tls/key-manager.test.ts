@@ -109,3 +109,30 @@ test('cert install refuses, with the reason, a certificate for another key, an e
   assert.equal(broken.code, 1);
   assert.match(broken.stderr, /cannot install this certificate: the chain does not verify: certificate 2 did not sign certificate 1/);
 });
+
+test('cert list --config shows the certificates of internal and files sites (installed ones: the test above) with issuer, expiry, key type, fingerprint and the sites using it', async () => {
+  const dir = join(box.dir, 'listing');
+  const state = join(dir, 'state');
+  await import('node:fs/promises').then((fs) => fs.mkdir(join(dir, 'site'), { recursive: true }));
+  await openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'own.key'), '-out', join(dir, 'own.crt'), '-subj', '/CN=own.example.test', '-addext', 'subjectAltName=DNS:own.example.test', '-days', '5');
+  const config = join(dir, 'portico.yaml');
+  await writeFile(config, `http: off\nhttps: 0\nbind: 127.0.0.1\nworkers: 1\nstate: ${state}\nsites:\n  - { name: made, hosts: [made.example.test], root: ./site }\n  - { name: own, hosts: [own.example.test], root: ./site, tls: { cert: ./own.crt, key: ./own.key } }\n`);
+  const serving = PorticoProcess.serve(['--config', config]);
+  try {
+    await serving.waitFor(/^ready: 2 site\(s\)/m);
+  } finally {
+    await serving.stop();
+  }
+  const list = await runPortico(['cert', 'list', '--json', '--config', config]);
+  assert.equal(list.code, 0, list.stderr);
+  const rows = JSON.parse(list.stdout) as { names: string[]; issuer: string; notAfter: string; keyType: string; fingerprint256: string; source: string; sites: string[] }[];
+  const own = new X509Certificate(await readFile(join(dir, 'own.crt')));
+  assert.deepEqual(rows.find((row) => row.source === 'files'), { names: ['own.example.test'], issuer: 'CN=own.example.test', notAfter: new Date(own.validTo).toISOString(), keyType: 'rsa-2048', fingerprint256: own.fingerprint256, source: 'files', sites: ['own'] });
+  const made = rows.find((row) => row.source === 'internal');
+  assert.deepEqual(made?.names, ['made.example.test']);
+  assert.deepEqual(made?.sites, ['made']);
+  assert.match(made?.issuer ?? '', /Portico/);
+  assert.equal(made?.keyType, 'ec-p256');
+  const text = await runPortico(['cert', 'list', '--config', config]);
+  assert.match(text.stdout, /^made\.example\.test {2}until \S+ {2}ec-p256 {2}internal {2}sites: made {2}issuer: .*Portico.* {2}sha256 [0-9A-F:]{95}$/m);
+});
