@@ -22,6 +22,8 @@ export interface KeyringOptions {
 /** Timers never wait longer than this, so a machine that slept still renews soon after waking. */
 const MAX_TIMER_MS = 60 * 60_000;
 const RETRY_MS = [1_000, 5_000, 30_000, 120_000, 600_000] as const;
+/** A certificate due for renewal the moment it arrives is not renewed again sooner than this. */
+const DUE_ON_ARRIVAL_WAIT_MS = 60 * 60_000;
 
 /**
  * The one owner of key material, living in the primary. States:
@@ -42,6 +44,8 @@ export class Keyring {
   private renewing: Promise<void> | undefined;
   private failures = 0;
   private stopped = false;
+  /** When the renewal timer will renew (never, while no timer is set). */
+  private renewAt = Number.POSITIVE_INFINITY;
 
   private readonly id: string;
 
@@ -85,6 +89,8 @@ export class Keyring {
   async refresh(): Promise<void> {
     const current = this.current;
     if (this.stopped || this.renewing || current === undefined) return;
+    // The timer waits at most an hour; a wall clock that jumped (a machine that slept) is noticed here.
+    if (Date.now() >= this.renewAt) return this.renew();
     const stored = await this.loadLeaf(false);
     if (stored && stored.fingerprint256 !== current.fingerprint256 && stored.notBefore >= current.notBefore && this.current === current) this.accept(stored);
   }
@@ -104,18 +110,26 @@ export class Keyring {
       this.current = bundle;
       this.publish(bundle);
     }
-    this.schedule(renewalTime(bundle));
+    const now = Date.now();
+    if (renewalTime(bundle) > now) return this.schedule(renewalTime(bundle));
+    // Due the moment it arrived: the CA's lifetime is very short, or this machine's clock is far
+    // ahead of the CA's. Asking again at once would ask again and again.
+    this.log.warn(`the certificate just obtained for ${this.options.hosts.join(', ')} is already due for renewal (valid ${new Date(bundle.notBefore).toISOString()} to ${new Date(bundle.notAfter).toISOString()}; is this machine's clock right?); the next renewal is in ${DUE_ON_ARRIVAL_WAIT_MS / 60_000} min`);
+    this.schedule(now + DUE_ON_ARRIVAL_WAIT_MS);
   }
 
   private schedule(at: number): void {
     clearTimeout(this.timer);
+    this.renewAt = Number.POSITIVE_INFINITY;
     if (this.stopped || isFaultActive('no-scheduled-renewal')) return;
+    this.renewAt = at;
     const wait = Math.max(0, Math.min(at - Date.now(), MAX_TIMER_MS));
     this.timer = setTimeout(() => (Date.now() >= at ? this.renew() : this.schedule(at)), wait);
   }
 
   private renew(): void {
     clearTimeout(this.timer);
+    this.renewAt = Number.POSITIVE_INFINITY;
     this.renewing = this.obtain()
       .then((bundle) => this.accept(bundle))
       .catch((error: unknown) => {

@@ -46,9 +46,10 @@ export async function startPebble(dir: string): Promise<Pebble> {
       child.once('exit', (code) => reject(new Error(`${command} exited (${code}) before it was ready:\n${output}`)));
     });
   };
-  // Pebble's own HTTPS certificate, from a CA of the test's.
+  // Pebble's own HTTPS certificate, from a CA of the test's; valid for years, so that a Portico
+  // whose clock a test moves forward (libfaketime) still trusts the directory.
   const tlsRoot = await createRootCa(Date.now());
-  const leaf = await issueLeaf(tlsRoot, ['localhost', '127.0.0.1'], 'ec-p256', { notBefore: Date.now() - 60_000, notAfter: Date.now() + 86_400_000 });
+  const leaf = await issueLeaf(tlsRoot, ['localhost', '127.0.0.1'], 'ec-p256', { notBefore: Date.now() - 60_000, notAfter: Date.now() + 8 * 365 * 86_400_000 });
   const tlsRootFile = join(dir, 'pebble-tls-root.pem');
   await writeFile(tlsRootFile, tlsRoot.certPem);
   await writeFile(join(dir, 'pebble.crt'), leaf.certPem);

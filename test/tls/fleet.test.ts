@@ -36,7 +36,7 @@ after(async () => {
 });
 
 /** The config file of instance n (1 to 3) of a fleet run: identical but for the address it binds and its own state folder. */
-async function configFile(run: string, n: number, host: string): Promise<string> {
+async function configFile(run: string, n: number, host: string, challenge = 'http-01'): Promise<string> {
   const file = join(box.dir, `${run}-${n}.yaml`);
   await writeFile(
     file,
@@ -48,7 +48,7 @@ async function configFile(run: string, n: number, host: string): Promise<string>
       `state: ${join(box.dir, `${run}-state-${n}`)}`,
       `storage: { redis: { url: "${redis.url}", prefix: ${run}, lease: 3s } }`,
       'sites:',
-      `  - { name: fleet, hosts: [${host}], root: ./fleet-site, tls: { acme: { directory: "${pebble.directory}", email: ops@example.test, ca: ${pebble.tlsRootFile}, challenges: [http-01] } } }`,
+      `  - { name: fleet, hosts: [${host}], root: ./fleet-site, tls: { acme: { directory: "${pebble.directory}", email: ops@example.test, ca: ${pebble.tlsRootFile}, challenges: [${challenge}] } } }`,
       '',
     ].join('\n'),
   );
@@ -137,4 +137,20 @@ test('fleet: a holder that stalls past its lease (SIGSTOP, then SIGCONT) cannot 
   await stalled.waitFor(/ACME certificate ready for fleet3\.example\.test/, 30_000);
   assert.deepEqual(await Promise.all([1, 2, 3].map((n) => servedBy(n, host))), [newer, newer, newer]);
   await Promise.all([stalled, ...others].map((portico) => portico.stop()));
+});
+
+test('fleet: tls-alpn-01 only: the instance the CA validates against answers with the challenge certificate another instance\'s order put in the store', async () => {
+  const host = 'fleet4.example.test';
+  const files = await Promise.all([1, 2].map((n) => configFile('run4', n, host, 'tls-alpn-01')));
+  // Instance 2 orders (its answer waits 20 s), instance 1 meanwhile waits for the lock; Pebble then
+  // validates against 127.0.0.1, which has no answer of its own: only the store has it.
+  const orderer = start(files[1]!, 'slow-acme-challenge');
+  await orderer.waitFor(/\(test fault\) waiting 20 s before answering the challenge for fleet4\.example\.test/, 60_000);
+  const validated = start(files[0]!);
+  await validated.waitFor(/waiting for the lock run4:locks:/, 30_000);
+  await Promise.all([orderer, validated].map((portico) => portico.waitFor(/ACME certificate ready for fleet4\.example\.test/, 60_000)));
+  assert.match(pebble.log(), /Identifier:acme\.Identifier\{Type:"dns", Value:"fleet4\.example\.test"\}/);
+  const served = await Promise.all([1, 2].map((n) => servedBy(n, host)));
+  assert.equal(new Set(served).size, 1);
+  await Promise.all([orderer, validated].map((portico) => portico.stop()));
 });
