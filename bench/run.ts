@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { createFixtures, type Fixtures } from './fixtures.js';
 import { h2load, type LoadResult, wrk } from './load-tools.js';
 import { slowClient } from './slow-client.js';
-import { type RunningServer, SERVER_NAMES, type ServerName, startPorticoSites, startServer, treeResidentBytes, useReference, WORKERS, waitUntilServing } from './servers.js';
+import { type RunningServer, SERVER_NAMES, type ServerName, startPorticoSites, startServer, startUpstream, treeResidentBytes, useReference, WORKERS, waitUntilServing } from './servers.js';
 
 const { values } = parseArgs({
   options: {
@@ -132,6 +132,34 @@ try {
     }
     await stopAll();
     console.error('logging cost done');
+  }
+  if (!selected || selected.has('p1') || selected.has('p2')) {
+    // A reverse proxy in front of one small application: Portico, nginx and Caddy (not the bare Node cluster, which has no proxy).
+    const upstream = await startUpstream();
+    const proxies = new Map<ServerName, RunningServer>();
+    try {
+      for (const name of names.filter((candidate) => candidate !== 'node')) {
+        const proxy = await startServer(name, fixtures, workDir, { proxyTo: upstream.port });
+        running.push(proxy);
+        await waitUntilServing(proxy);
+        proxies.set(name, proxy);
+      }
+      extra.push({ id: 'p1', title: 'reverse proxy, HTTP/1.1 keep-alive, 1 KiB, 50 conns', unit: 'req/s', higherIsBetter: true, measure: async () => ({ value: 0, errors: 0 }) });
+      extra.push({ id: 'p2', title: 'reverse proxy, HTTPS keep-alive, 1 KiB, 50 conns', unit: 'req/s', higherIsBetter: true, measure: async () => ({ value: 0, errors: 0 }) });
+      for (let round = 1; round <= rounds; round++) {
+        for (const [name, proxy] of proxies) {
+          for (const [id, url] of [['p1', `http://127.0.0.1:${proxy.httpPort}/1k.html`], ['p2', `https://127.0.0.1:${proxy.httpsPort}/1k.html`]] as const) {
+            const result = await wrk({ url, connections: 50, seconds });
+            if (result.errors > 0) errors.push(`${id} ${name} round ${round}: ${result.errors} errors`);
+            record(results, id, name, result.value);
+          }
+        }
+      }
+    } finally {
+      await stopAll();
+      upstream.child.kill('SIGKILL');
+    }
+    console.error('reverse proxy done');
   }
   if (!selected || selected.has('7')) {
     extra.push({ id: '7', title: 'start to first HTTPS response (ms)', unit: 'ms', higherIsBetter: false, measure: async () => ({ value: 0, errors: 0 }) });

@@ -38,13 +38,18 @@ export async function startPorticoSites(fixtures: Fixtures, workDir: string, log
   return startServer('portico', fixtures, workDir, { sites: { logs } });
 }
 
-/** Starts one server on loopback high ports with the shared files and certificate. */
-export async function startServer(name: ServerName, fixtures: Fixtures, workDir: string, options: { emptyState?: boolean; sites?: { logs: boolean } } = {}): Promise<RunningServer> {
+/** Starts one server on loopback high ports with the shared files and certificate; with `proxyTo`, as a reverse proxy to that port instead. */
+export async function startServer(name: ServerName, fixtures: Fixtures, workDir: string, options: { emptyState?: boolean; sites?: { logs: boolean }; proxyTo?: number } = {}): Promise<RunningServer> {
   const httpPort = await freePort();
   const httpsPort = await freePort();
   const dir = join(workDir, `${name}-${httpsPort}`);
   await mkdir(dir, { recursive: true });
-  const child = options.sites ? await launchSites(fixtures, dir, httpPort, httpsPort, options.sites.logs) : await launch(name, fixtures, dir, httpPort, httpsPort, options.emptyState ?? false);
+  const child =
+    options.proxyTo !== undefined
+      ? await launchProxy(name, fixtures, dir, httpPort, httpsPort, options.proxyTo)
+      : options.sites
+        ? await launchSites(fixtures, dir, httpPort, httpsPort, options.sites.logs)
+        : await launch(name, fixtures, dir, httpPort, httpsPort, options.emptyState ?? false);
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-4_000);
@@ -90,6 +95,37 @@ async function launch(name: ServerName, fixtures: Fixtures, dir: string, httpPor
       return spawn(process.execPath, [main, 'serve', fixtures.site, '--bind', '127.0.0.1', '--http', String(httpPort), '--https', String(httpsPort), '--workers', String(WORKERS), '--state', state], { ...quiet, env: { ...process.env, PORTICO_LOG_LEVEL: 'warn' } });
     }
   }
+}
+
+/** nginx, Caddy or Portico as a reverse proxy (keep-alive to the upstream) in front of one upstream port. */
+async function launchProxy(name: ServerName, fixtures: Fixtures, dir: string, httpPort: number, httpsPort: number, upstream: number): Promise<ChildProcess> {
+  const quiet = { stdio: ['ignore', 'ignore', 'pipe'] as ['ignore', 'ignore', 'pipe'] };
+  if (name === 'nginx') {
+    const conf = join(dir, 'nginx.conf');
+    const location = `location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; proxy_set_header X-Forwarded-Proto $scheme; }`;
+    const config = nginxConfig(fixtures, dir, httpPort, httpsPort).replace('  server {', `  upstream app { server 127.0.0.1:${upstream}; keepalive 64; }\n  server {`).replace(`    root ${fixtures.site};\n`, `    ${location}\n`);
+    await writeFile(conf, config);
+    return spawn('nginx', ['-p', dir, '-c', conf, '-g', 'daemon off;'], quiet);
+  }
+  if (name === 'caddy') {
+    const file = join(dir, 'Caddyfile');
+    await writeFile(file, `{\n  admin off\n  auto_https off\n  storage file_system ${dir}/data\n}\nhttp://127.0.0.1:${httpPort} {\n  reverse_proxy 127.0.0.1:${upstream}\n}\nhttps://127.0.0.1:${httpsPort} {\n  tls ${fixtures.certFile} ${fixtures.keyFile}\n  reverse_proxy 127.0.0.1:${upstream}\n}\n`);
+    return spawn('caddy', ['run', '--config', file, '--adapter', 'caddyfile'], { ...quiet, env: { ...process.env, HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config') } });
+  }
+  const config = join(dir, 'portico.yaml');
+  await writeFile(config, `http: ${httpPort}\nhttps: ${httpsPort}\nbind: 127.0.0.1\nworkers: ${WORKERS}\nstate: ${fixtures.porticoState}\nsites:\n  - { name: app, hosts: [127.0.0.1, localhost], proxy: [{ path: /, to: [http://127.0.0.1:${upstream}] }] }\n`);
+  const main = name === 'ref' ? referenceMain : PORTICO;
+  return spawn(process.execPath, [main ?? PORTICO, 'serve', '--config', config], { ...quiet, env: { ...process.env, PORTICO_LOG_LEVEL: 'warn' } });
+}
+
+/** The application behind the proxies: one node:http process answering 1 KiB with keep-alive. */
+export async function startUpstream(): Promise<{ port: number; child: ChildProcess }> {
+  const port = await freePort();
+  const body = 'x'.repeat(1024);
+  const script = `require('node:http').createServer((q, s) => { s.writeHead(200, { 'content-type': 'text/html', 'content-length': 1024 }); s.end(${JSON.stringify(body)}); }).listen(${port}, '127.0.0.1', () => console.log('up'));`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve) => child.stdout!.once('data', resolve));
+  return { port, child };
 }
 
 async function launchSites(fixtures: Fixtures, dir: string, httpPort: number, httpsPort: number, logs: boolean): Promise<ChildProcess> {

@@ -477,7 +477,7 @@ export class Primary {
     if (this.announced || this.stopping) return;
     this.announced = true;
     const { sites } = this.plan.serving;
-    const what = sites.length === 1 ? sites[0]!.root : `${sites.length} sites (${sites.map((site) => site.name).join(', ')})`;
+    const what = sites.length === 1 ? (sites[0]!.root ?? `site ${sites[0]!.name}`) : `${sites.length} sites (${sites.map((site) => site.name).join(', ')})`;
     this.print(`Portico serving ${what} with ${this.plan.workers} worker(s)`);
     for (const { name, port } of listeners) this.print(`  ${name}://${displayHost(this.plan)}:${port}/`);
     if (this.plan.certificates.length > 0 || this.plan.onDemand.length > 0) void this.startCertificates();

@@ -193,7 +193,9 @@ class Worker {
     this.answersAcme = plan.answersAcme === true;
     this.certificates.lookUpAlpnChallenges(this.answersAcme ? (name) => this.lookUp('tls-alpn-01', name).then(parseAlpnPair) : undefined);
     this.certificates.obtainOnDemandWith(plan.sites.some((site) => site.onDemand) ? (name) => this.obtainOnDemand(name) : undefined);
+    const previous = this.router;
     this.router = router;
+    previous?.close();
   }
 
   /** The HTTPS port clients reach: the plan's, or the one the system gave when the plan says 0. */

@@ -9,7 +9,7 @@ import { certificateCovers } from '../tls/certificate-names.js';
 import { readPassphrase } from '../tls/passphrase.js';
 import { readHtpasswd } from './htpasswd.js';
 import type { SiteRulesInput } from './site-rules-config.js';
-import { type AccessLogPlan, type Binding, type CertificatePlan, freezePlan, type Limits, type Plan, type SitePlan, type StoragePlan } from './plan.js';
+import { type AccessLogPlan, type Binding, type CertificatePlan, freezePlan, type Limits, type Plan, type ProxyRoute, type SitePlan, type StoragePlan } from './plan.js';
 
 /**
  * What a config file or the command-line flags say, parsed but not yet checked against the disk
@@ -33,12 +33,18 @@ export interface PlanInput {
 }
 
 /** A site as the user described it: its certificate as a source, not yet an id. */
-export interface SiteInput extends Omit<SitePlan, 'certificateId' | 'accessLog' | 'trustedProxies' | 'rules' | 'onDemand'> {
+export interface SiteInput extends Omit<SitePlan, 'certificateId' | 'accessLog' | 'trustedProxies' | 'rules' | 'onDemand' | 'proxy'> {
+  readonly proxy: readonly ProxyInput[];
   readonly tls: 'internal' | { readonly cert: string; readonly key: string; readonly passphraseFile?: string } | { readonly acme: AcmeInput };
   /** On-demand TLS (tls.onDemand); its certificates come from `tls` (internal or acme). */
   readonly onDemand?: { readonly ask: string; readonly ratePerMinute: number; readonly concurrency: number; readonly max: number };
   readonly log: AccessLogPlan | undefined;
   readonly rules: SiteRulesInput;
+}
+
+/** A proxy route as written: its `ca` still a file to read. */
+export interface ProxyInput extends Omit<ProxyRoute, 'ca'> {
+  readonly caFile: string | undefined;
 }
 
 export interface AcmeInput {
@@ -67,6 +73,7 @@ export async function assemblePlan(input: PlanInput, report: Report): Promise<Pl
   const hosts = new Map<string, number>();
   let defaultAt: number | undefined;
   const authUsers = new Map<SiteRulesInput['auth'][number], Record<string, string>>();
+  const proxyCas = new Map<SiteInput, Map<ProxyInput, string>>();
   for (const [i, site] of input.sites.entries()) {
     const at = `sites[${i}]`;
     const before = names.get(site.name);
@@ -83,7 +90,17 @@ export async function assemblePlan(input: PlanInput, report: Report): Promise<Pl
       if (defaultAt !== undefined) fail(`${at}.default`, `sites[${defaultAt}] (${input.sites[defaultAt]!.name}) is the default site already; at most one site can be default: true`, 'ERR_CONFIG_CONFLICT');
       else defaultAt = i;
     }
-    await checkFolder(site.root, `${at}.root`, fail);
+    if (site.root !== undefined) await checkFolder(site.root, `${at}.root`, fail);
+    else if (!site.proxy.some((route) => route.path === '/')) fail(`${at}.root`, 'is missing: add the folder this site serves, or proxy every path (proxy: [{ path: /, to: [http://127.0.0.1:3000] }])', 'ERR_CONFIG_INVALID');
+    const proxyCa = new Map<ProxyInput, string>();
+    for (const [j, route] of site.proxy.entries()) {
+      if (route.caFile === undefined) continue;
+      const pem = await readFile(route.caFile, 'utf8').catch((error: unknown) => fail(`${at}.proxy[${j}].ca`, `${route.caFile} cannot be read (${systemErrorCode(error) ?? describeError(error)})`, 'ERR_CONFIG_INVALID'));
+      if (typeof pem !== 'string') continue;
+      if (!pem.includes('-----BEGIN CERTIFICATE-----')) fail(`${at}.proxy[${j}].ca`, `${route.caFile} holds no PEM certificate`, 'ERR_CONFIG_INVALID');
+      else proxyCa.set(route, pem);
+    }
+    proxyCas.set(site, proxyCa);
     const prefixes = new Set<string>();
     for (const [j, vdir] of site.vdirs.entries()) {
       if (!/^\/[^?#]*[^/?#]$/.test(vdir.path)) fail(`${at}.vdirs[${j}].path`, `${JSON.stringify(vdir.path)} is not a URL prefix; start it with / and leave off a trailing / (for example /downloads)`, 'ERR_INVALID_OPTION');
@@ -127,6 +144,7 @@ export async function assemblePlan(input: PlanInput, report: Report): Promise<Pl
       certificateId,
       accessLog: site.log,
       onDemand: site.onDemand !== undefined,
+      proxy: site.proxy.map(({ caFile: _caFile, ...route }) => ({ ...route, ca: proxyCas.get(site)?.get(route as ProxyInput) })),
       trustedProxies: input.trustedProxies,
       rules: { ...site.rules, auth: site.rules.auth.map((rule) => ({ path: rule.path, realm: rule.realm, file: rule.htpasswd, users: authUsers.get(rule) ?? {} })) },
     };

@@ -107,7 +107,28 @@ async function toPlan(config: ConfigFile, file: string, report: (path: Path, pro
       name: site.name,
       hosts,
       isDefault: site.default ?? false,
-      root: resolve(base, site.root),
+      root: site.root === undefined ? undefined : resolve(base, site.root),
+      proxy: (site.proxy ?? []).map((route, j) => {
+        const time = (key: 'connect' | 'response' | 'idle', fallback: number): number => {
+          const text = route.timeouts?.[key];
+          return text === undefined ? fallback : (check(at('proxy', j, 'timeouts', key), parseDurationOption(text, 1)) ?? fallback);
+        };
+        return {
+          path: route.path,
+          to: route.to.map((origin) => origin.replace(/\/$/, '')),
+          balance: route.balance ?? 'round_robin',
+          health: route.health && { path: route.health.path, intervalMs: route.health.interval === undefined ? 5_000 : (check(at('proxy', j, 'health', 'interval'), parseDurationOption(route.health.interval, 100)) ?? 5_000) },
+          connectTimeoutMs: time('connect', 5_000),
+          responseTimeoutMs: time('response', 60_000),
+          idleTimeoutMs: time('idle', 300_000),
+          downForMs: route.downFor === undefined ? 5_000 : (check(at('proxy', j, 'downFor'), parseDurationOption(route.downFor, 0)) ?? 5_000),
+          host: route.host ?? 'keep',
+          via: route.via ?? false,
+          rewriteLocation: route.rewriteLocation ?? true,
+          cookieDomain: route.cookieDomain,
+          caFile: route.ca === undefined ? undefined : resolve(base, route.ca),
+        };
+      }),
       browse,
       cacheControl: site.cacheControl === undefined ? 'no-cache' : (check(at('cacheControl'), parseHeaderValue(site.cacheControl)) ?? ''),
       tls: siteTls(site.tls, base),

@@ -70,6 +70,35 @@ const headerValues = z.record(headerName, z.string({ error: 'must be a header va
 const pathPattern = z.string({ error: 'must be a path pattern: /prefix/, /exact, or a glob with * and **' }).meta({ description: 'a prefix ending in /, an exact path, or a glob (* one segment, ** any depth)' });
 const redirectStatus = z.union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)], { error: 'must be 301, 302, 303, 307 or 308' });
 
+const upstreamUrl = z.string({ error: 'must be an upstream URL such as http://127.0.0.1:3000' }).regex(/^https?:\/\/[^/\s?#]+\/?$/, { error: 'must be an upstream origin: http:// or https://, a host and a port, no path (such as http://127.0.0.1:3000)' });
+const proxyRoute = z
+  .strictObject({
+    path: z.string({ error: 'must be a URL path prefix such as /api/' }).regex(/^\//, { error: 'must be a URL path prefix starting with /, such as /api/ (/ for everything)' }).meta({ description: 'requests whose path starts with this go to the upstreams (the first matching route wins)' }),
+    to: z.array(upstreamUrl, { error: 'must be a list of upstream URLs, such as [http://127.0.0.1:3000]' }).min(1, { error: 'must list at least one upstream' }).meta({ description: 'the upstreams: http:// or https:// origins' }),
+    balance: z.enum(['round_robin', 'least_conn', 'first', 'ip_hash'], { error: 'must be round_robin, least_conn, first or ip_hash' }).optional().meta({ description: 'how a request picks an upstream (default round_robin)' }),
+    health: z
+      .strictObject({
+        path: z.string({ error: 'must be a path such as /health' }).regex(/^\//, { error: 'must be a path starting with /, such as /health' }).meta({ description: 'GET this on every upstream; 2xx or 3xx is up' }),
+        interval: duration.optional().meta({ description: 'how often (default 5s)' }),
+      })
+      .optional()
+      .meta({ description: 'active health checks (passive ones always run: a refused or reset upstream is down for downFor)' }),
+    timeouts: z
+      .strictObject({
+        connect: duration.optional().meta({ description: 'to connect to an upstream (default 5s); then 502' }),
+        response: duration.optional().meta({ description: 'for its response to begin, and between its body chunks (default 60s); then 504' }),
+        idle: duration.optional().meta({ description: 'a WebSocket with no traffic either way is closed after this (default 5m)' }),
+      })
+      .optional(),
+    downFor: duration.optional().meta({ description: 'an upstream that refused or reset is not tried again for this long (default 5s)' }),
+    host: z.enum(['keep', 'upstream'], { error: 'must be keep or upstream' }).optional().meta({ description: 'the Host the upstream sees: the client’s (keep, default) or the upstream’s own' }),
+    via: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'add Via: 1.1 portico (default false)' }),
+    rewriteLocation: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'a Location pointing at the upstream is turned into one at this site (default true)' }),
+    cookieDomain: z.string({ error: 'must be a domain such as example.test' }).optional().meta({ description: 'rewrite the Domain attribute of the upstream’s Set-Cookie to this' }),
+    ca: path.optional().meta({ description: 'roots to trust for https:// upstreams (default: the system’s)' }),
+  })
+  .meta({ description: 'a reverse-proxy route: a path prefix and the upstreams that answer it' });
+
 const siteRules = {
   tryFiles: z
     .array(z.string({ error: 'must be a path such as {path}, {path}.html, /index.html or =404' }), { error: 'must be a list such as ["{path}", "{path}.html", "/index.html"]' })
@@ -140,7 +169,7 @@ export const siteSchema = z
   .strictObject({
     name: z.string({ error: 'must be a name: lower-case letters, digits and -' }).regex(/^[a-z0-9-]+$/, { error: 'must be a name of lower-case letters, digits and - (for example docs or shop-eu)' }).max(63, { error: 'must be at most 63 characters' }),
     hosts: z.array(z.string({ error: 'must be a host name, *.name or an IP address' }), { error: 'must be a list of host names, such as [example.test, "*.example.test"]' }).min(1, { error: 'must list at least one host name' }).meta({ description: 'names this site answers: Host, :authority and SNI; *.name matches one label; * any name (with tls.onDemand)' }),
-    root: path.meta({ description: 'the folder this site serves; must exist' }),
+    root: path.optional().meta({ description: 'the folder this site serves; must exist (optional when a proxy route has path /)' }),
     default: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'answer requests whose Host matches no site (at most one site)' }),
     browse: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'list folders that have no index.html (default false: 403)' }),
     cacheControl: z.string({ error: 'must be a Cache-Control value such as "no-cache" or "public, max-age=3600"' }).optional().meta({ description: 'Cache-Control for files (default "no-cache": revalidate each time)' }),
@@ -150,6 +179,7 @@ export const siteSchema = z
       .meta({ description: 'internal (default): a certificate from Portico’s own CA; or your own PEM files' }),
     log: accessLog.optional(),
     vdirs: z.array(vdir, { error: 'must be a list of { path, root } entries' }).optional(),
+    proxy: z.array(proxyRoute, { error: 'must be a list of { path, to } routes' }).optional().meta({ description: 'reverse proxy: the first route whose path prefix matches answers; files serve the rest' }),
     ...siteRules,
   })
   .meta({ description: 'one site: its names, its folder, its certificate and its log' });

@@ -98,7 +98,7 @@ export async function planFromFlags(flags: ServeFlags, cwd = process.cwd()): Pro
       logFormat: logFormat!,
       configFile: undefined,
       trustedProxies: [],
-      sites: [{ name: 'default', hosts: hosts!, isDefault: true, root, browse: flags.browse ?? false, cacheControl: cacheControl!, tls: own ?? 'internal', log: undefined, vdirs: [], rules: {
+      sites: [{ name: 'default', hosts: hosts!, isDefault: true, root, browse: flags.browse ?? false, cacheControl: cacheControl!, tls: own ?? 'internal', log: undefined, vdirs: [], proxy: [], rules: {
             ...NO_RULES,
             auth: [],
             tryFiles: flags.spa ? ['{path}', '/index.html'] : undefined,

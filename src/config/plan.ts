@@ -102,7 +102,8 @@ export interface SitePlan {
   readonly hosts: readonly string[];
   /** Answers requests whose Host matches no site. */
   readonly isDefault: boolean;
-  readonly root: string;
+  /** Undefined for a site whose every path is proxied. */
+  readonly root: string | undefined;
   /** List folders without a default document (otherwise 403). */
   readonly browse: boolean;
   readonly cacheControl: string;
@@ -115,6 +116,29 @@ export interface SitePlan {
   /** Addresses (IPs and CIDR ranges) whose X-Forwarded-For gives the client address in logs. */
   readonly trustedProxies: readonly string[];
   readonly rules: SiteRules;
+  /** Reverse-proxy routes, the first matching prefix wins; files serve the rest. */
+  readonly proxy: readonly ProxyRoute[];
+}
+
+export type Balance = 'round_robin' | 'least_conn' | 'first' | 'ip_hash';
+
+/** One reverse-proxy route (docs/proxy.md). */
+export interface ProxyRoute {
+  readonly path: string;
+  /** Upstream origins (`http://127.0.0.1:3000`), without a trailing slash. */
+  readonly to: readonly string[];
+  readonly balance: Balance;
+  readonly health: { readonly path: string; readonly intervalMs: number } | undefined;
+  readonly connectTimeoutMs: number;
+  readonly responseTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly downForMs: number;
+  readonly host: 'keep' | 'upstream';
+  readonly via: boolean;
+  readonly rewriteLocation: boolean;
+  readonly cookieDomain: string | undefined;
+  /** PEM roots for https:// upstreams, read at load. */
+  readonly ca: string | undefined;
 }
 
 /** What a site can say beyond its files (docs/config.md, "Site rules"). */

@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+
 /**
  * One request as every handler sees it, whichever transport carried it (HTTP/1.1 on a plain or
  * TLS socket, or an HTTP/2 stream). Transports build it; handlers never see a socket.
@@ -26,6 +28,13 @@ export interface Exchange {
   header(name: string): string | undefined;
   /** Who the request was authenticated as (HTTP Basic), once a rule checked it: the log's cs-username. */
   user?: string;
+  /**
+   * The request body as it arrives, for a handler that streams it on (the reverse proxy); set
+   * only when the site said it streams this exchange's body (`Pipeline.bodyLimit`).
+   */
+  readonly body?: Readable;
+  /** The upstream that answered (a proxied request): the log's x-upstream and x-upstream-time. */
+  upstream?: { readonly address: string; readonly ms: number };
 }
 
 /** What the transport knows of a connection once, for every exchange on it. */

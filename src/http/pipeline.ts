@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { errorPage } from './error-page.js';
@@ -18,6 +19,14 @@ export interface Finished {
 
 export type OnResponse = (finished: Finished) => void;
 
+/** What a site's handlers may ask of the transports beyond an answer. */
+export interface PipelineExtras {
+  /** Whether a handler reads this exchange's body as it arrives (then no body limit applies, and `exchange.body` is set). */
+  readonly streamsBody?: (exchange: Exchange) => boolean;
+  /** Takes over an HTTP/1.1 connection that asks to upgrade (WebSocket); false when nothing here does. */
+  readonly tunnel?: (exchange: Exchange, socket: Duplex, head: Buffer) => boolean;
+}
+
 /**
  * A site's request pipeline: its chain of handlers, one catch that turns any failure into a
  * 500 page, and one `onResponse` seam that sees every exchange end, whichever transport carried it.
@@ -31,6 +40,7 @@ export class Pipeline {
     private readonly log: Logger,
     /** What the site does to an answer it did not make (a transport's 400, 413, 414): its error pages and headers. */
     private readonly dress?: (exchange: Exchange, response: Response) => Outcome,
+    private readonly extras: PipelineExtras = {},
   ) {
     this.chain = compose(handlers, (exchange) => errorPage(404, exchange.method === 'HEAD'));
   }
@@ -55,6 +65,14 @@ export class Pipeline {
       return this.fail(exchange, error);
     }
     return outcome instanceof Promise ? outcome.catch((error: unknown) => this.fail(exchange, error)) : outcome;
+  }
+
+  streamsBody(exchange: Exchange): boolean {
+    return this.extras.streamsBody?.(exchange) ?? false;
+  }
+
+  tunnel(exchange: Exchange, socket: Duplex, head: Buffer): boolean {
+    return this.extras.tunnel?.(exchange, socket, head) ?? false;
   }
 
   onResponse(listener: OnResponse): void {

@@ -1,4 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 
 /** A slice of an open file: bytes `start`..`end`, inclusive. */
 export interface FileSlice {
@@ -11,7 +12,9 @@ export interface FileSlice {
 export type Body =
   | { readonly kind: 'none' }
   | { readonly kind: 'bytes'; readonly data: Buffer | string }
-  | { readonly kind: 'segments'; readonly segments: readonly (Buffer | string | FileSlice)[] };
+  | { readonly kind: 'segments'; readonly segments: readonly (Buffer | string | FileSlice)[] }
+  /** Bytes as another party sends them (a proxied response): passed on with backpressure, never whole in memory. */
+  | { readonly kind: 'stream'; readonly stream: Readable };
 
 /**
  * One response, decided by a handler and written by whichever transport carries the exchange.
@@ -22,6 +25,8 @@ export type Body =
 export interface Response {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
+  /** Set-Cookie fields, one each: the one header that cannot be joined with commas (a proxied response's). */
+  readonly cookies?: readonly string[];
   readonly body: Body;
   readonly release?: () => void;
 }

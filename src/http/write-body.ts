@@ -21,6 +21,10 @@ export async function writeBody(out: Writable, body: Body): Promise<boolean> {
     out.end(body.data);
     return true;
   }
+  if (body.kind === 'stream') {
+    await pipeline(body.stream, out);
+    return true;
+  }
   for (const segment of body.segments) {
     if (!isFileSlice(segment)) await writeChunk(out, segment);
     else if (!(await writeSlice(out, segment))) return false;

@@ -23,7 +23,7 @@ export const DEFAULT_W3C_FIELDS = [
   'time-taken',
 ] as const;
 
-export const W3C_FIELDS = [...DEFAULT_W3C_FIELDS, 'cs-host', 'sc-bytes', 'cs-bytes', 'cs-version', 's-sitename', 'cs(Cookie)'] as const;
+export const W3C_FIELDS = [...DEFAULT_W3C_FIELDS, 'cs-host', 'sc-bytes', 'cs-bytes', 'cs-version', 's-sitename', 'cs(Cookie)', 'x-upstream', 'x-upstream-time'] as const;
 
 export type W3cField = (typeof W3C_FIELDS)[number];
 
@@ -47,6 +47,8 @@ export interface AccessRecord {
   readonly bytesReceived: number;
   readonly protocol: string;
   readonly site: string;
+  /** The upstream that answered a proxied request (host:port) and how long it took (ms), or undefined. */
+  readonly upstream?: { readonly address: string; readonly ms: number } | undefined;
   header(name: string): string | undefined;
 }
 
@@ -77,6 +79,9 @@ const WRITERS: Record<W3cField, Writer> = {
   'cs-version': (r) => r.protocol,
   's-sitename': (r) => escapeValue(r.site),
   'cs(Cookie)': (r) => escapeValue(r.header('cookie')),
+  // Application-specific fields (the x- prefix of the W3C draft): the proxy's upstream and its time to respond.
+  'x-upstream': (r) => escapeValue(r.upstream?.address),
+  'x-upstream-time': (r) => (r.upstream === undefined ? '-' : String(r.upstream.ms)),
 };
 
 /** Builds the function that writes one line (with its LF) for these fields. */

@@ -1,4 +1,4 @@
-import type { Writable } from 'node:stream';
+import type { Duplex, Writable } from 'node:stream';
 import type { Exchange } from '../http/exchange.js';
 import type { Response } from '../http/response.js';
 
@@ -22,3 +22,9 @@ export interface ResponseWriter<Out extends Writable> {
  * large). The endpoint does the rest, the same for every transport.
  */
 export type Dispatch = <Out extends Writable>(exchange: Exchange, out: Out, writer: ResponseWriter<Out>, answer?: Response) => void;
+
+/** What the transports ask the sites before dispatching: whose handler streams a request body, who takes an upgrade. */
+export interface BodyPolicy {
+  streamsBody(exchange: Exchange): boolean;
+  tunnel(exchange: Exchange, socket: Duplex, head: Buffer): boolean;
+}

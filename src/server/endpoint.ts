@@ -1,5 +1,6 @@
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import type { Duplex } from 'node:stream';
 import type { Binding, Limits } from '../config/plan.js';
 import { describeError, PorticoError, systemErrorCode } from '../errors.js';
 import { errorPage } from '../http/error-page.js';
@@ -51,14 +52,15 @@ export class Endpoint {
     private readonly log: Logger,
     certificates: CertificateTable | undefined,
   ) {
-    this.http1 = new Http1Transport(limits, this.dispatch, log);
+    const policy = { streamsBody: (exchange: Exchange) => this.sites.select(exchange).streamsBody(exchange), tunnel: (exchange: Exchange, socket: Duplex, head: Buffer) => this.sites.select(exchange).tunnel(exchange, socket, head) };
+    this.http1 = new Http1Transport(limits, this.dispatch, log, policy);
     if (!binding.tls) {
       // allowHalfOpen: a request followed at once by the client's FIN is still answered.
-      this.listener = this.limitConnections(createNetServer({ allowHalfOpen: true }, (socket) => this.admit(socket, () => this.http1.accept(socket))));
+      this.listener = this.limitConnections(createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.admit(socket, () => this.http1.accept(socket))));
       return;
     }
     if (!certificates) throw new Error(`binding ${binding.name} needs a certificate table`);
-    const http2 = new Http2Transport(limits, this.dispatch, log);
+    const http2 = new Http2Transport(limits, this.dispatch, log, policy);
     const tls = createTlsServer({
       ALPNCallback: ({ servername, protocols }) => certificates.selectProtocol(servername, protocols),
       ...TLS_POLICY,
@@ -88,7 +90,7 @@ export class Endpoint {
     install();
     // pauseOnConnect: a held connection's ClientHello stays unread until TLS takes the socket.
     const handshake = (socket: Socket): void => (certificates.obtainsOnDemand() ? this.nameFirst(socket, certificates, gate) : gate.admit(socket));
-    this.listener = this.limitConnections(createNetServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket: Socket) => this.admit(socket, () => handshake(socket))));
+    this.listener = this.limitConnections(createNetServer({ pauseOnConnect: true, allowHalfOpen: true, noDelay: true }, (socket: Socket) => this.admit(socket, () => handshake(socket))));
     this.http2 = http2;
     this.gate = gate;
   }

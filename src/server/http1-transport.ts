@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Limits } from '../config/plan.js';
 import { errorPage } from '../http/error-page.js';
@@ -6,7 +6,7 @@ import { type ConnectionFacts, connectionFacts, type Exchange, headerGetter, spl
 import { parseHost, splitAbsoluteForm } from '../http/host.js';
 import type { Response } from '../http/response.js';
 import type { Logger } from '../log/logger.js';
-import type { Dispatch, ResponseWriter } from './dispatch.js';
+import type { BodyPolicy, Dispatch, ResponseWriter } from './dispatch.js';
 
 interface Connection {
   /** Requests whose response has not closed yet. */
@@ -44,6 +44,7 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
     private readonly limits: Limits,
     private readonly dispatch: Dispatch,
     private readonly log: Logger,
+    private readonly policy: BodyPolicy,
   ) {
     this.server = createServer({ maxHeaderSize: limits.maxHeaderBytes, requestTimeout: 0, headersTimeout: 0, requireHostHeader: false }, (req, res) => this.onRequest(req, res));
     this.server.keepAliveTimeout = limits.keepAliveTimeoutMs;
@@ -61,6 +62,9 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
       this.log.debug(`refused CONNECT ${req.url} from ${req.socket.remoteAddress ?? '?'}`);
     });
     this.server.on('clientError', (error, socket) => this.onClientError(error, socket));
+    // Upgrade (WebSocket): a site that proxies the path takes the connection over; anywhere else
+    // the request is answered as any other, and the connection closes after it.
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
   }
 
   /**
@@ -92,9 +96,13 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
     // A client that stops reading a body streamed from a file is dropped after the send timeout
     // (nginx's send_timeout). Armed only for those: a socket timer costs on every read and write,
     // and a small body is handed to the kernel at once, after which keep-alive's timeout applies.
-    if (response.body.kind === 'segments') res.setTimeout(this.limits.sendTimeoutMs, () => res.destroy());
-    res.writeHead(response.status, this.stopping || this.closing.has(res) ? { ...response.headers, ...CLOSE } : response.headers);
+    if (response.body.kind === 'segments' || response.body.kind === 'stream') res.setTimeout(this.limits.sendTimeoutMs, () => res.destroy());
+    const headers = response.cookies ? { ...response.headers, 'set-cookie': [...response.cookies] } : response.headers;
+    res.writeHead(response.status, this.stopping || this.closing.has(res) ? { ...headers, ...CLOSE } : headers);
     if (endStream) res.end();
+    // A streamed response of unknown length (server-sent events, a long computation) has its head
+    // sent now, not with its first chunk, so the client learns at once that it is answered.
+    else if (response.body.kind === 'stream' && response.headers['content-length'] === undefined) res.flushHeaders();
   }
 
   /** A response is over: once its connection is idle, it closes when stopping, else waits for headers again. */
@@ -108,6 +116,40 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
     else connection.timer.refresh();
   }
 
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const connection = this.connections.get(socket);
+    const exchange = this.exchangeOf(req, connection).exchange;
+    if (this.judge(req, undefined, connection) === undefined && this.policy.tunnel(exchange, socket, head)) {
+      // The tunnel owns the socket now: no header deadline, no keep-alive bookkeeping.
+      if (connection) clearTimeout(connection.timer);
+      this.connections.delete(socket);
+      return;
+    }
+    // As node:http answers a request: a response bound to the socket, then the connection ends.
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as import('node:net').Socket);
+    res.once('finish', () => res.detachSocket(socket as import('node:net').Socket));
+    this.closing.add(res);
+    this.onRequest(req, res);
+  }
+
+  /** The exchange of a request, and the parts of its target that the checks need. */
+  private exchangeOf(req: IncomingMessage, connection: Connection | undefined): { exchange: Exchange; authority: string | undefined } {
+    const socket = req.socket;
+    const method = req.method ?? 'GET';
+    let target = req.url ?? '/';
+    // Absolute-form (RFC 9112 §3.2.2): the target's authority stands for Host.
+    const absolute = target[0] === '/' ? undefined : splitAbsoluteForm(target);
+    if (absolute) target = absolute.target;
+    const { path, query } = splitTarget(target);
+    const facts = connection ? (connection.facts ??= connectionFacts(socket)) : connectionFacts(socket);
+    const host = absolute?.authority ?? req.headers.host;
+    const hostName = host === undefined ? '' : connection !== undefined && host === connection.validHost ? connection.hostName : (parseHost(host)?.name ?? '');
+    const { headers } = req;
+    return { exchange: { method, target, path, query, protocol: 'HTTP/1.1', ...facts, host: hostName, headers, header: headerGetter(headers) }, authority: absolute?.authority };
+  }
+
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const socket = req.socket;
     const connection = this.connections.get(socket);
@@ -117,25 +159,22 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
       connection.last = req;
       if (connection.requests >= this.limits.maxRequestsPerConnection) this.closing.add(res);
     }
-    const method = req.method ?? 'GET';
-    let target = req.url ?? '/';
-    // Absolute-form (RFC 9112 §3.2.2): the target's authority stands for Host.
-    const absolute = target[0] === '/' ? undefined : splitAbsoluteForm(target);
-    if (absolute) target = absolute.target;
-    const { path, query } = splitTarget(target);
-    const refusal = this.judge(req, absolute?.authority, connection);
-    const facts = connection ? (connection.facts ??= connectionFacts(socket)) : connectionFacts(socket);
-    const host = absolute?.authority ?? req.headers.host;
-    const hostName = host === undefined ? '' : connection !== undefined && host === connection.validHost ? connection.hostName : (parseHost(host)?.name ?? '');
-    const { headers } = req;
-    const exchange: Exchange = { method, target, path, query, protocol: 'HTTP/1.1', ...facts, host: hostName, headers, header: headerGetter(headers) };
-    if (hasUnboundedBody(req)) this.closing.add(res);
+    // In absolute-form (RFC 9112 §3.2.2) the target's authority stands for Host.
+    const absoluteAuthority = req.url !== undefined && req.url[0] !== '/' ? splitAbsoluteForm(req.url)?.authority : undefined;
+    const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+    const draft = hasBody ? this.exchangeOf(req, connection).exchange : undefined;
+    const streams = draft !== undefined && this.policy.streamsBody(draft);
+    const refusal = this.judge(req, absoluteAuthority, connection, streams);
+    const exchange = streams ? { ...draft!, body: req } : (draft ?? this.exchangeOf(req, connection).exchange);
+    // A body that is streamed on is invited at once (RFC 9110 §10.1.1); others only after the answer.
+    if (streams && refusal === undefined && /100-continue/i.test(req.headers.expect ?? '')) res.writeContinue();
+    if (!streams && hasUnboundedBody(req)) this.closing.add(res);
     if (refusal) this.closing.add(res);
     this.dispatch(exchange, res, this, refusal);
   }
 
   /** What the parser lets through but the RFCs refuse: a status to answer with, or undefined. */
-  private judge(req: IncomingMessage, authority: string | undefined, connection: Connection | undefined): Response | undefined {
+  private judge(req: IncomingMessage, authority: string | undefined, connection: Connection | undefined, streamsBody = false): Response | undefined {
     const isHead = req.method === 'HEAD';
     // RFC 9110 §2.5 / RFC 9112 §2.3: HTTP/2.0 and HTTP/0.9 request lines are not HTTP/1.x.
     if (req.httpVersionMajor !== 1) return errorPage(505, isHead);
@@ -155,7 +194,7 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
     const codings = req.headers['transfer-encoding'];
     if (codings !== undefined && !/(?:^|,)\s*chunked\s*$/i.test(codings)) return errorPage(400, isHead);
     const length = req.headers['content-length'];
-    if (length !== undefined && Number(length) > this.limits.maxBodyBytes) {
+    if (length !== undefined && !streamsBody && Number(length) > this.limits.maxBodyBytes) {
       this.log.warn(`refused a ${length}-byte body from ${req.socket.remoteAddress} with 413: the limit is ${this.limits.maxBodyBytes} bytes`);
       return errorPage(413, isHead);
     }

@@ -8,7 +8,7 @@ import { type ConnectionFacts, connectionFacts, type Exchange, headerGetter, spl
 import { parseHost } from '../http/host.js';
 import type { Response } from '../http/response.js';
 import type { Logger } from '../log/logger.js';
-import type { Dispatch, ResponseWriter } from './dispatch.js';
+import type { BodyPolicy, Dispatch, ResponseWriter } from './dispatch.js';
 
 const { HTTP2_HEADER_STATUS, NGHTTP2_CANCEL, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_FLAG_END_STREAM } = constants;
 const RESET_WINDOW_MS = 10_000;
@@ -37,6 +37,7 @@ export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
     private readonly limits: Limits,
     dispatch: Dispatch,
     private readonly log: Logger,
+    private readonly policy: BodyPolicy,
   ) {
     this.server = createServer({
       maxHeaderListPairs: 128,
@@ -74,6 +75,8 @@ export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
     const exchange: Exchange = { method, target: target ?? '', path, query, protocol: 'HTTP/2', ...facts, host: host?.name ?? '', headers, header: headerGetter(headers) };
     const invalid = typeof target !== 'string' || (authority !== undefined && host === undefined);
     if (invalid) return dispatch(exchange, stream, this, errorPage(400, method === 'HEAD'));
+    // A handler that streams the body on (the proxy) gets it as it arrives, without a limit of ours.
+    if ((flags & NGHTTP2_FLAG_END_STREAM) === 0 && this.policy.streamsBody(exchange)) return dispatch({ ...exchange, body: stream }, stream, this, undefined);
     if (Number(headers['content-length'] ?? 0) > this.limits.maxBodyBytes) return dispatch(exchange, stream, this, this.bodyTooLarge(exchange));
     if ((flags & NGHTTP2_FLAG_END_STREAM) !== 0) return dispatch(exchange, stream, this, undefined);
     this.afterBody(stream, exchange, (answer) => dispatch(exchange, stream, this, answer));
@@ -119,8 +122,8 @@ export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
   writeHead(stream: ServerHttp2Stream, response: Response, endStream: boolean): void {
     if (stream.destroyed || stream.closed) return;
     // A stream whose client stops reading holds a file open: cut it after the send timeout.
-    if (response.body.kind === 'segments') stream.setTimeout(this.limits.sendTimeoutMs, () => stream.close(NGHTTP2_CANCEL));
-    stream.respond({ [HTTP2_HEADER_STATUS]: response.status, ...response.headers }, { endStream });
+    if (response.body.kind === 'segments' || response.body.kind === 'stream') stream.setTimeout(this.limits.sendTimeoutMs, () => stream.close(NGHTTP2_CANCEL));
+    stream.respond({ [HTTP2_HEADER_STATUS]: response.status, ...response.headers, ...(response.cookies ? { 'set-cookie': [...response.cookies] } : {}) }, { endStream });
   }
 
   /** A stream the client reset reports itself finished; its reset code says otherwise. */

@@ -20,7 +20,8 @@ export function clientAddress(exchange: Exchange, trusted: BlockList | undefined
   return hops[0] ?? peer;
 }
 
-function isTrusted(list: BlockList, address: string): boolean {
+/** Whether an address (IPv4-mapped ones too) is in the list. */
+export function isTrusted(list: BlockList, address: string): boolean {
   const plain = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
   return list.check(plain, isIP(plain) === 6 ? 'ipv6' : 'ipv4');
 }

@@ -7,6 +7,7 @@ import { createRulesHandler, type SiteRulesHandler } from '../http/rules/site-ru
 import { createSiteFilesHandler } from '../http/static/site-files.js';
 import type { StaticCaches } from '../http/static/static-handler.js';
 import type { Logger } from '../log/logger.js';
+import { createProxyHandler, type ProxyHandler } from '../proxy/proxy-handler.js';
 import type { AccessRecord } from '../log/w3c-fields.js';
 import type { W3cLog } from '../log/w3c-log.js';
 import type { AccessLogs } from './access-logs.js';
@@ -24,6 +25,7 @@ export interface SiteContext {
 /** A site's context once its content and rules exist (rules need the files for error pages). */
 export interface BuiltSiteContext extends SiteContext {
   readonly files: Handler;
+  readonly proxy: ProxyHandler | undefined;
   readonly rules: SiteRulesHandler | undefined;
 }
 
@@ -39,6 +41,7 @@ export interface HandlerKind {
 
 const HANDLER_KINDS: readonly HandlerKind[] = [
   { name: 'rules', build: (_site, context) => context.rules?.handler },
+  { name: 'proxy', build: (_site, context) => context.proxy?.handler },
   { name: 'files', build: (_site, context) => context.files },
 ];
 
@@ -51,12 +54,13 @@ export async function buildSites(plan: WorkerPlan, context: SiteContext, logs: A
   const sites = await Promise.all(
     plan.sites.map(async (site) => {
       const files = await createSiteFilesHandler(site, context.caches, context.log);
-      const built: BuiltSiteContext = { ...context, files, rules: createRulesHandler(site, { ...context, files }) };
+      const proxy = createProxyHandler(site, context.log, site.trustedProxies.length > 0 ? addressList(site.trustedProxies) : undefined);
+      const built: BuiltSiteContext = { ...context, files, proxy, rules: createRulesHandler(site, { ...context, files }) };
       const handlers = (await Promise.all(HANDLER_KINDS.map((kind) => kind.build(site, built)))).filter((handler): handler is Handler => handler !== undefined);
       // Answers the transports make themselves (400, 413, 414) get the site's error pages and headers too.
-      const pipeline = new Pipeline(handlers, context.log, built.rules?.dress);
+      const pipeline = new Pipeline(handlers, context.log, built.rules?.dress, proxy ? { streamsBody: proxy.streamsBody, tunnel: proxy.tunnel } : {});
       if (site.accessLog) logTo(pipeline, logs.use(site.accessLog), site);
-      return { name: site.name, hosts: site.hosts, isDefault: site.isDefault, onDemand: site.onDemand, pipeline };
+      return { name: site.name, hosts: site.hosts, isDefault: site.isDefault, onDemand: site.onDemand, pipeline, close: proxy?.close };
     }),
   );
   logs.retain(plan.sites.flatMap((site) => (site.accessLog ? [site.accessLog] : [])));
@@ -103,6 +107,10 @@ class ExchangeRecord implements AccessRecord {
   get clientAddress(): string | undefined {
     return clientAddress(this.finished.exchange, this.trusted);
   }
+  get upstream(): { readonly address: string; readonly ms: number } | undefined {
+    return this.finished.exchange.upstream;
+  }
+
   get user(): string | undefined {
     return this.finished.exchange.user;
   }

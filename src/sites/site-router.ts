@@ -10,6 +10,8 @@ export interface RoutedSite {
   /** Its `*` and `*.name` hosts get certificates as names arrive (on-demand TLS). */
   readonly onDemand?: boolean;
   readonly pipeline: Pipeline;
+  /** Frees what the site holds beyond its requests (upstream pools, health checks) once it is replaced. */
+  readonly close?: () => void;
 }
 
 /**
@@ -51,6 +53,11 @@ export class SiteRouter {
       if (chosen !== site) return this.misdirected;
     }
     return site === undefined ? this.notFound : site.pipeline;
+  }
+
+  /** The sites were replaced (a reload): what they hold is freed once their requests in flight finish. */
+  close(): void {
+    for (const site of this.sites) site.close?.();
   }
 
   /** The site a name belongs to, without the default. */

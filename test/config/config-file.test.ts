@@ -72,6 +72,9 @@ const BROKEN: Array<[string, string, RegExp]> = [
   ['a host * without on-demand TLS', file(site('', 'docs', '[docs.example.test, "*"]')), /^FILE:5:32 sites\[0\]\.hosts\[1\]: \* matches any name, and only on-demand TLS can have a certificate for any name: add tls: \{ onDemand: \{ ask: URL \} \}/],
   ['on-demand TLS on a site without a host pattern', file(site('    tls: { onDemand: { ask: "http://127.0.0.1:9/ok" } }\n')), /^FILE:7:22 sites\[0\]\.tls\.onDemand: needs a host pattern to match names against: add \* \(any name\) or \*\.example\.test to the hosts$/],
   ['an on-demand ask that is not a URL', file(site('    tls: { onDemand: { ask: somewhere } }\n', 'docs', '["*"]')), /^FILE:7:29 sites\[0\]\.tls\.onDemand\.ask: got "somewhere"; must be an http:\/\/ or https:\/\/ URL/],
+  ['a site without root that does not proxy every path', file('  - name: docs\n    hosts: [docs.example.test]\n    proxy: [{ path: /api/, to: [http://127.0.0.1:3000] }]\n'), /^FILE:4:5 sites\[0\]\.root: is missing: add the folder this site serves, or proxy every path/],
+  ['an upstream with a path', file(site('    proxy: [{ path: /api/, to: [http://127.0.0.1:3000/app] }]\n')), /^FILE:7:33 sites\[0\]\.proxy\[0\]\.to\[0\]: got "http:\/\/127\.0\.0\.1:3000\/app"; must be an upstream origin/],
+  ['a balance policy that does not exist', file(site('    proxy: [{ path: /, to: [http://127.0.0.1:3000], balance: random }]\n')), /^FILE:7:62 sites\[0\]\.proxy\[0\]\.balance: got "random"; must be round_robin, least_conn, first or ip_hash$/],
   ['a Redis storage URL that is not one', file(site(), 'http: 0\nhttps: 0\nstorage: { redis: { url: "127.0.0.1:6379" } }\n'), /^FILE:3:26 storage\.redis\.url: got "127\.0\.0\.1:6379"; must be a redis:\/\/ or rediss:\/\/ URL such as redis:\/\/127\.0\.0\.1:6379\/0$/],
   ['a storage kind that does not exist', file(site(), 'http: 0\nhttps: 0\nstorage: { redsi: {} }\n'), /^FILE:3:12 storage\.redsi: is not a key here; did you mean redis\?$/],
   ['a certificate with the wrong key', file(site('    tls: { cert: ./shop.crt, key: ./other.key }\n', 'shop', '[shop.example.test]')), /^FILE:7:35 sites\[0\]\.tls\.key: DIR\/other\.key is not the private key of DIR\/shop\.crt/],
@@ -187,8 +190,9 @@ test('the JSON Schema describes the contract keys, so editors complete and check
   const schema = configJsonSchema() as { properties: Record<string, unknown>; additionalProperties: boolean };
   for (const key of ['http', 'https', 'bind', 'state', 'workers', 'sites']) assert.ok(key in schema.properties, key);
   const sites = schema.properties.sites as { items: { properties: Record<string, unknown>; required: string[] } };
-  for (const key of ['name', 'hosts', 'root', 'default', 'browse', 'tls', 'log', 'vdirs']) assert.ok(key in sites.items.properties, key);
-  assert.deepEqual(sites.items.required.sort(), ['hosts', 'name', 'root']);
+  for (const key of ['name', 'hosts', 'root', 'default', 'browse', 'tls', 'log', 'vdirs', 'proxy']) assert.ok(key in sites.items.properties, key);
+  // root may be left out when a proxy route takes every path (the reverse-proxy issue).
+  assert.deepEqual(sites.items.required.sort(), ['hosts', 'name']);
   assert.equal(schema.additionalProperties, false);
 });
 

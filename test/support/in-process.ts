@@ -25,6 +25,10 @@ export async function collect(response: Response): Promise<Buffer> {
     if (body.kind === 'none') return Buffer.alloc(0);
     if (body.kind === 'bytes') return Buffer.from(body.data);
     const parts: Buffer[] = [];
+    if (body.kind === 'stream') {
+      for await (const chunk of body.stream) parts.push(Buffer.from(chunk as Buffer));
+      return Buffer.concat(parts);
+    }
     for (const segment of body.segments) {
       if (!isFileSlice(segment)) parts.push(Buffer.from(segment));
       else {

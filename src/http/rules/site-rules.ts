@@ -37,7 +37,8 @@ export function createRulesHandler(site: SitePlan, context: RulesContext): SiteR
   const cors = rules.cors;
 
   const after = (exchange: Exchange, path: string | undefined, response: Response): Outcome => {
-    const page = response.status >= 400 ? errorPages.get(response.status) : undefined;
+    // An application's own error (a streamed, proxied response) is its to word: only Portico's are replaced.
+    const page = response.status >= 400 && response.body.kind !== 'stream' ? errorPages.get(response.status) : undefined;
     if (page !== undefined) {
       const replaced = withErrorPage(context.files, exchange, response, page);
       return replaced instanceof Promise ? replaced.then((final) => decorate(exchange, path, final)) : decorate(exchange, path, replaced);

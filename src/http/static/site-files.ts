@@ -58,7 +58,8 @@ function looksLikePage(exchange: Exchange): boolean {
 
 async function mountedFiles(site: SitePlan, caches: StaticCaches, log: Logger): Promise<Handler> {
   const followSymlinks = site.rules.symlinks === 'follow';
-  const root = await createStaticHandler(site.root, { browse: site.browse, cacheControl: site.cacheControl, followSymlinks }, caches, log);
+  // A site that proxies every path has no folder: what no route takes is not found.
+  const root: Handler = site.root === undefined ? (exchange) => errorPage(404, exchange.method === 'HEAD') : await createStaticHandler(site.root, { browse: site.browse, cacheControl: site.cacheControl, followSymlinks }, caches, log);
   if (site.vdirs.length === 0) return root;
   const mounts = await Promise.all(
     [...site.vdirs]
