@@ -144,7 +144,10 @@ export async function assemblePlan(input: PlanInput, report: Report): Promise<Pl
       certificateId,
       accessLog: site.log,
       onDemand: site.onDemand !== undefined,
-      proxy: site.proxy.map(({ caFile: _caFile, ...route }) => ({ ...route, ca: proxyCas.get(site)?.get(route as ProxyInput) })),
+      proxy: site.proxy.map((route) => {
+        const { caFile: _caFile, ...rest } = route;
+        return { ...rest, ca: proxyCas.get(site)?.get(route) };
+      }),
       trustedProxies: input.trustedProxies,
       rules: { ...site.rules, auth: site.rules.auth.map((rule) => ({ path: rule.path, realm: rule.realm, file: rule.htpasswd, users: authUsers.get(rule) ?? {} })) },
     };

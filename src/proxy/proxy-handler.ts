@@ -37,9 +37,10 @@ export interface ProxyHandler {
  * requests pass on to the files. 502 when no upstream can be reached, 504 when one does not
  * answer in time, each logged with the upstream and the reason.
  */
-export function createProxyHandler(site: SitePlan, log: Logger, trusted: BlockList | undefined): ProxyHandler | undefined {
+export async function createProxyHandler(site: SitePlan, log: Logger, trusted: BlockList | undefined): Promise<ProxyHandler | undefined> {
   if (site.proxy.length === 0) return undefined;
-  const groups = site.proxy.map((route) => new UpstreamGroup(route, log));
+  const { Pool } = await import('undici');
+  const groups = site.proxy.map((route) => new UpstreamGroup(route, log, Pool));
   const groupOf = (exchange: Exchange): UpstreamGroup | undefined => {
     const path = normalisedPath(exchange);
     return path === undefined ? undefined : groups.find((group) => path.startsWith(group.route.path) || `${path}/` === group.route.path);
@@ -100,7 +101,8 @@ export function createProxyHandler(site: SitePlan, log: Logger, trusted: BlockLi
         const code = (error as { code?: string }).code ?? '';
         const why = `upstream ${upstream.origin}: ${describeError(error)}${code ? ` (${code})` : ''}`;
         if (code === 'UND_ERR_HEADERS_TIMEOUT') return fail(exchange, route, 504, `${why}: no response within ${route.responseTimeoutMs / 1000} s`);
-        group.markDown(upstream, describeError(error));
+        // Only the upstream's own failures count against it; a request undici refuses to send does not.
+        if (code !== 'UND_ERR_INVALID_ARG' && code !== 'UND_ERR_BODY_TIMEOUT' && code !== 'UND_ERR_ABORTED') group.markDown(upstream, describeError(error));
         const retry = exchange.body === undefined && (NOT_SENT.has(code) || IDEMPOTENT.has(exchange.method));
         if (!retry) return fail(exchange, route, 502, why);
         lastFailure = why;

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { Pool } from 'undici';
+import { isIP } from 'node:net';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import type { Pool } from 'undici';
 import type { ProxyRoute } from '../config/plan.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -33,15 +35,23 @@ export class UpstreamGroup {
   constructor(
     readonly route: ProxyRoute,
     private readonly log: Logger,
+    /** undici's Pool, imported only by workers whose sites proxy (it is a large module). */
+    PoolClass: typeof Pool,
   ) {
     this.upstreams = route.to.map((origin) => {
       const url = new URL(origin);
-      const pool = new Pool(origin, {
+      const pool = new PoolClass(origin, {
         connections: 256,
         keepAliveTimeout: 4_000,
         headersTimeout: route.responseTimeoutMs,
         bodyTimeout: route.responseTimeoutMs,
-        connect: { timeout: route.connectTimeoutMs, ...(route.ca ? { ca: route.ca } : {}) },
+        // An https:// upstream is verified as the name in `to`, not as the Host the client sent
+        // (undici's default), which the upstream's certificate need not cover.
+        connect: {
+          timeout: route.connectTimeoutMs,
+          ...(route.ca ? { ca: route.ca } : {}),
+          ...(url.protocol === 'https:' ? { ...(isIP(url.hostname) === 0 ? { servername: url.hostname } : {}), checkServerIdentity: (_name: string, cert: PeerCertificate) => checkServerIdentity(url.hostname.replace(/^\[|\]$/g, ''), cert) } : {}),
+        },
       });
       return { origin, hostPort: url.host, pool, active: 0, downUntil: 0, healthy: true };
     });

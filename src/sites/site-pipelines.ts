@@ -54,7 +54,7 @@ export async function buildSites(plan: WorkerPlan, context: SiteContext, logs: A
   const sites = await Promise.all(
     plan.sites.map(async (site) => {
       const files = await createSiteFilesHandler(site, context.caches, context.log);
-      const proxy = createProxyHandler(site, context.log, site.trustedProxies.length > 0 ? addressList(site.trustedProxies) : undefined);
+      const proxy = await createProxyHandler(site, context.log, site.trustedProxies.length > 0 ? addressList(site.trustedProxies) : undefined);
       const built: BuiltSiteContext = { ...context, files, proxy, rules: createRulesHandler(site, { ...context, files }) };
       const handlers = (await Promise.all(HANDLER_KINDS.map((kind) => kind.build(site, built)))).filter((handler): handler is Handler => handler !== undefined);
       // Answers the transports make themselves (400, 413, 414) get the site's error pages and headers too.

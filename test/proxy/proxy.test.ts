@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
+import { createServer as createHttpsServer, type Server } from 'node:https';
 import { connect as http2Connect } from 'node:http2';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -14,6 +15,7 @@ import { eventually, openDescriptors } from '../support/process-stats.js';
 import { residentBytes } from '../support/process-memory.js';
 import { fetchRootCa } from '../support/root-ca.js';
 import { createSandbox, freePort, type Sandbox } from '../support/sandbox.js';
+import { createRootCa, issueLeaf } from '../../src/tls/internal-ca/internal-ca.js';
 
 // Portico in front of two real application processes (test/support/upstream-server.ts, small
 // node:http servers), one worker so that balancing is observable request by request.
@@ -24,6 +26,7 @@ let portico: PorticoProcess;
 let httpPort: number;
 let httpsPort: number;
 let rootCa: string;
+let secureUpstream: Server;
 const ports: number[] = [];
 const upstreams = new Map<number, ChildProcess>();
 
@@ -41,6 +44,13 @@ before(async () => {
   ports.push(await freePort(), await freePort());
   const refused = await freePort();
   await Promise.all([startUpstream(ports[0]!, 'A'), startUpstream(ports[1]!, 'B')]);
+  // An HTTPS upstream whose certificate comes from a CA of the test's: trusted only through the route's `ca`.
+  const upstreamCa = await createRootCa(Date.now());
+  const upstreamLeaf = await issueLeaf(upstreamCa, ['127.0.0.1'], 'ec-p256', { notBefore: Date.now() - 60_000, notAfter: Date.now() + 86_400_000 });
+  await writeFile(join(box.dir, 'upstream-ca.pem'), upstreamCa.certPem);
+  secureUpstream = createHttpsServer({ cert: upstreamLeaf.certPem, key: upstreamLeaf.keyPem }, (req, res) => res.end(`secure ${req.url}`));
+  const securePort = await freePort();
+  await new Promise<void>((resolve) => secureUpstream.listen(securePort, '127.0.0.1', resolve));
   await mkdir(join(box.dir, 'public'));
   await writeFile(join(box.dir, 'public', 'index.html'), 'the static side\n');
   const to = `[http://127.0.0.1:${ports[0]}, http://127.0.0.1:${ports[1]}]`;
@@ -62,6 +72,9 @@ before(async () => {
       `      - { path: /api/, to: ${to}, downFor: 1s, timeouts: { response: 1s }, cookieDomain: ${HOST} }`,
       `      - { path: /lc/, to: ${to}, balance: least_conn }`,
       `      - { path: /dead/, to: [http://127.0.0.1:${refused}] }`,
+      `      - { path: /via/, to: [http://127.0.0.1:${ports[0]}], host: upstream, via: true }`,
+      `      - { path: /secure/, to: [https://127.0.0.1:${securePort}], ca: ./upstream-ca.pem }`,
+      `      - { path: /untrusted/, to: [https://127.0.0.1:${securePort}] }`,
       '',
     ].join('\n'),
   );
@@ -73,6 +86,7 @@ before(async () => {
 
 after(async () => {
   await portico?.stop();
+  secureUpstream?.close();
   for (const child of upstreams.values()) child.kill('SIGKILL');
   await box?.remove();
 });
@@ -237,6 +251,19 @@ test('headers: hop-by-hop fields are removed both ways; forwarding fields are se
   assert.equal(hop.headers['x-kept'], 'yes');
   assert.equal(hop.headers.location, `http://${HOST}/elsewhere?q=1`);
   assert.deepEqual(hop.headers['set-cookie'], [`a=1; Domain=${HOST}; Path=/`, 'b=2; Path=/']);
+});
+
+test('options: Host rewritten to the upstream\'s and Via added both ways; an HTTPS upstream trusted through the route\'s ca, refused without it', async () => {
+  const via = await get('/via/headers');
+  const seen = JSON.parse(via.body) as Record<string, string>;
+  assert.equal(seen.host, `127.0.0.1:${ports[0]}`);
+  assert.equal(seen.via, '1.1 portico');
+  assert.equal(via.headers.via, '1.1 portico');
+  const secure = await get('/secure/x');
+  assert.deepEqual([secure.status, secure.body], [200, 'secure /secure/x']);
+  const untrusted = await get('/untrusted/x');
+  assert.equal(untrusted.status, 502);
+  assert.match(portico.stderr, /WARN .*proxy \/untrusted\/: GET \/untrusted\/x: .*certificate/);
 });
 
 test('WebSocket echo through Portico over HTTPS: 1,000 messages each way, then a clean close', async () => {

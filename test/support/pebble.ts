@@ -19,7 +19,7 @@ export interface Pebble {
   orders(): number;
   /** Pebble's issuing root, from its management API: what the certificates it issues chain to. */
   root(): Promise<string>;
-  /** Makes a name resolve elsewhere (pebble-challtestsrv answers Pebble's DNS). */
+  /** Makes a name resolve to this one address (pebble-challtestsrv answers Pebble's DNS). */
   resolve(name: string, address: string): Promise<void>;
   stop(): void;
 }
@@ -78,6 +78,8 @@ export async function startPebble(dir: string): Promise<Pebble> {
         }).on('error', reject);
       }),
     resolve: async (name, address) => {
+      // add-a adds to what a name has: clear it first, so the name has this one address.
+      await fetch(`http://127.0.0.1:${challManagement}/clear-a`, { method: 'POST', body: JSON.stringify({ host: `${name}.` }) });
       await fetch(`http://127.0.0.1:${challManagement}/add-a`, { method: 'POST', body: JSON.stringify({ host: `${name}.`, addresses: [address] }) });
     },
     stop: () => {

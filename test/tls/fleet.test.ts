@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, afterEach, before, test } from 'node:test';
 import { startPebble, type Pebble } from '../support/pebble.js';
 import { PorticoProcess, runPortico } from '../support/portico-process.js';
 import { eventually } from '../support/process-stats.js';
@@ -25,11 +25,17 @@ before(async () => {
   await writeFile(join(box.dir, 'fleet-site', 'index.html'), 'one fleet\n');
 });
 
-after(async () => {
-  for (const portico of running) {
+/** Every instance a test started is stopped when it ends, pass or fail (a stopped one is continued first), so the next finds the ports free. */
+async function stopInstances(): Promise<void> {
+  for (const portico of running.splice(0)) {
     if (portico.child.exitCode === null && portico.child.signalCode === null) portico.child.kill('SIGCONT');
     await portico.stop();
   }
+}
+afterEach(stopInstances);
+
+after(async () => {
+  await stopInstances();
   pebble?.stop();
   await redis?.stop();
   await box?.remove();

@@ -42,6 +42,7 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
  */
 export class RedisStorage implements Storage {
   private connected = true;
+  private closed = false;
 
   private constructor(
     private readonly client: RedisClient,
@@ -50,7 +51,7 @@ export class RedisStorage implements Storage {
   ) {
     client.on('error', () => undefined);
     client.on('close', () => {
-      if (!this.connected) return;
+      if (!this.connected || this.closed) return;
       this.connected = false;
       this.log.warn(`lost the connection to Redis at ${safeUrl(options.url)}; serving the certificates already loaded, and trying to reconnect`);
     });
@@ -88,7 +89,7 @@ export class RedisStorage implements Storage {
   }
 
   close(): void {
-    this.connected = true;
+    this.closed = true;
     this.client.disconnect();
   }
 
