@@ -366,7 +366,7 @@ export class Primary {
     }
     const unchanged = restartOnly(this.plan, next);
     if (unchanged.length > 0) this.log.warn(`reload: ${unchanged.join(', ')} changed; that takes a restart, so it is kept as it was. The sites are reloaded now`);
-    const plan: Plan = { ...next, workers: this.plan.workers, stateDir: this.plan.stateDir, logFormat: this.plan.logFormat, serving: { ...next.serving, bindings: this.plan.serving.bindings, limits: this.plan.serving.limits, shutdownGraceMs: this.plan.serving.shutdownGraceMs } };
+    const plan: Plan = { ...next, workers: this.plan.workers, stateDir: this.plan.stateDir, logFormat: this.plan.logFormat, serving: { ...next.serving, bindings: this.plan.serving.bindings, limits: this.plan.serving.limits, shutdownGraceMs: this.plan.serving.shutdownGraceMs, tlsGroups: this.plan.serving.tlsGroups } };
     try {
       await this.provideCertificates(plan.certificates, true);
     } catch (error) {
@@ -574,12 +574,13 @@ function sendTo(worker: Worker, message: PrimaryMessage): void {
   if (worker.isConnected()) worker.send(message, undefined, () => undefined);
 }
 
-/** What a reload cannot change in running workers: listeners, limits, worker count, state folder, log format. */
+/** What a reload cannot change in running workers: listeners, limits, TLS groups, worker count, state folder, log format. */
 function restartOnly(running: Plan, next: Plan): string[] {
   const changed: string[] = [];
   const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
   if (!same(running.serving.bindings, next.serving.bindings)) changed.push('http/https/bind');
   if (!same(running.serving.limits, next.serving.limits) || running.shutdownGraceMs !== next.shutdownGraceMs) changed.push('limits');
+  if (!same(running.serving.tlsGroups, next.serving.tlsGroups)) changed.push('tlsGroups');
   if (running.workers !== next.workers) changed.push('workers');
   if (running.stateDir !== next.stateDir) changed.push('state');
   if (running.logFormat !== next.logFormat) changed.push('logFormat');

@@ -152,6 +152,8 @@ class Worker {
 
   private async start(plan: WorkerPlan): Promise<void> {
     this.shutdownGraceMs = plan.shutdownGraceMs;
+    // Synchronously, before the certificates that follow this message are built.
+    this.certificates.useGroups(plan.tlsGroups);
     try {
       await this.useSites(plan);
       // The router is swapped on reload; every endpoint asks for the current one per exchange.

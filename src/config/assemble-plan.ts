@@ -30,6 +30,7 @@ export interface PlanInput {
   readonly sites: readonly SiteInput[];
   /** Default: the state folder. */
   readonly storage?: StoragePlan;
+  readonly tlsGroups?: readonly string[];
 }
 
 /** A site as the user described it: its certificate as a source, not yet an id. */
@@ -163,7 +164,7 @@ export async function assemblePlan(input: PlanInput, report: Report): Promise<Pl
     onDemand: input.sites.flatMap((site) =>
       site.onDemand === undefined ? [] : [{ site: site.name, ...site.onDemand, keyType: input.keyType, lifetimeMs: input.certLifetimeMs, acme: site.tls !== 'internal' && 'acme' in site.tls ? site.tls.acme : undefined }],
     ),
-    serving: { bindings: input.bindings, sites, limits: input.limits, shutdownGraceMs: input.shutdownGraceMs, answersAcme: certificates.some((certificate) => certificate.source === 'acme') || input.sites.some((site) => site.onDemand !== undefined && site.tls !== 'internal' && 'acme' in site.tls) },
+    serving: { bindings: input.bindings, sites, limits: input.limits, shutdownGraceMs: input.shutdownGraceMs, answersAcme: certificates.some((certificate) => certificate.source === 'acme') || input.sites.some((site) => site.onDemand !== undefined && site.tls !== 'internal' && 'acme' in site.tls), ...(input.tlsGroups ? { tlsGroups: input.tlsGroups } : {}) },
   });
 }
 

@@ -9,6 +9,7 @@ import { DEFAULT_W3C_FIELDS } from '../log/w3c-fields.js';
 import { suggest } from '../cli/suggest.js';
 import { assemblePlan, type SiteInput } from './assemble-plan.js';
 import { type ConfigFile, configSchema, type SiteConfig } from './config-schema.js';
+import { offersGroup } from '../server/tls-policy.js';
 import { defaultStateDir, type Parsed, parseBindAddress, parseDurationOption, parseHeaderValue, parseHostName } from './flags.js';
 import { type Binding, DEFAULT_LIMITS, type Limits, type Plan } from './plan.js';
 import { PlanError, type Problem } from './problem.js';
@@ -156,6 +157,7 @@ async function toPlan(config: ConfigFile, file: string, report: (path: Path, pro
     configFile: file,
     trustedProxies,
     sites,
+    ...(config.tlsGroups ? { tlsGroups: config.tlsGroups.map((group, i) => check(['tlsGroups', i], offersGroup(group) ? { value: group } : { problem: `${JSON.stringify(group)} is not a key exchange group this runtime's OpenSSL (${process.versions.openssl}) offers; X25519MLKEM768 needs OpenSSL 3.5 (Node 24); X25519, P-256 and P-384 are everywhere` }) ?? group) } : {}),
     storage: config.storage?.redis
       ? { kind: 'redis' as const, url: config.storage.redis.url, prefix: config.storage.redis.prefix ?? 'portico', leaseMs: config.storage.redis.lease === undefined ? 10_000 : (check(['storage', 'redis', 'lease'], parseDurationOption(config.storage.redis.lease, 500)) ?? 10_000) }
       : { kind: 'files' as const },

@@ -217,6 +217,11 @@ export const configSchema = z
       })
       .optional(),
     limits: limits.optional(),
+    tlsGroups: z
+      .array(z.string({ error: 'must be a key exchange group name such as X25519MLKEM768, X25519 or P-256' }), { error: 'must be a list of key exchange groups, most preferred first' })
+      .min(1, { error: 'must name at least one group' })
+      .optional()
+      .meta({ description: 'TLS key exchange groups, most preferred first (default: X25519MLKEM768 where the runtime has it, X25519, P-256, P-384); see docs/tls.md' }),
     storage: z
       .strictObject({
         redis: z

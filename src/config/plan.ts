@@ -83,6 +83,8 @@ export interface WorkerPlan {
   readonly shutdownGraceMs: number;
   /** Some site gets its certificate by ACME: answer challenges, also ones another instance of the fleet stored. */
   readonly answersAcme?: boolean;
+  /** Key exchange groups, most preferred first; undefined: the defaults (tls-policy.ts). */
+  readonly tlsGroups?: readonly string[];
 }
 
 export type BindingName = 'http' | 'https';

@@ -3,7 +3,7 @@ import { describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { ON_DEMAND_ID, type TlsBundle } from '../tls/bundle.js';
 import { isWithinValidity } from '../tls/renewal.js';
-import { TLS_POLICY } from './tls-policy.js';
+import { DEFAULT_GROUPS, ecdhCurveOf, TLS_POLICY } from './tls-policy.js';
 
 export const ACME_TLS = 'acme-tls/1';
 
@@ -40,10 +40,23 @@ export class CertificateTable {
   /** Where to look for a challenge certificate this worker was not given (another instance's order), if anywhere. */
   private lookupAlpn: ((name: string) => Promise<{ certPem: string; keyPem: string } | undefined>) | undefined;
 
+  /** The key exchange groups of every context here (and of the TLS servers: `tlsOptions`). */
+  private ecdhCurve = ecdhCurveOf(DEFAULT_GROUPS);
+
   constructor(
     private readonly log: Logger,
     private readonly onExpired: (bundle: TlsBundle) => void,
   ) {}
+
+  /** The plan's `tlsGroups`, before any certificate is published or listener opened. */
+  useGroups(groups: readonly string[] | undefined): void {
+    this.ecdhCurve = ecdhCurveOf(groups);
+  }
+
+  /** The options every TLS context here starts from: the policy and the groups. */
+  get tlsOptions(): SecureContextOptions {
+    return { ...TLS_POLICY, ecdhCurve: this.ecdhCurve };
+  }
 
   /** Serves a new bundle for its names; the first one published becomes the default. False if it does not work. */
   publish(bundle: TlsBundle): boolean {
@@ -87,7 +100,7 @@ export class CertificateTable {
 
   setAlpnChallenge(name: string, certPem: string | undefined, keyPem: string | undefined): void {
     if (certPem === undefined || keyPem === undefined) this.alpnChallenges.delete(name.toLowerCase());
-    else this.alpnChallenges.set(name.toLowerCase(), createSecureContext({ ...TLS_POLICY, cert: certPem, key: keyPem }));
+    else this.alpnChallenges.set(name.toLowerCase(), createSecureContext({ ...this.tlsOptions, cert: certPem, key: keyPem }));
   }
 
   /** Lets `resolve` ask for challenge certificates stored by another instance of a fleet. */
@@ -143,7 +156,7 @@ export class CertificateTable {
     if (pending?.remote !== true || pending.name !== name || this.lookupAlpn === undefined) return callback(null, this.select(servername));
     this.alpnPending = undefined;
     this.lookupAlpn(name).then(
-      (pair) => (pair ? callback(null, createSecureContext({ ...TLS_POLICY, cert: pair.certPem, key: pair.keyPem })) : callback(new Error(`no tls-alpn-01 challenge is pending for ${name}`))),
+      (pair) => (pair ? callback(null, createSecureContext({ ...this.tlsOptions, cert: pair.certPem, key: pair.keyPem })) : callback(new Error(`no tls-alpn-01 challenge is pending for ${name}`))),
       (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
     );
   }
@@ -198,7 +211,7 @@ export class CertificateTable {
   }
 
   private build(bundle: TlsBundle): Entry {
-    const options: SecureContextOptions = { ...TLS_POLICY, key: bundle.keyPem, cert: bundle.certPem, ...(this.ticketKeys ? { ticketKeys: this.ticketKeys } : {}) };
+    const options: SecureContextOptions = { ...this.tlsOptions, key: bundle.keyPem, cert: bundle.certPem, ...(this.ticketKeys ? { ticketKeys: this.ticketKeys } : {}) };
     return { bundle, options, context: createSecureContext(options) };
   }
 

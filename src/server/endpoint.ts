@@ -14,7 +14,6 @@ import { deliver } from './deliver.js';
 import type { Dispatch } from './dispatch.js';
 import { connectionLimit } from './descriptor-limit.js';
 import { HandshakeGate } from './handshake-gate.js';
-import { TLS_POLICY } from './tls-policy.js';
 import { Http1Transport } from './http1-transport.js';
 import { Http2Transport } from './http2-transport.js';
 
@@ -63,7 +62,7 @@ export class Endpoint {
     const http2 = new Http2Transport(limits, this.dispatch, log, policy);
     const tls = createTlsServer({
       ALPNCallback: ({ servername, protocols }) => certificates.selectProtocol(servername, protocols),
-      ...TLS_POLICY,
+      ...certificates.tlsOptions,
       allowHalfOpen: true,
       handshakeTimeout: limits.headerTimeoutMs,
       SNICallback: (servername, callback) => certificates.resolve(servername, callback),

@@ -173,7 +173,9 @@ test('a 200 MiB upload reaches the upstream byte-exact while the worker\'s memor
   } finally {
     clearInterval(sampler);
   }
-  assert.ok(peak - before < 64 * 1024 * 1024, `the worker grew by ${Math.round((peak - before) / 1048576)} MiB for a 200 MiB upload`);
+  // Buffered, the upload would add 200 MiB. Newer V8s keep a larger young generation under this
+  // rate of short-lived buffers (Node 24 peaked at 64 MiB here), so flat is under half of it.
+  assert.ok(peak - before < 96 * 1024 * 1024, `the worker grew by ${Math.round((peak - before) / 1048576)} MiB for a 200 MiB upload`);
 });
 
 test('an upstream that sends one chunk every 200 ms reaches the client chunk by chunk', async () => {

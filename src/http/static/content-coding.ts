@@ -1,11 +1,18 @@
+import * as zlib from 'node:zlib';
+
 /** Content codings Portico can send, in the order it prefers them when the client is indifferent. */
-export type Coding = 'br' | 'gzip';
-export const CODINGS: readonly Coding[] = ['br', 'gzip'];
+export type Coding = 'br' | 'zstd' | 'gzip';
+
+/** Whether this runtime's zlib has Zstandard (Node ≥ 22.15 and ≥ 23.8): found by looking, never by version. */
+export const HAS_ZSTD = typeof (zlib as { zstdCompress?: unknown }).zstdCompress === 'function';
+
+/** br first (the smallest for text), then zstd (RFC 8878, where the runtime has it), then gzip. */
+export const CODINGS: readonly Coding[] = HAS_ZSTD ? ['br', 'zstd', 'gzip'] : ['br', 'gzip'];
 
 /**
  * Chooses a content coding from Accept-Encoding (RFC 9110 §12.5.3) among those available for
  * this file. Returns undefined for the identity coding. Highest q wins; on a tie the server's
- * preference (br, then gzip, then identity) decides. A coding the client lists is preferred to
+ * preference (br, then zstd, then gzip, then identity) decides. A coding the client lists is preferred to
  * identity unless identity is ranked higher; identity is what is sent when nothing else is
  * acceptable or available. Pure.
  */

@@ -325,7 +325,7 @@ async function cacheFile(context: Context, key: string, file: OpenFile, type: st
 
 const NO_SIBLINGS: ReadonlyMap<Coding, Stats> = new Map();
 
-/** Precompressed siblings of a file (`file.br`, `file.gz`) that exist now. */
+/** Precompressed siblings of a file (`file.br`, `file.zst`, `file.gz`) that exist now. */
 async function findPrecompressed(path: string): Promise<ReadonlyMap<Coding, Stats>> {
   const siblings = new Map<Coding, Stats>();
   for (const coding of CODINGS) {
@@ -336,7 +336,7 @@ async function findPrecompressed(path: string): Promise<ReadonlyMap<Coding, Stat
 }
 
 function siblingPath(path: string, coding: Coding): string {
-  return `${path}.${coding === 'gzip' ? 'gz' : coding}`;
+  return `${path}.${coding === 'gzip' ? 'gz' : coding === 'zstd' ? 'zst' : coding}`;
 }
 
 /**
