@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -68,6 +69,10 @@ test('readiness: READY=1 reaches NOTIFY_SOCKET, naming the primary, once listene
 test('a port below 1024 refused to an unprivileged user: the error names the capability that fixes it', async (t) => {
   const start = Number((await readFile('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').catch(() => '1024')).trim());
   if (start <= 80) return t.skip(`this machine lets every user bind port 80 (net.ipv4.ip_unprivileged_port_start=${start})`);
+  // A runtime fetched by npx lives under the invoking user's home, which nobody may not enter: then
+  // Portico, run as nobody, cannot start its workers (the same binary, spawned again).
+  const asNobody = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, '-e', "require('node:child_process').execFileSync(process.execPath, ['-e', '0'])"]);
+  if (asNobody.status !== 0) return t.skip(`the user nobody cannot start this Node binary again (${process.execPath}: ${/\bE[A-Z]{2,}\b/.exec(asNobody.stderr.toString())?.[0] ?? `exit ${asNobody.status}`}), as npx's cache under a private home makes it`);
   const box = await createSandbox();
   try {
     await chmod(box.dir, 0o755);

@@ -90,7 +90,7 @@ test('HTTP/2 rapid reset (3,000 × HEADERS + RST_STREAM): the attacker is cut of
   await closed;
   // nghttp2's own flood guard may say INTERNAL_ERROR first; Portico's GOAWAY ends the connection.
   const goaways = readFrames(Buffer.concat(received)).filter((f) => f.type === FRAME.GOAWAY).map((f) => f.payload.readUInt32BE(4));
-  assert.ok(goaways.includes(ERROR_CODE.ENHANCE_YOUR_CALM), `GOAWAY ENHANCE_YOUR_CALM among ${JSON.stringify(goaways)}`);
+  assert.ok(goaways.includes(ERROR_CODE.ENHANCE_YOUR_CALM), `GOAWAY ENHANCE_YOUR_CALM among ${JSON.stringify(goaways)}; log: ${portico.stderr.slice(-600)}`);
   assert.match(portico.stderr, /reset more than \d+ streams in 10 s \(rapid reset\)/);
   assert.ok(await eventually(async () => (await openDescriptors(worker)) <= baseline, 10_000), `descriptors back to ${baseline}, not ${await openDescriptors(worker)}`);
   assert.ok((await cpuSeconds(worker)) - cpuBefore < 10, 'under ten CPU seconds');
