@@ -30,6 +30,8 @@ interface SessionState {
 export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
   private readonly server: Http2Server;
   private readonly sessions = new Map<Http2Session, SessionState>();
+  /** When each address was last warned about a protocol error. */
+  private readonly warnedAt = new Map<string, number>();
   /** A stream's session: Node forgets it once the stream is destroyed, which a reset does. */
   private readonly sessionOf = new WeakMap<ServerHttp2Stream, Http2Session>();
 
@@ -51,7 +53,14 @@ export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
       // A session that failed (a protocol error, a flood nghttp2 refused) is over: close its
       // socket now rather than when the idle timeout notices.
       session.on('error', (error) => {
-        log.debug(`HTTP/2 session error from ${session.socket?.remoteAddress}: ${describeError(error)}`);
+        // nghttp2 refused the client (newer Node versions cut a reset flood off here themselves,
+        // before any stream reaches Portico): worth a WARN, once a minute per address.
+        const address = this.sessions.get(session)?.facts.remoteAddress ?? session.socket?.remoteAddress ?? 'a client';
+        if ((this.warnedAt.get(address) ?? 0) <= Date.now() - 60_000) {
+          this.warnedAt.set(address, Date.now());
+          if (this.warnedAt.size > 10_000) this.warnedAt.clear();
+          log.warn(`HTTP/2 client ${address} broke the protocol (nghttp2: ${describeError(error)}); its connection was closed`);
+        }
         session.destroy();
       });
     });
