@@ -57,7 +57,8 @@ export async function createProxyHandler(site: SitePlan, log: Logger, trusted: B
     let lastFailure = '';
     const peer = exchange.remoteAddress;
     const trustedPeer = trusted !== undefined && peer !== undefined && isTrusted(trusted, peer);
-    const client = clientAddress(exchange, trusted);
+    // Only ip_hash needs the client's address (through trusted proxies): not computed otherwise.
+    const client = route.balance === 'ip_hash' ? clientAddress(exchange, trusted) : undefined;
     for (;;) {
       const upstream = group.pick(client, tried);
       if (upstream === undefined) return fail(exchange, route, 502, tried.size === 0 ? `no upstream is up (${route.to.join(', ')})` : `every upstream failed; the last: ${lastFailure}`);
@@ -119,7 +120,7 @@ export async function createProxyHandler(site: SitePlan, log: Logger, trusted: B
       log.warn(`proxy ${route.path}: WebSocket ${exchange.target}: ${why} (${status.slice(0, 3)})`);
       socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     };
-    const upstream = group.pick(clientAddress(exchange, trusted), new Set());
+    const upstream = group.pick(route.balance === 'ip_hash' ? clientAddress(exchange, trusted) : undefined, new Set());
     if (upstream === undefined) {
       refuse('502 Bad Gateway', 'no upstream is up');
       return true;

@@ -73,6 +73,7 @@ before(async () => {
       `      - { path: /lc/, to: ${to}, balance: least_conn }`,
       `      - { path: /dead/, to: [http://127.0.0.1:${refused}] }`,
       `      - { path: /via/, to: [http://127.0.0.1:${ports[0]}], host: upstream, via: true }`,
+      `      - { path: /ip/, to: ${to}, balance: ip_hash }`,
       `      - { path: /secure/, to: [https://127.0.0.1:${securePort}], ca: ./upstream-ca.pem }`,
       `      - { path: /untrusted/, to: [https://127.0.0.1:${securePort}] }`,
       '',
@@ -124,6 +125,14 @@ test('least_conn sends new requests to the idle upstream while the other is busy
   const during = [await whoami('/lc'), await whoami('/lc'), await whoami('/lc')];
   assert.deepEqual(during, ['B', 'B', 'B']);
   assert.equal((await busy).body, 'A');
+});
+
+test('ip_hash keeps each client on one upstream', async () => {
+  for (const localAddress of ['127.0.0.1', '127.0.0.3', '127.0.0.4']) {
+    const seen = new Set<string>();
+    for (let i = 0; i < 4; i += 1) seen.add((await get('/ip/whoami', { localAddress })).body);
+    assert.equal(seen.size, 1, `${localAddress} went to ${[...seen].join(' and ')}`);
+  }
 });
 
 test('an upstream killed with SIGKILL: every request goes to the other, none fails; started again, it is used again', async () => {

@@ -20,7 +20,7 @@ const name = process.argv[3] ?? 'upstream';
 
 const server = createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://upstream');
-  switch (url.pathname.replace(/^\/(api|lc|dead|via)(?=\/)/, '')) {
+  switch (url.pathname.replace(/^\/(api|lc|dead|via|ip)(?=\/)/, '')) {
     case '/whoami':
       return void res.end(name);
     case '/slow':
