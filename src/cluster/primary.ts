@@ -16,6 +16,7 @@ import { InternalIssuer } from '../tls/internal-ca/internal-issuer.js';
 import { FileStorage } from '../tls/storage/file-storage.js';
 import type { Storage } from '../tls/storage/storage.js';
 import { StorageKeys } from '../tls/storage/storage-keys.js';
+import { type ChallengeBoard, storedChallenges } from '../tls/acme/acme-issuer.js';
 import { type PrimaryMessage, parseWorkerMessage, type WorkerMessage } from './messages.js';
 import { RestartPolicy } from './restart-policy.js';
 import { notifyReady, writePidFile, removePidFile } from './service-manager.js';
@@ -222,24 +223,28 @@ export class Primary {
     addAlpn: async (name: string, certPem: string, keyPem: string): Promise<void> => {
       this.alpnChallenges.set(name, { certPem, keyPem });
       for (const worker of this.liveWorkers()) sendTo(worker, { type: 'acme-alpn', name, certPem, keyPem });
-      await this.storage?.store(StorageKeys.alpnChallenge(name), JSON.stringify({ certPem, keyPem }), { private: true });
+      await this.storedChallenges()?.addAlpn(name, certPem, keyPem);
     },
     removeAlpn: async (name: string): Promise<void> => {
       this.alpnChallenges.delete(name);
       for (const worker of this.liveWorkers()) sendTo(worker, { type: 'acme-alpn', name, certPem: undefined, keyPem: undefined });
-      await this.storage?.delete(StorageKeys.alpnChallenge(name));
+      await this.storedChallenges()?.removeAlpn(name);
     },
     add: async (token: string, keyAuthorization: string): Promise<void> => {
       this.challengeAnswers.set(token, keyAuthorization);
       for (const worker of this.liveWorkers()) sendTo(worker, { type: 'acme-challenge', token, keyAuthorization });
-      await this.storage?.store(StorageKeys.httpChallenge(token), keyAuthorization);
+      await this.storedChallenges()?.add(token, keyAuthorization);
     },
     remove: async (token: string): Promise<void> => {
       this.challengeAnswers.delete(token);
       for (const worker of this.liveWorkers()) sendTo(worker, { type: 'acme-challenge', token, keyAuthorization: undefined });
-      await this.storage?.delete(StorageKeys.httpChallenge(token));
+      await this.storedChallenges()?.remove(token);
     },
   };
+
+  private storedChallenges(): ChallengeBoard | undefined {
+    return this.storage && storedChallenges(this.storage);
+  }
 
   /** A worker met a challenge it has no answer for: look in the store, where another instance may have put it. */
   private async lookUpChallenge(worker: Worker, id: number, challenge: 'http-01' | 'tls-alpn-01', key: string): Promise<void> {

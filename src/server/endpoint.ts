@@ -8,6 +8,7 @@ import type { Exchange } from '../http/exchange.js';
 import type { Pipeline } from '../http/pipeline.js';
 import type { Response } from '../http/response.js';
 import type { Logger } from '../log/logger.js';
+import { OnceAMinute } from '../log/once-a-minute.js';
 import { ACME_TLS, type CertificateTable } from './certificate-table.js';
 import { peekServerName, UNRECOGNIZED_NAME_ALERT } from './client-hello.js';
 import { deliver } from './deliver.js';
@@ -41,7 +42,8 @@ export class Endpoint {
   private readonly http2: Http2Transport | undefined;
   private readonly gate: HandshakeGate | undefined;
   private readonly perAddress = new Map<string, number>();
-  private readonly warned = new Map<string, number>();
+  /** One WARN line per cause per minute, however many connections a flood refuses. */
+  private readonly warnings: OnceAMinute;
 
   constructor(
     readonly binding: Binding,
@@ -51,6 +53,7 @@ export class Endpoint {
     private readonly log: Logger,
     certificates: CertificateTable | undefined,
   ) {
+    this.warnings = new OnceAMinute(log);
     const policy = { streamsBody: (exchange: Exchange) => this.sites.select(exchange).streamsBody(exchange), tunnel: (exchange: Exchange, socket: Duplex, head: Buffer) => this.sites.select(exchange).tunnel(exchange, socket, head) };
     this.http1 = new Http1Transport(limits, this.dispatch, log, policy);
     if (!binding.tls) {
@@ -125,7 +128,7 @@ export class Endpoint {
   /** Per worker: a cap on open connections, from the descriptor limit unless the plan sets one. */
   private limitConnections(server: NetServer): NetServer {
     server.maxConnections = this.limits.maxConnections > 0 ? this.limits.maxConnections : connectionLimit();
-    server.on('drop', (data) => this.warnOnce('worker', `refused connections from ${data?.remoteAddress ?? 'clients'}: this worker holds ${server.maxConnections} already`));
+    server.on('drop', (data) => this.warnings.warn('worker', `refused connections from ${data?.remoteAddress ?? 'clients'}: this worker holds ${server.maxConnections} already`));
     return server;
   }
 
@@ -156,7 +159,7 @@ export class Endpoint {
     const address = socket.remoteAddress ?? '';
     const open = (this.perAddress.get(address) ?? 0) + 1;
     if (open > this.limits.maxConnectionsPerAddress) {
-      this.warnOnce(address, `refused connections from ${address}: it holds ${this.limits.maxConnectionsPerAddress} already (per-address limit)`);
+      this.warnings.warn(address, `refused connections from ${address}: it holds ${this.limits.maxConnectionsPerAddress} already (per-address limit)`);
       socket.destroy();
       return;
     }
@@ -169,13 +172,7 @@ export class Endpoint {
     accept();
   }
 
-  /** One WARN line per cause per minute, however many connections a flood refuses. */
-  private warnOnce(key: string, message: string): void {
-    const now = Date.now();
-    if ((this.warned.get(key) ?? 0) > now - 60_000) return;
-    this.warned.set(key, now);
-    this.log.warn(message);
-  }
+
 
   private readonly dispatch: Dispatch = (exchange, out, writer, answer) => {
     this.tracker.begin();

@@ -118,8 +118,8 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const connection = this.connections.get(socket);
-    const exchange = this.exchangeOf(req, connection).exchange;
-    if (this.judge(req, undefined, connection) === undefined && this.policy.tunnel(exchange, socket, head)) {
+    const { exchange, authority } = this.exchangeOf(req, connection);
+    if (this.judge(req, authority, connection) === undefined && this.policy.tunnel(exchange, socket, head)) {
       // The tunnel owns the socket now: no header deadline, no keep-alive bookkeeping.
       if (connection) clearTimeout(connection.timer);
       this.connections.delete(socket);
@@ -159,13 +159,11 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
       connection.last = req;
       if (connection.requests >= this.limits.maxRequestsPerConnection) this.closing.add(res);
     }
-    // In absolute-form (RFC 9112 §3.2.2) the target's authority stands for Host.
-    const absoluteAuthority = req.url !== undefined && req.url[0] !== '/' ? splitAbsoluteForm(req.url)?.authority : undefined;
+    const { exchange: parsed, authority } = this.exchangeOf(req, connection);
     const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-    const draft = hasBody ? this.exchangeOf(req, connection).exchange : undefined;
-    const streams = draft !== undefined && this.policy.streamsBody(draft);
-    const refusal = this.judge(req, absoluteAuthority, connection, streams);
-    const exchange = streams ? { ...draft!, body: req } : (draft ?? this.exchangeOf(req, connection).exchange);
+    const streams = hasBody && this.policy.streamsBody(parsed);
+    const refusal = this.judge(req, authority, connection, streams);
+    const exchange = streams ? { ...parsed, body: req } : parsed;
     // A body that is streamed on is invited at once (RFC 9110 §10.1.1); others only after the answer.
     if (streams && refusal === undefined && /100-continue/i.test(req.headers.expect ?? '')) res.writeContinue();
     if (!streams && hasUnboundedBody(req)) this.closing.add(res);

@@ -8,6 +8,7 @@ import { type ConnectionFacts, connectionFacts, type Exchange, headerGetter, spl
 import { parseHost } from '../http/host.js';
 import type { Response } from '../http/response.js';
 import type { Logger } from '../log/logger.js';
+import { OnceAMinute } from '../log/once-a-minute.js';
 import type { BodyPolicy, Dispatch, ResponseWriter } from './dispatch.js';
 
 const { HTTP2_HEADER_STATUS, NGHTTP2_CANCEL, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_FLAG_END_STREAM } = constants;
@@ -30,8 +31,8 @@ interface SessionState {
 export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
   private readonly server: Http2Server;
   private readonly sessions = new Map<Http2Session, SessionState>();
-  /** When each address was last warned about a protocol error. */
-  private readonly warnedAt = new Map<string, number>();
+  /** Protocol errors, a WARN line per address per minute. */
+  private readonly warnings: OnceAMinute;
   /** A stream's session: Node forgets it once the stream is destroyed, which a reset does. */
   private readonly sessionOf = new WeakMap<ServerHttp2Stream, Http2Session>();
 
@@ -41,6 +42,7 @@ export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
     private readonly log: Logger,
     private readonly policy: BodyPolicy,
   ) {
+    this.warnings = new OnceAMinute(log);
     this.server = createServer({
       maxHeaderListPairs: 128,
       settings: { maxConcurrentStreams: limits.maxHttp2Streams, maxHeaderListSize: limits.maxHeaderBytes },
@@ -56,11 +58,7 @@ export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
         // nghttp2 refused the client (newer Node versions cut a reset flood off here themselves,
         // before any stream reaches Portico): worth a WARN, once a minute per address.
         const address = this.sessions.get(session)?.facts.remoteAddress ?? session.socket?.remoteAddress ?? 'a client';
-        if ((this.warnedAt.get(address) ?? 0) <= Date.now() - 60_000) {
-          this.warnedAt.set(address, Date.now());
-          if (this.warnedAt.size > 10_000) this.warnedAt.clear();
-          log.warn(`HTTP/2 client ${address} broke the protocol (nghttp2: ${describeError(error)}); its connection was closed`);
-        }
+        this.warnings.warn(address, `HTTP/2 client ${address} broke the protocol (nghttp2: ${describeError(error)}); its connection was closed`);
         session.destroy();
       });
     });

@@ -10,7 +10,7 @@ import type { CertificatePlan, Plan } from '../../config/plan.js';
 import type { Logger } from '../../log/logger.js';
 import { bundleCovers, installCertificate, loadInstalled, requestCertificate } from '../../tls/key-manager.js';
 import { certificateNames } from '../../tls/certificate-names.js';
-import { acmeLeafId } from '../../tls/acme/acme-issuer.js';
+import { acmeLeafId, storedChallenges } from '../../tls/acme/acme-issuer.js';
 import { FileStorage } from '../../tls/storage/file-storage.js';
 import type { Storage } from '../../tls/storage/storage.js';
 import { StorageKeys } from '../../tls/storage/storage-keys.js';
@@ -186,11 +186,5 @@ export async function certRenewCommand(siteName: string | undefined, configArg: 
 /** An ACME order from the command line: challenge answers go into the store, where the running servers find them. */
 async function acmeKeyring(wanted: Extract<CertificatePlan, { source: 'acme' }>, storage: Storage, log: Logger): Promise<Keyring> {
   const { AcmeCertificate } = await import('../../tls/acme/acme-certificate.js');
-  const board = {
-    add: (token: string, keyAuthorization: string) => storage.store(StorageKeys.httpChallenge(token), keyAuthorization),
-    remove: (token: string) => storage.delete(StorageKeys.httpChallenge(token)),
-    addAlpn: (name: string, certPem: string, keyPem: string) => storage.store(StorageKeys.alpnChallenge(name), JSON.stringify({ certPem, keyPem }), { private: true }),
-    removeAlpn: (name: string) => storage.delete(StorageKeys.alpnChallenge(name)),
-  };
-  return AcmeCertificate.keyring(wanted, storage, board, log, () => undefined);
+  return AcmeCertificate.keyring(wanted, storage, storedChallenges(storage), log, () => undefined);
 }

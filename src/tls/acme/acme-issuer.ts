@@ -12,7 +12,7 @@ import type { CertificateRequest, Issuer } from '../issuer.js';
 import type { StoredPair } from '../keys.js';
 import { exportPrivateKey, generateKeyPair } from '../keys.js';
 import type { Storage } from '../storage/storage.js';
-import { leafId } from '../storage/storage-keys.js';
+import { leafId, StorageKeys } from '../storage/storage-keys.js';
 import type { KeyType } from '../key-types.js';
 
 export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
@@ -35,6 +35,20 @@ export interface ChallengeBoard {
   remove(token: string): Promise<void>;
   addAlpn(name: string, certPem: string, keyPem: string): Promise<void>;
   removeAlpn(name: string): Promise<void>;
+}
+
+/**
+ * Challenge answers kept in the store, where every instance of a fleet looks for one it was not
+ * handed (a worker asks its primary, which reads them here). What `portico cert renew` uses alone,
+ * and what the primary's board writes besides telling its own workers.
+ */
+export function storedChallenges(storage: Storage): ChallengeBoard {
+  return {
+    add: (token, keyAuthorization) => storage.store(StorageKeys.httpChallenge(token), keyAuthorization),
+    remove: (token) => storage.delete(StorageKeys.httpChallenge(token)),
+    addAlpn: (name, certPem, keyPem) => storage.store(StorageKeys.alpnChallenge(name), JSON.stringify({ certPem, keyPem }), { private: true }),
+    removeAlpn: (name) => storage.delete(StorageKeys.alpnChallenge(name)),
+  };
 }
 
 type AcmeModule = typeof import('acme-client');
