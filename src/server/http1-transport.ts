@@ -118,8 +118,9 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const connection = this.connections.get(socket);
-    const { exchange, authority } = this.exchangeOf(req, connection);
-    if (this.judge(req, authority, connection) === undefined && this.policy.tunnel(exchange, socket, head)) {
+    const absolute = absoluteForm(req);
+    const exchange = this.exchangeOf(req, connection, absolute);
+    if (this.judge(req, absolute?.authority, connection) === undefined && this.policy.tunnel(exchange, socket, head)) {
       // The tunnel owns the socket now: no header deadline, no keep-alive bookkeeping.
       if (connection) clearTimeout(connection.timer);
       this.connections.delete(socket);
@@ -134,20 +135,18 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
     this.onRequest(req, res);
   }
 
-  /** The exchange of a request, and the parts of its target that the checks need. */
-  private exchangeOf(req: IncomingMessage, connection: Connection | undefined): { exchange: Exchange; authority: string | undefined } {
+  /** The exchange of a request; `absolute` is its absolute-form target, split (RFC 9112 §3.2.2), if it has one. */
+  private exchangeOf(req: IncomingMessage, connection: Connection | undefined, absolute: AbsoluteForm | undefined): Exchange {
     const socket = req.socket;
     const method = req.method ?? 'GET';
-    let target = req.url ?? '/';
-    // Absolute-form (RFC 9112 §3.2.2): the target's authority stands for Host.
-    const absolute = target[0] === '/' ? undefined : splitAbsoluteForm(target);
-    if (absolute) target = absolute.target;
+    const target = absolute?.target ?? req.url ?? '/';
     const { path, query } = splitTarget(target);
     const facts = connection ? (connection.facts ??= connectionFacts(socket)) : connectionFacts(socket);
+    // The target's authority stands for Host.
     const host = absolute?.authority ?? req.headers.host;
     const hostName = host === undefined ? '' : connection !== undefined && host === connection.validHost ? connection.hostName : (parseHost(host)?.name ?? '');
     const { headers } = req;
-    return { exchange: { method, target, path, query, protocol: 'HTTP/1.1', ...facts, host: hostName, headers, header: headerGetter(headers) }, authority: absolute?.authority };
+    return { method, target, path, query, protocol: 'HTTP/1.1', ...facts, host: hostName, headers, header: headerGetter(headers) };
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -159,10 +158,11 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
       connection.last = req;
       if (connection.requests >= this.limits.maxRequestsPerConnection) this.closing.add(res);
     }
-    const { exchange: parsed, authority } = this.exchangeOf(req, connection);
+    const absolute = absoluteForm(req);
+    const parsed = this.exchangeOf(req, connection, absolute);
     const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
     const streams = hasBody && this.policy.streamsBody(parsed);
-    const refusal = this.judge(req, authority, connection, streams);
+    const refusal = this.judge(req, absolute?.authority, connection, streams);
     const exchange = streams ? { ...parsed, body: req } : parsed;
     // A body that is streamed on is invited at once (RFC 9110 §10.1.1); others only after the answer.
     if (streams && refusal === undefined && /100-continue/i.test(req.headers.expect ?? '')) res.writeContinue();
@@ -213,6 +213,12 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
     const status = statusForParseError(error, this.limits.maxRequestTargetBytes);
     socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
   }
+}
+
+type AbsoluteForm = NonNullable<ReturnType<typeof splitAbsoluteForm>>;
+
+function absoluteForm(req: IncomingMessage): AbsoluteForm | undefined {
+  return req.url === undefined || req.url[0] === '/' ? undefined : splitAbsoluteForm(req.url);
 }
 
 /**
