@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,15 +21,27 @@ export async function createSandbox(): Promise<Sandbox> {
   return { dir, site, state: join(dir, 'state'), remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
-/** A port that was free a moment ago on 127.0.0.1 (the kernel picks it). */
+/**
+ * A port that was free a moment ago on 127.0.0.1, for a server that must be told its port before
+ * it starts (Pebble, and the instances it validates against). It is taken below the kernel's
+ * ephemeral range, from which every `listen(0)` and every client socket of a concurrently running
+ * test draws: a port from there can be taken by one of them before its server binds it.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  const first = Number((await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').catch(() => '')).split(/\s+/)[0]);
+  const ephemeralLow = first > 4_096 ? first : 32_768;
+  const low = Math.min(20_000, ephemeralLow - 2_000);
+  for (;;) {
+    const port = low + Math.floor(Math.random() * (ephemeralLow - low));
+    if (await canListen(port)) return port;
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
