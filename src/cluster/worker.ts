@@ -5,7 +5,7 @@ import { errorPage } from '../http/error-page.js';
 import { Pipeline } from '../http/pipeline.js';
 import { bytesResponse } from '../http/response.js';
 import { FailureLimit } from '../http/rules/failure-limit.js';
-import { createStaticCaches } from '../http/static/static-handler.js';
+import { createStaticCaches, type StaticCaches } from '../http/static/static-handler.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { CertificateTable } from '../server/certificate-table.js';
 import { Endpoint } from '../server/endpoint.js';
@@ -42,7 +42,7 @@ class Worker {
   private inFlight = 0;
   private stopping = false;
   private shutdownGraceMs = 10_000;
-  private readonly caches = createStaticCaches();
+  private readonly caches: StaticCaches;
   private readonly accessLogs: AccessLogs;
   /** ACME http-01 answers from the primary: token → key authorization. */
   private readonly acmeAnswers = new Map<string, string>();
@@ -67,6 +67,7 @@ class Worker {
   ) {
     this.certificates = new CertificateTable(log, (bundle) => send({ type: 'certificate-expired', fingerprint256: bundle.fingerprint256 }));
     this.accessLogs = new AccessLogs(log);
+    this.caches = createStaticCaches(log);
     this.acmeChallenges = new Pipeline(
       [
         async (exchange) => {

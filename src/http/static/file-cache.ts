@@ -1,4 +1,6 @@
-import type { Stats } from 'node:fs';
+import { type Stats, statSync } from 'node:fs';
+import type { Logger } from '../../log/logger.js';
+import { FolderWatch } from './folder-watch.js';
 
 /** Bodies up to this size are kept in memory; larger files are streamed from disk. */
 export const MAX_CACHED_BODY_BYTES = 128 * 1024;
@@ -24,6 +26,8 @@ export interface CachedFile {
   readonly resolvedAt: number;
   /** Compressed representations seen so far: their headers; bodies stay in the compression cache. */
   readonly variants: Map<string, CompressedVariant>;
+  /** Set by the cache: filesystem events, not a stat per hit, say when the file changes. */
+  watched: boolean;
 }
 
 export interface CompressedVariant {
@@ -34,18 +38,31 @@ export interface CompressedVariant {
 
 /**
  * A bounded, least-recently-used cache of files by site and URL path, one per worker, shared by
- * every site. Correctness does not depend on timing: the caller checks every hit against the
- * file's current metadata (`isCurrent`) before using it — a stat() for a body served from
- * memory, the fstat() of the opened file otherwise — and any change of inode, size or
- * modification time (a rewrite, an atomic replace, a delete) evicts the entry, so a changed file
- * is never served from it. The URL→file mapping itself (which can change when a symbolic link or
- * a default document changes) is re-resolved after MAPPING_TTL_MS.
+ * every site. A changed file is never served from it (a rewrite, an atomic replace, a delete, a
+ * folder on its path renamed or deleted), and that does not depend on timing:
+ *
+ * - a watched entry (`watched`) is dropped by the filesystem event of any change to its file
+ *   (folder-watch.ts), and a hit is answered only once the events queued before it arrived have
+ *   been read (poll-barrier.ts): no stat per hit;
+ * - any other entry (not Linux, a network filesystem, a file with several hard links, whose
+ *   other names no watch sees) is checked by the caller against the file's current metadata
+ *   (`isCurrent`) on each hit, a stat() for a body served from memory.
+ *
+ * Either way a large file's hit opens the file, and its fstat() is checked too. The URL→file
+ * mapping itself (which can change when a symbolic link or a default document changes) is
+ * re-resolved after MAPPING_TTL_MS.
  */
 export class FileCache {
   private readonly entries = new Map<string, CachedFile>();
   private bytes = 0;
+  private readonly watch: FolderWatch;
 
-  constructor(private readonly maxBytes = FILE_CACHE_BYTES) {}
+  constructor(
+    private readonly maxBytes = FILE_CACHE_BYTES,
+    log?: Logger,
+  ) {
+    this.watch = new FolderWatch((key) => this.delete(key), log);
+  }
 
   /** The entry for `key` while its URL→file mapping is fresh; the caller still checks `isCurrent`. */
   lookup(key: string, now: number): CachedFile | undefined {
@@ -65,28 +82,53 @@ export class FileCache {
     return stats !== undefined && stats.ino === entry.ino && stats.size === entry.size && stats.mtimeMs === entry.mtimeMs && stats.isFile();
   }
 
-  store(key: string, entry: CachedFile): void {
+  /**
+   * Keeps `entry`; with `watchRoot` (the real root the file lies under, for a file with one
+   * name) its changes are followed by events rather than checked on each hit where that can be
+   * trusted.
+   */
+  store(key: string, entry: CachedFile, watchRoot?: string): void {
     this.delete(key);
     const cost = costOf(entry);
     if (cost > this.maxBytes) return;
+    entry.watched = false;
+    if (watchRoot !== undefined && this.watch.watch(key, entry.realPath, watchRoot)) {
+      // A change between the file's fstat and the start of the watch raised no event for it: one
+      // stat now, with the watch in place, closes that gap.
+      if (!FileCache.isCurrent(entry, statSync(entry.realPath, { throwIfNoEntry: false }))) return this.watch.forget(key);
+      entry.watched = true;
+    }
     this.entries.set(key, entry);
     this.bytes += cost;
     for (const [oldest, value] of this.entries) {
       if (this.bytes <= this.maxBytes) break;
-      this.entries.delete(oldest);
-      this.bytes -= costOf(value);
+      this.forget(oldest, value);
     }
+  }
+
+  /** Whether `entry` is still the one kept for `key`: nothing changed it since it was looked up. */
+  holds(key: string, entry: CachedFile): boolean {
+    return this.entries.get(key) === entry;
   }
 
   get size(): number {
     return this.bytes;
   }
 
+  /** Folders watched for changes now. */
+  get watchedFolders(): number {
+    return this.watch.size;
+  }
+
   delete(key: string): void {
     const entry = this.entries.get(key);
-    if (entry === undefined) return;
+    if (entry !== undefined) this.forget(key, entry);
+  }
+
+  private forget(key: string, entry: CachedFile): void {
     this.entries.delete(key);
     this.bytes -= costOf(entry);
+    if (entry.watched) this.watch.forget(key);
   }
 }
 

@@ -17,6 +17,7 @@ import { parseListingSort, readListing, renderListingHtml, renderListingJson, so
 import { fileEntityTag } from './entity-tag.js';
 import { type CachedFile, type CompressedVariant, FileCache, MAX_CACHED_BODY_BYTES } from './file-cache.js';
 import { multipartLayout } from './multipart-byteranges.js';
+import { afterNextPoll } from './poll-barrier.js';
 
 export interface StaticOptions {
   /** List folders that have no default document (otherwise 403). */
@@ -38,8 +39,8 @@ export interface StaticCaches {
   readonly compressed: CompressionCache;
 }
 
-export function createStaticCaches(): StaticCaches {
-  return { files: new FileCache(), compressed: new CompressionCache() };
+export function createStaticCaches(log?: Logger): StaticCaches {
+  return { files: new FileCache(undefined, log), compressed: new CompressionCache() };
 }
 
 const DEFAULT_DOCUMENTS = ['index.html', 'index.htm', 'default.htm', 'default.html'] as const;
@@ -97,14 +98,26 @@ export async function createStaticHandler(root: string, options: StaticOptions, 
 }
 
 /**
- * A cached body, checked against the file on disk with one stat(); undefined when the entry is
- * stale (it is dropped) or the wanted representation is not in memory yet (a compressed body).
+ * A cached body, if it is still the file's: a watched entry is answered once the filesystem
+ * events queued before this request have been read (any of them would have dropped it), any
+ * other is checked against the file with one stat(). Undefined when the entry is stale (it is
+ * dropped) or the wanted representation is not in memory yet (a compressed body).
  */
-function respondFromMemory(context: Context, exchange: Exchange, key: string, file: CachedFile, body: Buffer): Response | undefined {
+function respondFromMemory(context: Context, exchange: Exchange, key: string, file: CachedFile, body: Buffer): Response | Promise<Response> | undefined {
+  if (file.watched) {
+    return afterNextPoll().then(() => {
+      if (!context.caches.files.holds(key, file)) return serve(context, exchange, key, undefined);
+      return fromMemory(context, exchange, file, body) ?? serve(context, exchange, key, file);
+    });
+  }
   if (!FileCache.isCurrent(file, statSync(file.realPath, { throwIfNoEntry: false }))) {
     context.caches.files.delete(key);
     return undefined;
   }
+  return fromMemory(context, exchange, file, body);
+}
+
+function fromMemory(context: Context, exchange: Exchange, file: CachedFile, body: Buffer): Response | undefined {
   let representation: Representation = { etag: file.etag, lastModified: file.mtimeMs, size: file.size, coding: undefined, headers: file.headers, body };
   if (file.compressible && exchange.header('range') === undefined && file.size >= ON_THE_FLY_MIN_BYTES && file.size <= ON_THE_FLY_MAX_BYTES) {
     const coding = negotiateCoding(exchange.header('accept-encoding'), CODINGS);
@@ -125,13 +138,15 @@ async function serve(context: Context, exchange: Exchange, key: string, known: C
     context.log.warn(`${exchange.method} ${JSON.stringify(exchange.target)} from ${exchange.remoteAddress} refused with ${mapped.status}: ${mapped.reason}`);
     return errorPage(mapped.status, isHead);
   }
-  const target = (known && (await reopen(context, key, known))) ?? (await resolveTarget(context, mapped));
+  const reopened = known && (await reopen(context, key, known));
+  if (reopened) return respondWithFile(context, exchange, reopened, key, known);
+  const target = await resolveTarget(context, mapped);
   if ('status' in target) {
     if (target.outside) context.log.warn(`${exchange.method} ${JSON.stringify(exchange.target)} from ${exchange.remoteAddress} refused with 404: a symbolic link leads outside the root`);
     return errorPage(target.status, isHead, target.headers);
   }
   if ('folder' in target) return listFolder(context, exchange, mapped, target.folder);
-  return respondWithFile(context, exchange, target, key);
+  return respondWithFile(context, exchange, target, key, undefined);
 }
 
 /**
@@ -276,7 +291,8 @@ function slice(representation: Representation, range: ByteRange): Buffer | FileS
   return Buffer.isBuffer(body) ? body.subarray(range.start, range.end + 1) : { handle: body, start: range.start, end: range.end };
 }
 
-async function respondWithFile(context: Context, exchange: Exchange, file: OpenFile, key: string): Promise<Response> {
+/** `known`: the cache entry `file` was reopened from, still current; it is kept as it is (its mapping ages on). */
+async function respondWithFile(context: Context, exchange: Exchange, file: OpenFile, key: string, known: CachedFile | undefined): Promise<Response> {
   const opened: FileHandle[] = [file.handle];
   let released = false;
   const release = (): void => {
@@ -289,7 +305,7 @@ async function respondWithFile(context: Context, exchange: Exchange, file: OpenF
     const compressible = isCompressibleType(type);
     const siblings = compressible ? await findPrecompressed(file.path) : NO_SIBLINGS;
     // Files with precompressed siblings always take this path (the siblings can change apart).
-    const body = siblings.size === 0 ? await cacheFile(context, key, file, type, compressible) : undefined;
+    const body = siblings.size > 0 ? undefined : known ? known.body : await cacheFile(context, key, file, type, compressible);
     // Ranges are always of the identity representation: they are never compressed.
     const wantsRange = exchange.method === 'GET' && exchange.header('range') !== undefined;
     const representation = compressible && !wantsRange ? await chooseCoding(context, exchange, file, siblings, opened, body, type) : identity(context, file, body, type, compressible);
@@ -319,7 +335,9 @@ async function cacheFile(context: Context, key: string, file: OpenFile, type: st
   }
   const etag = fileEntityTag(size, mtimeMs);
   const headers = fileHeaders(context.options, etag, mtimeMs, size, type, compressible, undefined);
-  context.caches.files.store(key, { realPath: file.path, ino, size, mtimeMs, etag, type, compressible, headers, body, resolvedAt: Date.now(), variants: new Map() });
+  // A file with other names may change through them, which no watch of this path sees.
+  const watchRoot = file.stats.nlink === 1 ? context.realRoot : undefined;
+  context.caches.files.store(key, { realPath: file.path, ino, size, mtimeMs, etag, type, compressible, headers, body, resolvedAt: Date.now(), variants: new Map(), watched: false }, watchRoot);
   return body;
 }
 

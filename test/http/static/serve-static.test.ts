@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, stat, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
+import { link, mkdir, rename, rm, stat, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { httpRequest, type Reply } from '../../support/http-request.js';
@@ -120,10 +120,17 @@ test('the worker is still serving after every hostile request', async () => {
   assert.doesNotMatch(portico.stderr, /uncaught|exited with/);
 });
 
+/** Two GETs: the second is answered from the cache (one worker), which is what the staleness tests must beat. */
+async function servedTwice(path: string): Promise<string> {
+  const first = (await get(path)).body.toString();
+  assert.equal((await get(path)).body.toString(), first);
+  return first;
+}
+
 test('a file rewritten with the same size is served new at once (the cache checks every hit)', async () => {
   const path = join(box.site, 'same-size.txt');
   await writeFile(path, 'version-one');
-  assert.equal((await get('/same-size.txt')).body.toString(), 'version-one');
+  assert.equal(await servedTwice('/same-size.txt'), 'version-one');
   await writeFile(path, 'version-two');
   assert.equal((await get('/same-size.txt')).body.toString(), 'version-two');
 });
@@ -132,7 +139,7 @@ test('a file replaced by rename with the same size and mtime is served new at on
   const path = join(box.site, 'swapped.txt');
   await writeFile(path, 'AAAA');
   const { mtime } = await stat(path);
-  assert.equal((await get('/swapped.txt')).body.toString(), 'AAAA');
+  assert.equal(await servedTwice('/swapped.txt'), 'AAAA');
   const next = join(box.dir, 'swapped.next');
   await writeFile(next, 'BBBB');
   await utimes(next, mtime, mtime);
@@ -140,10 +147,57 @@ test('a file replaced by rename with the same size and mtime is served new at on
   assert.equal((await get('/swapped.txt')).body.toString(), 'BBBB');
 });
 
+test('a file replaced by a rename from another folder of the site, same size and mtime, is served new at once', async () => {
+  await mkdir(join(box.site, 'incoming'));
+  await mkdir(join(box.site, 'pages'));
+  const path = join(box.site, 'pages', 'moved.txt');
+  await writeFile(path, 'old page');
+  const { mtime } = await stat(path);
+  assert.equal(await servedTwice('/pages/moved.txt'), 'old page');
+  const next = join(box.site, 'incoming', 'moved.txt');
+  await writeFile(next, 'new page');
+  await utimes(next, mtime, mtime);
+  await rename(next, path);
+  assert.equal((await get('/pages/moved.txt')).body.toString(), 'new page');
+  assert.equal((await get('/incoming/moved.txt')).status, 404);
+});
+
+test('a folder deleted under the cache: its files are 404 at once, and a folder made again in its place is served, changes and all', async () => {
+  const folder = join(box.site, 'section');
+  await mkdir(join(folder, 'deeper'), { recursive: true });
+  await writeFile(join(folder, 'deeper', 'page.txt'), 'first');
+  assert.equal(await servedTwice('/section/deeper/page.txt'), 'first');
+  await rm(folder, { recursive: true });
+  assert.equal((await get('/section/deeper/page.txt')).status, 404);
+  await mkdir(join(folder, 'deeper'), { recursive: true });
+  await writeFile(join(folder, 'deeper', 'page.txt'), 'again');
+  assert.equal(await servedTwice('/section/deeper/page.txt'), 'again');
+  await writeFile(join(folder, 'deeper', 'page.txt'), 'later');
+  assert.equal((await get('/section/deeper/page.txt')).body.toString(), 'later');
+});
+
+test('a folder on the path renamed: the old URL is 404 at once, the new one serves the file', async () => {
+  await mkdir(join(box.site, 'before'));
+  await writeFile(join(box.site, 'before', 'page.txt'), 'moving');
+  assert.equal(await servedTwice('/before/page.txt'), 'moving');
+  await rename(join(box.site, 'before'), join(box.site, 'after'));
+  assert.equal((await get('/before/page.txt')).status, 404);
+  assert.equal((await get('/after/page.txt')).body.toString(), 'moving');
+});
+
+test('a file with a second name, rewritten through the other name, is served new at once', async () => {
+  const path = join(box.site, 'linked.txt');
+  await writeFile(path, 'one');
+  await link(path, join(box.dir, 'other-name.txt'));
+  assert.equal(await servedTwice('/linked.txt'), 'one');
+  await writeFile(join(box.dir, 'other-name.txt'), 'two');
+  assert.equal((await get('/linked.txt')).body.toString(), 'two');
+});
+
 test('a deleted file is 404 at once, even after it was served from the cache', async () => {
   const path = join(box.site, 'gone.txt');
   await writeFile(path, 'here');
-  assert.equal((await get('/gone.txt')).status, 200);
+  assert.equal(await servedTwice('/gone.txt'), 'here');
   await unlink(path);
   assert.equal((await get('/gone.txt')).status, 404);
 });
