@@ -1,13 +1,14 @@
 import cluster, { type Worker } from 'node:cluster';
 import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { CertificatePlan, Plan } from '../config/plan.js';
+import type { CertificatePlan, Plan, WorkerPlan } from '../config/plan.js';
 import { PlanError, renderProblem } from '../config/problem.js';
 import { describeError, PorticoError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { freezeBundle, type TlsBundle } from '../tls/bundle.js';
 import { bundleCovers, loadInstalled } from '../tls/key-manager.js';
 import { FailureCounter } from '../http/rules/failure-limit.js';
+import { reusePortBalances } from '../server/reuse-port.js';
 import { FileCertificate } from '../tls/file-certificate.js';
 import { Keyring } from '../tls/keyring.js';
 import { OnDemandCertificates } from '../tls/on-demand.js';
@@ -67,6 +68,16 @@ export class Primary {
   private ticketKeys = createTicketKeys();
   private ticketTimer: NodeJS.Timeout | undefined;
   private stopping = false;
+  /** Each worker accepts on its own socket (SO_REUSEPORT), rather than all on one the primary shares. */
+  private ownSockets = false;
+  /**
+   * With own sockets, the ports the first worker bound where the plan says 0 (any port): every
+   * other worker, and every restarted one, must join those, not pick ports of its own.
+   */
+  private boundPorts: readonly number[] | undefined;
+  /** The worker whose start binds those ports, and those that wait for them. */
+  private portFinder: Slot | undefined;
+  private readonly waitingForPorts: Slot[] = [];
   private firstSignalAt = 0;
   private exitCode = 0;
   private finish!: (code: number) => void;
@@ -87,8 +98,14 @@ export class Primary {
 
   async start(): Promise<void> {
     if (this.plan.certificates.some((certificate) => certificate.source !== 'files') || this.plan.onDemand.length > 0) await this.openStorage();
-    // SCHED_NONE: workers accept from the shared socket themselves. Round-robin hand-off
-    // through the primary costs about 40 % of the TLS handshake rate on two cores.
+    // Where the runtime has it (Node ≥ 22.12 on Linux), each worker listens on its own socket
+    // with SO_REUSEPORT and the kernel spreads connections evenly. Otherwise SCHED_NONE: workers
+    // accept from one socket the primary shares, whoever is quickest (unevenly: a busy worker
+    // keeps taking more). Round-robin hand-off through the primary would cost about 40 % of the
+    // TLS handshake rate on two cores. One worker has nothing to balance, and a shared socket
+    // queues its connections while it restarts.
+    this.ownSockets = this.plan.workers > 1 && (await reusePortBalances());
+    this.log.debug(this.ownSockets ? 'each worker accepts on its own socket (SO_REUSEPORT)' : 'workers accept from one shared socket');
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: fileURLToPath(new URL('../main.js', import.meta.url)), args: [] });
     // Workers' own listen errors are the only port check: a probe listener in the primary would
@@ -454,7 +471,8 @@ export class Primary {
   private equip(slot: Slot): void {
     if (!slot.worker) return;
     if (this.stopping) return sendTo(slot.worker, { type: 'shutdown' });
-    sendTo(slot.worker, { type: 'start', plan: this.plan.serving });
+    if (this.awaitsPorts(slot)) return void this.waitingForPorts.push(slot);
+    sendTo(slot.worker, { type: 'start', plan: this.servingPlan() });
     sendTo(slot.worker, { type: 'ticket-keys', keys: this.ticketKeys });
     for (const [id, source] of this.sources) {
       const bundle = this.installed.get(id) ?? source.bundle;
@@ -463,6 +481,27 @@ export class Primary {
     for (const certificates of this.onDemand.values()) for (const bundle of certificates.bundles()) sendTo(slot.worker, { type: 'tls-bundle', bundle });
     for (const [token, keyAuthorization] of this.challengeAnswers) sendTo(slot.worker, { type: 'acme-challenge', token, keyAuthorization });
     for (const [name, pair] of this.alpnChallenges) sendTo(slot.worker, { type: 'acme-alpn', name, ...pair });
+  }
+
+  /**
+   * Whether `slot` must wait for another worker to bind the ports the plan leaves to the system:
+   * with own sockets, a second `listen(0)` would get a port of its own that no client knows.
+   */
+  private awaitsPorts(slot: Slot): boolean {
+    if (!this.ownSockets || this.boundPorts !== undefined || !this.plan.serving.bindings.some((binding) => binding.port === 0)) return false;
+    if (this.portFinder === undefined || this.portFinder === slot) {
+      this.portFinder = slot;
+      return false;
+    }
+    return true;
+  }
+
+  /** What a worker serves: the plan, with how it accepts and the ports already bound for port 0. */
+  private servingPlan(): WorkerPlan {
+    const { serving } = this.plan;
+    if (!this.ownSockets) return serving;
+    const bound = this.boundPorts;
+    return { ...serving, reusePort: true, bindings: bound === undefined ? serving.bindings : serving.bindings.map((binding, i) => (binding.port === 0 ? { ...binding, port: bound[i] ?? 0 } : binding)) };
   }
 
   /** Sign-in failures counted across workers: past the limit, every worker refuses the address. */
@@ -479,6 +518,10 @@ export class Primary {
 
   private onListening(slot: Slot, listeners: readonly { name: 'http' | 'https'; port: number }[]): void {
     this.log.info(`worker ${slot.index} started (pid ${slot.worker?.process.pid})`);
+    if (this.ownSockets && this.boundPorts === undefined) {
+      this.boundPorts = listeners.map((listener) => listener.port);
+      for (const waiting of this.waitingForPorts.splice(0)) this.equip(waiting);
+    }
     if (this.announced || this.stopping) return;
     this.announced = true;
     const { sites } = this.plan.serving;
@@ -491,6 +534,12 @@ export class Primary {
 
   private onExit(slot: Slot, worker: Worker, code: number | null, signal: string | null): void {
     if (slot.worker === worker) slot.worker = undefined;
+    // The worker that was to bind the ports died first: the next one waiting does it instead.
+    if (this.portFinder === slot && this.boundPorts === undefined) {
+      this.portFinder = undefined;
+      const next = this.waitingForPorts.shift();
+      if (next) this.equip(next);
+    }
     if (this.stopping) {
       if (this.liveWorkers().length === 0) this.exit();
       return;

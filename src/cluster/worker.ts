@@ -165,7 +165,7 @@ class Worker {
       const tracker = { begin: () => this.begin(), end: () => this.end() };
       if (this.stopping) return;
       this.endpoints = plan.bindings.map((binding) => new Endpoint(binding, plan.limits, router, tracker, this.log, binding.tls ? this.certificates : undefined));
-      const ports = await Promise.all(this.endpoints.map((endpoint) => endpoint.open()));
+      const ports = await Promise.all(this.endpoints.map((endpoint) => endpoint.open(plan.reusePort === true)));
       if (this.stopping) return this.shutdown();
       send({ type: 'listening', listeners: this.endpoints.map((endpoint, i) => ({ name: endpoint.binding.name, port: ports[i]! })) });
     } catch (error) {

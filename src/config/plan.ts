@@ -85,6 +85,8 @@ export interface WorkerPlan {
   readonly answersAcme?: boolean;
   /** Key exchange groups, most preferred first; undefined: the defaults (tls-policy.ts). */
   readonly tlsGroups?: readonly string[];
+  /** Set by the primary: each worker listens on its own socket (SO_REUSEPORT) rather than sharing the primary's. */
+  readonly reusePort?: boolean;
 }
 
 export type BindingName = 'http' | 'https';

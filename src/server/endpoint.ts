@@ -17,6 +17,7 @@ import { connectionLimit } from './descriptor-limit.js';
 import { HandshakeGate } from './handshake-gate.js';
 import { Http1Transport } from './http1-transport.js';
 import { Http2Transport } from './http2-transport.js';
+import type { ReusePortListenOptions } from './reuse-port.js';
 
 /** Which site's pipeline answers an exchange (src/sites/site-router.ts). */
 export interface SiteSelector {
@@ -100,15 +101,20 @@ export class Endpoint {
   /** The port bound, once open. */
   port: number | undefined;
 
-  /** Listens, and resolves with the port bound (the system's choice when the plan says 0). */
-  open(): Promise<number> {
+  /**
+   * Listens, and resolves with the port bound (the system's choice when the plan says 0). With
+   * `reusePort`, on a socket of this process's own that shares the port with the other workers'
+   * (SO_REUSEPORT; `exclusive` keeps the cluster module from sharing the primary's instead).
+   */
+  open(reusePort = false): Promise<number> {
     const { name, port, address } = this.binding;
     return new Promise((resolve, reject) => {
       const onError = (error: Error): void => reject(listenError(name, port, error));
       this.listener.once('error', onError);
       // A deep accept queue (the kernel caps it at net.core.somaxconn): in an accept storm a
       // client's SYN waits in the queue instead of being dropped and retried a second later.
-      this.listener.listen({ port, host: address, backlog: ACCEPT_BACKLOG }, () => {
+      const options: ReusePortListenOptions = reusePort ? { port, host: address, backlog: ACCEPT_BACKLOG, reusePort: true, exclusive: true } : { port, host: address, backlog: ACCEPT_BACKLOG };
+      this.listener.listen(options, () => {
         this.listener.off('error', onError);
         this.listener.on('error', (error) => this.log.error(`${name} listener: ${describeError(error)}`));
         this.port = (this.listener.address() as { port: number }).port;

@@ -1,8 +1,15 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 
 /** Open file descriptors of a process (Linux /proc). */
 export async function openDescriptors(pid: number): Promise<number> {
   return (await readdir(`/proc/${pid}/fd`)).length;
+}
+
+/** Open sockets of a process (Linux /proc): its connections, listeners and IPC channel. */
+export async function openSockets(pid: number): Promise<number> {
+  const names = await readdir(`/proc/${pid}/fd`);
+  const targets = await Promise.all(names.map((name) => readlink(`/proc/${pid}/fd/${name}`).catch(() => '')));
+  return targets.filter((target) => target.startsWith('socket:')).length;
 }
 
 /** CPU time a process has used, user and system, in seconds. */
