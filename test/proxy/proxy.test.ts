@@ -274,7 +274,7 @@ test('options: Host rewritten to the upstream\'s and Via added both ways; an HTT
   assert.deepEqual([secure.status, secure.body], [200, 'secure /secure/x']);
   const untrusted = await get('/untrusted/x');
   assert.equal(untrusted.status, 502);
-  assert.match(portico.stderr, /WARN .*proxy \/untrusted\/: GET \/untrusted\/x: .*certificate/);
+  await portico.waitFor(/WARN .*proxy \/untrusted\/: GET \/untrusted\/x: .*certificate/, 5_000);
 });
 
 test('WebSocket echo through Portico over HTTPS: 1,000 messages each way, then a clean close', async () => {
@@ -306,11 +306,12 @@ test('an upstream that never answers gets 504 after the response timeout, a refu
   const hung = await get('/api/hang');
   assert.equal(hung.status, 504);
   assert.ok(Date.now() - started >= 900, 'after the configured second');
-  assert.match(portico.stderr, /WARN .*proxy \/api\/: GET \/api\/hang: upstream http:\/\/127\.0\.0\.1:\d+: .*no response within 1 s \(504\)/);
+  // The log line travels through the worker's stderr, apart from the response: waited for, not raced.
+  await portico.waitFor(/WARN .*proxy \/api\/: GET \/api\/hang: upstream http:\/\/127\.0\.0\.1:\d+: .*no response within 1 s \(504\)/, 5_000);
   const refused = await get('/dead/anything');
   assert.equal(refused.status, 502);
   assert.match(refused.body, /502/);
-  assert.match(portico.stderr, /WARN .*proxy \/dead\/: GET \/dead\/anything: .*ECONNREFUSED.* \(502\)/);
+  await portico.waitFor(/WARN .*proxy \/dead\/: GET \/dead\/anything: .*ECONNREFUSED.* \(502\)/, 5_000);
   assert.ok(await eventually(async () => (await openDescriptors(worker!)) <= before, 5_000), `descriptors: ${before} before, ${await openDescriptors(worker!)} after`);
 });
 

@@ -20,6 +20,9 @@ const H2SPEC = process.env.H2SPEC ?? fileURLToPath(new URL('../../../.tools/h2sp
 const RUNTIME_FAILURES = new Map<string, string>([
   // Frames on streams already closed are ignored rather than answered with STREAM_CLOSED.
   ['half closed (remote): Sends a DATA frame', 'closed streams ignored'],
+  // The same, when the answer closed the stream before the second HEADERS arrived (now and then,
+  // on Node 24; a bare node:http2 server fails it there too).
+  ['half closed (remote): Sends a HEADERS frame', 'closed streams ignored'],
   ['closed: Sends a DATA frame after sending RST_STREAM frame', 'closed streams ignored'],
   ['closed: Sends a HEADERS frame after sending RST_STREAM frame', 'closed streams ignored'],
   ['closed: Sends a DATA frame', 'closed streams ignored'],
