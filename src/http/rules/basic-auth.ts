@@ -5,8 +5,12 @@ import type { Exchange } from '../exchange.js';
 import { bytesResponse, type Response } from '../response.js';
 import type { FailureLimit } from './failure-limit.js';
 
-/** A hash to compare against for an unknown user, so that case costs what a wrong password costs. */
-const UNKNOWN_USER_HASH = bcrypt.hashSync('portico: no such user', 10);
+/**
+ * A hash to compare against for an unknown user, so that case costs what a wrong password costs.
+ * Made on first need, off the loop: made at import, it cost every worker 60 ms of start-up,
+ * whether a site asked for a password or not.
+ */
+let unknownUserHash: Promise<string> | undefined;
 const MAX_REMEMBERED = 1_000;
 
 /**
@@ -37,7 +41,7 @@ export class BasicAuth {
       const known = this.rule.users[credentials.user];
       const key = createHash('sha256').update(`${credentials.user}\0${credentials.password}\0${known ?? ''}`).digest('base64');
       if (known !== undefined && this.verified.has(key)) return { user: credentials.user };
-      const ok = await bcrypt.compare(credentials.password, known ?? UNKNOWN_USER_HASH);
+      const ok = await bcrypt.compare(credentials.password, known ?? (await (unknownUserHash ??= bcrypt.hash('portico: no such user', 10))));
       if (ok && known !== undefined) {
         if (this.verified.size >= MAX_REMEMBERED) this.verified.clear();
         this.verified.add(key);

@@ -28,6 +28,8 @@ export interface CachedFile {
   readonly variants: Map<string, CompressedVariant>;
   /** Set by the cache: filesystem events, not a stat per hit, say when the file changes. */
   watched: boolean;
+  /** Set by the cache: one request is resolving this URL again; the others are served meanwhile. */
+  remapping?: boolean;
 }
 
 export interface CompressedVariant {
@@ -64,17 +66,27 @@ export class FileCache {
     this.watch = new FolderWatch((key) => this.delete(key), log);
   }
 
-  /** The entry for `key` while its URL→file mapping is fresh; the caller still checks `isCurrent`. */
+  /**
+   * The entry for `key`; the caller still checks it is current (`isCurrent`, or the watch).
+   * Once its URL→file mapping is older than MAPPING_TTL_MS, the first caller gets undefined and
+   * resolves the URL again (then `settleRemap`), while the others are served the entry: under
+   * load, dropping it made every request of that moment a miss.
+   */
   lookup(key: string, now: number): CachedFile | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
-    if (now - entry.resolvedAt > MAPPING_TTL_MS) {
-      this.delete(key);
+    if (now - entry.resolvedAt > MAPPING_TTL_MS && !entry.remapping) {
+      entry.remapping = true;
       return undefined;
     }
     this.entries.delete(key);
     this.entries.set(key, entry);
     return entry;
+  }
+
+  /** After a miss: an entry whose URL was resolved again without replacing it (now a 404, a folder) goes. */
+  settleRemap(key: string): void {
+    if (this.entries.get(key)?.remapping) this.delete(key);
   }
 
   /** Whether `stats` (just read from disk) describe the same file, unchanged, as `entry`. */

@@ -93,7 +93,10 @@ export async function createStaticHandler(root: string, options: StaticOptions, 
       const fromMemory = respondFromMemory(context, exchange, key, known, known.body);
       if (fromMemory !== undefined) return fromMemory;
     }
-    return serve(context, exchange, key, known);
+    if (known !== undefined) return serve(context, exchange, key, known);
+    const served = serve(context, exchange, key, undefined);
+    void served.finally(() => caches.files.settleRemap(key)).catch(() => undefined);
+    return served;
   };
 }
 
