@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { createFixtures, type Fixtures } from './fixtures.js';
 import { h2load, type LoadResult, wrk } from './load-tools.js';
 import { slowClient } from './slow-client.js';
-import { type RunningServer, SERVER_NAMES, type ServerName, startPorticoSites, startServer, startUpstream, treeResidentBytes, useReference, WORKERS, waitUntilServing } from './servers.js';
+import { PEERS, peersInstalled, type RunningServer, runtimePath, SERVER_NAMES, type ServerName, speaksHttp2, startPorticoSites, startServer, startUpstream, treeResidentBytes, useReference, useRuntime, WORKERS, waitUntilServing } from './servers.js';
 
 const { values } = parseArgs({
   options: {
@@ -23,12 +23,19 @@ const { values } = parseArgs({
     only: { type: 'string' },
     /** Another commit of Portico, built in a temporary worktree and run side by side as `ref`. */
     compare: { type: 'string' },
-    /** Which of nginx, caddy, node, portico to run (default: all). */
+    /** Which of nginx, caddy, node, http-server, serve, portico to run (default: all). */
     servers: { type: 'string' },
+    /** Another Node runtime for Portico, the bare Node cluster and the npm peers (e.g. Node 24 from `npx -y node@24 -p process.execPath`). */
+    node: { type: 'string' },
   },
 });
+if (values.node) useRuntime(values.node);
 const chosen = values.servers ? values.servers.split(',').filter((name): name is ServerName => (SERVER_NAMES as readonly string[]).includes(name)) : [...SERVER_NAMES];
 if (!chosen.includes('portico')) chosen.push('portico');
+if (!values.servers && !peersInstalled()) {
+  console.error('note: http-server and serve are not installed (bench/setup installs them into bench/peers): left out');
+  chosen.splice(0, chosen.length, ...chosen.filter((name) => !PEERS.includes(name)));
+}
 const names: ServerName[] = values.compare ? [...chosen, 'ref'] : chosen;
 const rounds = Number(values.rounds ?? 3);
 const seconds = Number(values.seconds ?? (values.quick ? 1 : 5));
@@ -40,6 +47,8 @@ interface Workload {
   readonly unit: string;
   /** Higher is better (throughput) or lower is better (time, memory). */
   readonly higherIsBetter: boolean;
+  /** HTTP/2 only: servers without it have no number here. */
+  readonly http2?: boolean;
   readonly measure: (server: RunningServer) => Promise<LoadResult>;
 }
 
@@ -83,13 +92,14 @@ try {
       measure: (s) => sampleRss(s, peakRss, () => wrk({ url: `https://127.0.0.1:${s.httpsPort}/1k.html`, connections: 50, seconds })),
     },
     { id: '3', title: 'full TLS handshakes (Connection: close)', unit: 'conn/s', higherIsBetter: true, measure: (s) => wrk({ url: `https://127.0.0.1:${s.httpsPort}/1k.html`, connections: 50, seconds, headers: ['Connection: close'] }) },
-    { id: '4', title: 'HTTP/2, 1 KiB, 50 conns × 10 streams', unit: 'req/s', higherIsBetter: true, measure: (s) => h2load(`https://127.0.0.1:${s.httpsPort}/1k.html`, 50, 10, seconds) },
-    { id: '4m', title: 'HTTP/2 cache misses, 300 KiB, 20 conns × 10 streams', unit: 'req/s', higherIsBetter: true, measure: (s) => h2load(`https://127.0.0.1:${s.httpsPort}/300k.bin`, 20, 10, seconds) },
+    { id: '4', title: 'HTTP/2, 1 KiB, 50 conns × 10 streams', unit: 'req/s', higherIsBetter: true, http2: true, measure: (s) => h2load(`https://127.0.0.1:${s.httpsPort}/1k.html`, 50, 10, seconds) },
+    { id: '4m', title: 'HTTP/2 cache misses, 300 KiB, 20 conns × 10 streams', unit: 'req/s', higherIsBetter: true, http2: true, measure: (s) => h2load(`https://127.0.0.1:${s.httpsPort}/300k.bin`, 20, 10, seconds) },
     {
       id: '4r',
       title: 'HTTP/2 cache misses, 300 KiB revalidated (304), 50 × 10',
       unit: 'req/s',
       higherIsBetter: true,
+      http2: true,
       measure: (s) => h2load(`https://127.0.0.1:${s.httpsPort}/300k.bin`, 50, 10, seconds, [`if-none-match: ${largeEtags.get(s.name)}`]),
     },
     { id: '5', title: '10 MiB over HTTPS, 4 conns', unit: 'MiB/s', higherIsBetter: true, measure: (s) => wrk({ url: `https://127.0.0.1:${s.httpsPort}/10m.bin`, connections: 4, seconds, throughput: true }) },
@@ -105,6 +115,7 @@ try {
     for (const workload of workloads) {
       if (selected && !selected.has(workload.id)) continue;
       for (const name of names) {
+        if (workload.http2 && !speaksHttp2(name)) continue;
         const result = await workload.measure(servers.get(name)!);
         if (result.errors > 0) errors.push(`${workload.id} ${name} round ${round}: ${result.errors} errors`);
         record(results, workload.id, name, result.value);
@@ -138,7 +149,7 @@ try {
     const upstream = await startUpstream();
     const proxies = new Map<ServerName, RunningServer>();
     try {
-      for (const name of names.filter((candidate) => candidate !== 'node')) {
+      for (const name of names.filter((candidate) => candidate !== 'node' && !PEERS.includes(candidate))) {
         const proxy = await startServer(name, fixtures, workDir, { proxyTo: upstream.port });
         running.push(proxy);
         await waitUntilServing(proxy);
@@ -290,14 +301,16 @@ function printTable(workloads: readonly Workload[], results: Map<string, Map<Ser
     return pattern.exec(`${stdout}${stderr}`)?.[1] ?? '?';
   };
   const reference = values.compare ? `; ref = ${values.compare}` : '';
-  console.log(`\nPortico benchmark: ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, nginx ${version('nginx', ['-v'], /nginx\/(\S+)/)}, Caddy ${version('caddy', ['version'], /^v?(\S+)/)}; ${WORKERS} workers each; ${rounds} rounds × ${seconds} s, medians${reference}`);
+  const node = values.node ? version(runtimePath(), ['--version'], /^v?(\S+)/) : process.version.slice(1);
+  console.log(`\nPortico benchmark: ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${node}, nginx ${version('nginx', ['-v'], /nginx\/(\S+)/)}, Caddy ${version('caddy', ['version'], /^v?(\S+)/)}; ${WORKERS} workers each; ${rounds} rounds × ${seconds} s, medians${reference}`);
   const others = names.filter((name) => name !== 'portico');
   const head = ['workload', 'unit', ...names, ...others.map((name) => `P÷${name}`)];
   const rows = workloads.map((workload) => {
     const medians = names.map((name) => median(results.get(workload.id)?.get(name) ?? []));
     const portico = median(results.get(workload.id)?.get('portico') ?? []);
     const ratios = others.map((name) => median(results.get(workload.id)?.get(name) ?? [])).map((other) => (other > 0 ? `${(portico / other).toFixed(2)}×` : '—'));
-    return [`${workload.id} ${workload.title}`, workload.unit + (workload.higherIsBetter ? ' ↑' : ' ↓'), ...medians.map(format), ...ratios];
+    // A server not measured on a row (HTTP/2 rows for servers without it) shows a dash, not a zero.
+    return [`${workload.id} ${workload.title}`, workload.unit + (workload.higherIsBetter ? ' ↑' : ' ↓'), ...medians.map((value) => (value > 0 ? format(value) : '—')), ...ratios];
   });
   const widths = head.map((_, i) => Math.max(head[i]!.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]): string => cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');

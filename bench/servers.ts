@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
@@ -6,10 +7,33 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Fixtures } from './fixtures.js';
 
-/** `ref` is another commit of Portico, built by `bench/run --compare REF` (see useReference). */
-export type ServerName = 'nginx' | 'caddy' | 'node' | 'portico' | 'ref';
-export const SERVER_NAMES: readonly ServerName[] = ['nginx', 'caddy', 'node', 'portico'];
+/**
+ * `ref` is another commit of Portico, built by `bench/run --compare REF` (see useReference).
+ * `http-server` and `serve` are the Node static servers people reach for (bench/peers).
+ */
+export type ServerName = 'nginx' | 'caddy' | 'node' | 'http-server' | 'serve' | 'portico' | 'ref';
+export const SERVER_NAMES: readonly ServerName[] = ['nginx', 'caddy', 'node', 'http-server', 'serve', 'portico'];
+export const PEERS: readonly ServerName[] = ['http-server', 'serve'];
 export const WORKERS = 2;
+
+/** Whether a server speaks HTTP/2 (the peers from npm do not: their HTTP/2 rows stay empty). */
+export function speaksHttp2(name: ServerName): boolean {
+  return !PEERS.includes(name);
+}
+
+/** Whether the pinned peers are installed (bench/setup). */
+export function peersInstalled(): boolean {
+  return existsSync(fileURLToPath(new URL('../../bench/peers/node_modules/serve/build/main.js', import.meta.url))) && existsSync(fileURLToPath(new URL('../../bench/peers/node_modules/http-server/bin/http-server', import.meta.url)));
+}
+
+/** The Node runtime for Portico, the bare Node cluster and the npm peers (bench/run --node). */
+let runtime = process.execPath;
+export function useRuntime(path: string): void {
+  runtime = path;
+}
+export function runtimePath(): string {
+  return runtime;
+}
 
 export interface RunningServer {
   readonly name: ServerName;
@@ -23,6 +47,7 @@ export interface RunningServer {
 
 const PORTICO = fileURLToPath(new URL('../src/main.js', import.meta.url));
 const BARE_NODE = fileURLToPath(new URL('./bare-node-server.js', import.meta.url));
+const PEER = fileURLToPath(new URL('./peer-server.js', import.meta.url));
 let referenceMain: string | undefined;
 
 /** Runs the server named `ref` from another build of Portico (its dist/src/main.js). */
@@ -85,14 +110,17 @@ async function launch(name: ServerName, fixtures: Fixtures, dir: string, httpPor
       await writeFile(file, caddyConfig(fixtures, dir, httpPort, httpsPort, emptyState));
       return spawn('caddy', ['run', '--config', file, '--adapter', 'caddyfile'], { ...quiet, env: { ...process.env, HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config') } });
     }
+    case 'http-server':
+    case 'serve':
+      return spawn(runtime, [PEER, name, fixtures.site, fixtures.certFile, fixtures.keyFile, String(httpPort), String(httpsPort)], quiet);
     case 'node':
-      return spawn(process.execPath, [BARE_NODE, fixtures.site, fixtures.certFile, fixtures.keyFile, String(httpPort), String(httpsPort), String(WORKERS)], quiet);
+      return spawn(runtime, [BARE_NODE, fixtures.site, fixtures.certFile, fixtures.keyFile, String(httpPort), String(httpsPort), String(WORKERS)], quiet);
     case 'portico':
     case 'ref': {
       const state = emptyState ? join(dir, 'state') : fixtures.porticoState;
       const main = name === 'ref' ? referenceMain : PORTICO;
       if (main === undefined) throw new Error('no reference build: use bench/run --compare REF');
-      return spawn(process.execPath, [main, 'serve', fixtures.site, '--bind', '127.0.0.1', '--http', String(httpPort), '--https', String(httpsPort), '--workers', String(WORKERS), '--state', state], { ...quiet, env: { ...process.env, PORTICO_LOG_LEVEL: 'warn' } });
+      return spawn(runtime, [main, 'serve', fixtures.site, '--bind', '127.0.0.1', '--http', String(httpPort), '--https', String(httpsPort), '--workers', String(WORKERS), '--state', state], { ...quiet, env: { ...process.env, PORTICO_LOG_LEVEL: 'warn' } });
     }
   }
 }
@@ -115,7 +143,7 @@ async function launchProxy(name: ServerName, fixtures: Fixtures, dir: string, ht
   const config = join(dir, 'portico.yaml');
   await writeFile(config, `http: ${httpPort}\nhttps: ${httpsPort}\nbind: 127.0.0.1\nworkers: ${WORKERS}\nstate: ${fixtures.porticoState}\nsites:\n  - { name: app, hosts: [127.0.0.1, localhost], proxy: [{ path: /, to: [http://127.0.0.1:${upstream}] }] }\n`);
   const main = name === 'ref' ? referenceMain : PORTICO;
-  return spawn(process.execPath, [main ?? PORTICO, 'serve', '--config', config], { ...quiet, env: { ...process.env, PORTICO_LOG_LEVEL: 'warn' } });
+  return spawn(runtime, [main ?? PORTICO, 'serve', '--config', config], { ...quiet, env: { ...process.env, PORTICO_LOG_LEVEL: 'warn' } });
 }
 
 /** The application behind the proxies: one node:http process answering 1 KiB with keep-alive. */
@@ -135,7 +163,7 @@ async function launchSites(fixtures: Fixtures, dir: string, httpPort: number, ht
     config,
     `http: ${httpPort}\nhttps: ${httpsPort}\nbind: 127.0.0.1\nworkers: ${WORKERS}\nstate: ${fixtures.porticoState}\nsites:\n${site('bench', '127.0.0.1, localhost')}${site('shop', 'shop.example.test')}${site('blog', 'blog.example.test')}`,
   );
-  return spawn(process.execPath, [PORTICO, 'serve', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PORTICO_LOG_LEVEL: 'warn' } });
+  return spawn(runtime, [PORTICO, 'serve', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PORTICO_LOG_LEVEL: 'warn' } });
 }
 
 function nginxConfig(fixtures: Fixtures, dir: string, httpPort: number, httpsPort: number): string {
