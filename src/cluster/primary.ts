@@ -8,7 +8,8 @@ import type { Logger } from '../log/logger.js';
 import { freezeBundle, type TlsBundle } from '../tls/bundle.js';
 import { bundleCovers, loadInstalled } from '../tls/key-manager.js';
 import { FailureCounter } from '../http/rules/failure-limit.js';
-import { reusePortBalances } from '../server/reuse-port.js';
+import { listenError } from '../server/listen-error.js';
+import { reusePortBalances, someoneListens } from '../server/reuse-port.js';
 import { FileCertificate } from '../tls/file-certificate.js';
 import { Keyring } from '../tls/keyring.js';
 import { OnDemandCertificates } from '../tls/on-demand.js';
@@ -106,10 +107,17 @@ export class Primary {
     // queues its connections while it restarts.
     this.ownSockets = this.plan.workers > 1 && (await reusePortBalances());
     this.log.debug(this.ownSockets ? 'each worker accepts on its own socket (SO_REUSEPORT)' : 'workers accept from one shared socket');
+    if (this.ownSockets) {
+      // Another program's SO_REUSEPORT socket (a second Portico) would take our workers in and
+      // share its port; a shared socket would have failed with EADDRINUSE. Fail the same way.
+      for (const { name, address, port } of this.plan.serving.bindings) {
+        if (port !== 0 && (await someoneListens(address, port))) return this.fail(listenError(name, port, Object.assign(new Error('in use'), { code: 'EADDRINUSE' })));
+      }
+    }
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: fileURLToPath(new URL('../main.js', import.meta.url)), args: [] });
-    // Workers' own listen errors are the only port check: a probe listener in the primary would
-    // reset clients that connect in the moment it exists (and clients do, in the founding race).
+    // Past that, workers' own listen errors are the port check: a probe listener in the primary
+    // would reset clients that connect in the moment it exists (they do, in the founding race).
     for (const slot of this.slots) this.fork(slot);
     process.on('SIGINT', () => this.onSignal('SIGINT'));
     process.on('SIGTERM', () => this.onSignal('SIGTERM'));

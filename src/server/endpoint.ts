@@ -2,7 +2,7 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Binding, Limits } from '../config/plan.js';
-import { describeError, PorticoError, systemErrorCode } from '../errors.js';
+import { describeError } from '../errors.js';
 import { errorPage } from '../http/error-page.js';
 import type { Exchange } from '../http/exchange.js';
 import type { Pipeline } from '../http/pipeline.js';
@@ -15,6 +15,7 @@ import { deliver } from './deliver.js';
 import type { Dispatch } from './dispatch.js';
 import { connectionLimit } from './descriptor-limit.js';
 import { HandshakeGate } from './handshake-gate.js';
+import { listenError } from './listen-error.js';
 import { Http1Transport } from './http1-transport.js';
 import { Http2Transport } from './http2-transport.js';
 import type { ReusePortListenOptions } from './reuse-port.js';
@@ -201,13 +202,3 @@ export class Endpoint {
 
 const ACCEPT_BACKLOG = 4096;
 
-export function listenError(name: string, port: number, error: unknown): PorticoError {
-  const code = systemErrorCode(error);
-  if (code === 'EADDRINUSE') {
-    return new PorticoError('ERR_PORT_IN_USE', `port ${port} (--${name}) is already in use: stop the program using it or choose another port with --${name}`, { cause: error });
-  }
-  if (code === 'EACCES') {
-    return new PorticoError('ERR_PORT_ACCESS', `port ${port} (--${name}) was refused by the operating system: ports below 1024 need privileges: choose a port above 1023, or give Node the capability (systemd: AmbientCapabilities=CAP_NET_BIND_SERVICE; see docs/service.md)`, { cause: error });
-  }
-  return new PorticoError('ERR_LISTEN_FAILED', `could not listen on port ${port} (--${name}): ${describeError(error)}`, { cause: error });
-}

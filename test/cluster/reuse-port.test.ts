@@ -3,8 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { reusePortBalances } from '../../src/server/reuse-port.js';
+import { httpRequest } from '../support/http-request.js';
 import { openSockets } from '../support/process-stats.js';
-import { anyPortArgs } from '../support/sandbox.js';
+import { anyPortArgs, createSandbox, serveArgs } from '../support/sandbox.js';
 import { useTestServers } from '../support/test-servers.js';
 
 // Where the runtime offers SO_REUSEPORT (Node ≥ 22.12 on Linux), each worker accepts on its own
@@ -114,5 +115,22 @@ test('a worker killed under a stream of new connections refuses none of them; it
     assert.ok(counts.every((count) => count >= 12), `connections per worker after the restart: ${counts.join(', ')}`);
   } finally {
     for (const socket of sockets) socket.destroy();
+  }
+});
+
+test('a second Portico started on the same port fails with ERR_PORT_IN_USE instead of sharing it, and the first keeps serving', { skip }, async () => {
+  const { args, httpPort } = await serveArgs(servers.box, ['--workers', '2', '--https', 'off']);
+  const first = servers.serve(args);
+  await first.waitFor(/worker \d+ started[\s\S]*worker \d+ started/);
+  const other = await createSandbox();
+  try {
+    const second = servers.serve([other.site, '--bind', '127.0.0.1', '--http', String(httpPort), '--https', 'off', '--workers', '2', '--state', other.state]);
+    assert.deepEqual(await second.waitForExit(), { code: 1, signal: null });
+    assert.match(second.stderr, new RegExp(`port ${httpPort} \\(--http\\) is already in use.*\\(ERR_PORT_IN_USE\\)`));
+    assert.doesNotMatch(second.output, /worker \d+ started/, 'no worker of the second joined the port');
+    assert.equal(await listeners(httpPort), 2, "the first's two sockets, and no other");
+    assert.equal((await httpRequest(httpPort, '/')).status, 200);
+  } finally {
+    await other.remove();
   }
 });
