@@ -9,7 +9,7 @@ import { freezeBundle, type TlsBundle } from '../tls/bundle.js';
 import { bundleCovers, loadInstalled } from '../tls/key-manager.js';
 import { FailureCounter } from '../http/rules/failure-limit.js';
 import { listenError } from '../server/listen-error.js';
-import { reusePortBalances, someoneListens } from '../server/reuse-port.js';
+import { listeningSockets, reusePortBalances } from '../server/reuse-port.js';
 import { FileCertificate } from '../tls/file-certificate.js';
 import { Keyring } from '../tls/keyring.js';
 import { OnDemandCertificates } from '../tls/on-demand.js';
@@ -111,7 +111,7 @@ export class Primary {
       // Another program's SO_REUSEPORT socket (a second Portico) would take our workers in and
       // share its port; a shared socket would have failed with EADDRINUSE. Fail the same way.
       for (const { name, address, port } of this.plan.serving.bindings) {
-        if (port !== 0 && (await someoneListens(address, port))) return this.fail(listenError(name, port, Object.assign(new Error('in use'), { code: 'EADDRINUSE' })));
+        if (port !== 0 && ((await listeningSockets(address, port)) ?? 0) > 0) return this.fail(listenError(name, port, Object.assign(new Error('in use'), { code: 'EADDRINUSE' })));
       }
     }
     cluster.schedulingPolicy = cluster.SCHED_NONE;

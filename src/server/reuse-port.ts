@@ -33,26 +33,27 @@ function listen(server: Server, options: ReusePortListenOptions): Promise<number
 }
 
 /**
- * Whether some socket already listens where a binding would (its address, or any address, on
- * `port`), read from the kernel's tables (Linux /proc; undefined where they cannot be read).
- * Asked before workers bind with SO_REUSEPORT: a second Portico of the same user would otherwise
- * join the first one's sockets and split its connections, where a shared socket fails with
- * EADDRINUSE. Reading the table binds nothing, so a client connecting early is never reset.
+ * How many sockets listen where a binding would (its address, or any address, on `port`), read
+ * from the kernel's tables (Linux /proc; undefined where they cannot be read). Asked before
+ * workers bind with SO_REUSEPORT: a second Portico of the same user would otherwise join the
+ * first one's sockets and split its connections, where a shared socket fails with EADDRINUSE.
+ * Reading the table binds nothing, so a client connecting early is never reset.
  */
-export async function someoneListens(address: string | undefined, port: number): Promise<boolean | undefined> {
+export async function listeningSockets(address: string | undefined, port: number): Promise<number | undefined> {
   const tables = await Promise.all(['/proc/net/tcp', '/proc/net/tcp6'].map((file) => readFile(file, 'utf8').catch(() => undefined)));
   if (tables.every((table) => table === undefined)) return undefined;
   const wanted = address === undefined ? undefined : procAddress(address);
   const portHex = port.toString(16).toUpperCase().padStart(4, '0');
+  let count = 0;
   for (const table of tables) {
     for (const line of (table ?? '').split('\n').slice(1)) {
       const [, local, , state] = line.trim().split(/\s+/);
       if (state !== '0A' || !local?.endsWith(`:${portHex}`)) continue;
       const bound = local.slice(0, -5);
-      if (wanted === undefined || /^0+$/.test(bound) || bound === wanted) return true;
+      if (wanted === undefined || /^0+$/.test(bound) || bound === wanted) count++;
     }
   }
-  return false;
+  return count;
 }
 
 /** An IP address as the kernel's tables spell it: 32-bit words in host (little-endian) byte order. */

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
-import { reusePortBalances } from '../../src/server/reuse-port.js';
+import { listeningSockets, reusePortBalances } from '../../src/server/reuse-port.js';
 import { httpRequest } from '../support/http-request.js';
 import { openSockets } from '../support/process-stats.js';
 import { anyPortArgs, createSandbox, serveArgs } from '../support/sandbox.js';
@@ -39,22 +38,12 @@ async function spread(pids: readonly number[], before: readonly number[]): Promi
   return Promise.all(pids.map(async (pid, i) => (await openSockets(pid)) - before[i]!));
 }
 
-/** Listening TCP sockets on 127.0.0.1:`port`, from the kernel's table. */
-async function listeners(port: number): Promise<number> {
-  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  const table = await readFile('/proc/net/tcp', 'utf8');
-  return table.split('\n').filter((line) => {
-    const [, address, , state] = line.trim().split(/\s+/);
-    return address === local && state === '0A';
-  }).length;
-}
-
 test('each of two workers listens on a socket of its own on the one port (any free port), and each takes a fair share of 60 connections', { skip }, async () => {
   const portico = servers.serve(anyPortArgs(servers.box, ['--workers', '2', '--https', 'off']));
   const port = await portico.port('http');
   await portico.waitFor(/worker \d+ started[\s\S]*worker \d+ started/);
-  // Two sockets in the kernel's table, not one the primary shares.
-  assert.equal(await listeners(port), 2);
+  // Two sockets in the kernel's table (src/server/reuse-port.ts reads it), not one the primary shares.
+  assert.equal(await listeningSockets('127.0.0.1', port), 2);
   const pids = portico.workerPids();
   const before = await Promise.all(pids.map((pid) => openSockets(pid)));
   const sockets = await heldConnections(port, 60);
@@ -105,7 +94,7 @@ test('a worker killed under a stream of new connections refuses none of them; it
   assert.ok(failed <= 1, summary);
   assert.ok((outcomes.get('ok') ?? 0) > 0, summary);
 
-  assert.equal(await listeners(port), 2, 'the replacement listens on the same port');
+  assert.equal(await listeningSockets('127.0.0.1', port), 2, 'the replacement listens on the same port');
   const replacement = portico.workerPids().find((pid) => pid !== victim && pid !== survivor)!;
   const pids = [survivor!, replacement];
   const before = await Promise.all(pids.map((pid) => openSockets(pid)));
@@ -128,7 +117,7 @@ test('a second Portico started on the same port fails with ERR_PORT_IN_USE inste
     assert.deepEqual(await second.waitForExit(), { code: 1, signal: null });
     assert.match(second.stderr, new RegExp(`port ${httpPort} \\(--http\\) is already in use.*\\(ERR_PORT_IN_USE\\)`));
     assert.doesNotMatch(second.output, /worker \d+ started/, 'no worker of the second joined the port');
-    assert.equal(await listeners(httpPort), 2, "the first's two sockets, and no other");
+    assert.equal(await listeningSockets('127.0.0.1', httpPort), 2, "the first's two sockets, and no other");
     assert.equal((await httpRequest(httpPort, '/')).status, 200);
   } finally {
     await other.remove();
