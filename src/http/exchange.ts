@@ -16,6 +16,18 @@ export interface Exchange {
   readonly remoteAddress: string | undefined;
   /** The host the request names (Host, `:authority` or an absolute-form target): lower-cased, no port, no trailing dot; '' if none. */
   readonly host: string;
+  /**
+   * The authority the request was routed by, as sent (with its port): the absolute-form target's
+   * (RFC 9112 §3.2.2), else `:authority` (HTTP/2), else Host; '' if none. A proxy forwards this as
+   * Host, never a Host line that disagrees with it.
+   */
+  readonly authority: string;
+  /**
+   * The protocol an HTTP/1.1 request asks to switch to (`Upgrade: websocket`, lower-cased), set
+   * only where the transport can hand the connection over; a handler may then answer with an
+   * `upgrade` body. Undefined for every other request, and always on HTTP/2.
+   */
+  readonly upgrade?: string;
   /** Whether it came over TLS. */
   readonly secure: boolean;
   /** The name the client asked for in its TLS handshake (SNI); undefined without TLS or without SNI. */

@@ -1,4 +1,3 @@
-import type { Duplex } from 'node:stream';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { errorPage } from './error-page.js';
@@ -10,8 +9,10 @@ import type { Response } from './response.js';
 export interface Finished {
   readonly exchange: Exchange;
   readonly status: number;
-  /** Body bytes written to the client. */
+  /** Body bytes written to the client (a tunnel's: every byte to the client). */
   readonly bytesSent: number;
+  /** A tunnel's bytes from the client (the request's size is worked out from its head otherwise). */
+  readonly bytesReceived?: number;
   /** False when the client left, or the body was cut short. */
   readonly complete: boolean;
   readonly startedAt: number;
@@ -23,8 +24,6 @@ export type OnResponse = (finished: Finished) => void;
 export interface PipelineExtras {
   /** Whether a handler reads this exchange's body as it arrives (then no body limit applies, and `exchange.body` is set). */
   readonly streamsBody?: (exchange: Exchange) => boolean;
-  /** Takes over an HTTP/1.1 connection that asks to upgrade (WebSocket); false when nothing here does. */
-  readonly tunnel?: (exchange: Exchange, socket: Duplex, head: Buffer) => boolean;
 }
 
 /**
@@ -69,10 +68,6 @@ export class Pipeline {
 
   streamsBody(exchange: Exchange): boolean {
     return this.extras.streamsBody?.(exchange) ?? false;
-  }
-
-  tunnel(exchange: Exchange, socket: Duplex, head: Buffer): boolean {
-    return this.extras.tunnel?.(exchange, socket, head) ?? false;
   }
 
   onResponse(listener: OnResponse): void {

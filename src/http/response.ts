@@ -1,5 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 
 /** A slice of an open file: bytes `start`..`end`, inclusive. */
 export interface FileSlice {
@@ -14,7 +14,20 @@ export type Body =
   | { readonly kind: 'bytes'; readonly data: Buffer | string }
   | { readonly kind: 'segments'; readonly segments: readonly (Buffer | string | FileSlice)[] }
   /** Bytes as another party sends them (a proxied response): passed on with backpressure, never whole in memory. */
-  | { readonly kind: 'stream'; readonly stream: Readable };
+  | { readonly kind: 'stream'; readonly stream: Readable }
+  /**
+   * The connection is handed over (a WebSocket tunnel, status 101): once the head is written the
+   * transport gives `take` the client's socket and the bytes that came after the request's head;
+   * the exchange ends when the promise settles, with the bytes carried each way. Only an exchange
+   * whose `upgrade` is set may be answered so (HTTP/1.1); the rules run before it like any other.
+   */
+  | { readonly kind: 'upgrade'; readonly take: (socket: Duplex, head: Buffer) => Promise<Traffic> };
+
+/** Bytes carried each way by a tunnel: `sent` to the client, `received` from it. */
+export interface Traffic {
+  readonly sent: number;
+  readonly received: number;
+}
 
 /**
  * One response, decided by a handler and written by whichever transport carries the exchange.

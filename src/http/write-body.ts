@@ -2,6 +2,11 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Body, type FileSlice, isFileSlice } from './response.js';
 
+/** Body bytes handed to the writable so far: what the access log's sc-bytes reports, however the body ends. */
+export interface Sent {
+  bytes: number;
+}
+
 const LARGE_BODY_BYTES = 1024 * 1024;
 const LARGE_READ_BYTES = 512 * 1024;
 
@@ -12,32 +17,40 @@ const LARGE_READ_BYTES = 512 * 1024;
  * must then destroy the exchange rather than end it short of its Content-Length. Rejects when
  * the client goes away.
  */
-export async function writeBody(out: Writable, body: Body): Promise<boolean> {
-  if (body.kind === 'none') {
+export async function writeBody(out: Writable, body: Body, sent: Sent = { bytes: 0 }): Promise<boolean> {
+  if (body.kind === 'none' || body.kind === 'upgrade') {
     out.end();
     return true;
   }
   if (body.kind === 'bytes') {
+    sent.bytes += typeof body.data === 'string' ? Buffer.byteLength(body.data) : body.data.length;
     out.end(body.data);
     return true;
   }
   if (body.kind === 'stream') {
+    body.stream.on('data', (chunk: Buffer | string) => (sent.bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length));
     await pipeline(body.stream, out);
     return true;
   }
   for (const segment of body.segments) {
-    if (!isFileSlice(segment)) await writeChunk(out, segment);
-    else if (!(await writeSlice(out, segment))) return false;
+    if (!isFileSlice(segment)) {
+      sent.bytes += typeof segment === 'string' ? Buffer.byteLength(segment) : segment.length;
+      await writeChunk(out, segment);
+    } else if (!(await writeSlice(out, segment, sent))) return false;
   }
   out.end();
   return true;
 }
 
-async function writeSlice(out: Writable, slice: FileSlice): Promise<boolean> {
+async function writeSlice(out: Writable, slice: FileSlice, sent: Sent): Promise<boolean> {
   if (slice.end < slice.start) return true;
-  if (slice.end - slice.start >= LARGE_BODY_BYTES) return pumpSlice(out, slice);
+  if (slice.end - slice.start >= LARGE_BODY_BYTES) return pumpSlice(out, slice, sent);
   const stream = slice.handle.createReadStream({ start: slice.start, end: slice.end, autoClose: false });
-  await pipeline(stream, out, { end: false });
+  try {
+    await pipeline(stream, out, { end: false });
+  } finally {
+    sent.bytes += stream.bytesRead;
+  }
   return stream.bytesRead === slice.end - slice.start + 1;
 }
 
@@ -53,7 +66,7 @@ const MAX_SPARE_BUFFERS = 8;
  * contract), and the next read runs while a chunk is being written. False when the file
  * ended early (it shrank).
  */
-async function pumpSlice(out: Writable, slice: FileSlice): Promise<boolean> {
+async function pumpSlice(out: Writable, slice: FileSlice, sent: Sent): Promise<boolean> {
   const end = slice.end + 1;
   let position = slice.start;
   let reading = readAt(slice.handle, position, end);
@@ -72,6 +85,7 @@ async function pumpSlice(out: Writable, slice: FileSlice): Promise<boolean> {
     }
     try {
       await writeBuffer(out, buffer, bytes);
+      sent.bytes += bytes;
     } catch (error) {
       if (!last) reading.then(({ buffer: unused }) => spare(unused), () => undefined);
       throw error;

@@ -5,7 +5,7 @@ import { describeError } from '../errors.js';
 import { errorPage } from '../http/error-page.js';
 import type { Exchange } from '../http/exchange.js';
 import type { Handler } from '../http/handler.js';
-import { NO_BODY, type Response } from '../http/response.js';
+import { NO_BODY, type Response, type Traffic } from '../http/response.js';
 import { normalisedPath } from '../http/rules/path-pattern.js';
 import type { Logger } from '../log/logger.js';
 import { clientAddress, isTrusted } from '../sites/client-address.js';
@@ -17,6 +17,9 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
 /** Failures before anything was sent: safe to try another upstream whatever the method, if there is no body. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 
+/** How long a tunnel one side has ended waits for the other side to end too. */
+const TUNNEL_LINGER_MS = 5_000;
+
 /** Bodies up to this size, with a Content-Length, are read whole before they are sent. */
 const SMALL_BODY_BYTES = 64 * 1024;
 
@@ -24,8 +27,6 @@ export interface ProxyHandler {
   readonly handler: Handler;
   /** Whether this exchange is proxied: then its body streams to the upstream. */
   streamsBody(exchange: Exchange): boolean;
-  /** A WebSocket upgrade on a proxied path: tunnelled both ways; false when not ours. */
-  tunnel(exchange: Exchange, socket: Duplex, head: Buffer): boolean;
   /** Closes the pools (after their requests in flight) and stops health checks: the site was replaced. */
   close(): void;
 }
@@ -72,13 +73,20 @@ export async function createProxyHandler(site: SitePlan, log: Logger, trusted: B
         upstream.active -= 1;
       };
       try {
-        const headers = upstreamRequestHeaders(exchange, route, { peer, trustedPeer, host: exchange.header('host') ?? exchange.header(':authority'), upstreamHost: upstream.hostPort });
+        const headers = upstreamRequestHeaders(exchange, route, { peer, trustedPeer, host: exchange.authority || undefined, upstreamHost: upstream.hostPort });
         // undici sends Expect itself or not at all; the client's 100-continue was answered by the transport.
         delete headers.expect;
         const answer = await upstream.pool.request({ method: exchange.method as 'GET', path: exchange.target, headers, body: exchange.body ?? null });
         exchange.upstream = { address: upstream.hostPort, ms: Date.now() - started };
         const { headers: out, cookies } = clientResponseHeaders(answer.headers, route, exchange, upstream.origin, siteOrigin(exchange));
         const status = answer.statusCode;
+        // RFC 9110 §15: a final status is three digits from 200 to 599 (undici has handled 1xx).
+        // Anything else is an invalid response, which a gateway answers with 502 (§15.6.3).
+        if (status < 200 || status > 599) {
+          await answer.body.dump().catch(() => undefined);
+          done();
+          return fail(exchange, route, 502, `upstream ${upstream.origin} answered with the invalid status ${status}`);
+        }
         if (exchange.method === 'HEAD' || status === 204 || status === 304) {
           await answer.body.dump().catch(() => undefined);
           done();
@@ -102,6 +110,9 @@ export async function createProxyHandler(site: SitePlan, log: Logger, trusted: B
         const code = (error as { code?: string }).code ?? '';
         const why = `upstream ${upstream.origin}: ${describeError(error)}${code ? ` (${code})` : ''}`;
         if (code === 'UND_ERR_HEADERS_TIMEOUT') return fail(exchange, route, 504, `${why}: no response within ${route.responseTimeoutMs / 1000} s`);
+        // A response undici could not parse (llhttp's HPE_ codes, or its own assertion on a status
+        // under 100) is an invalid response: 502, and, as nginx counts it, no mark against the upstream.
+        if ((error as Error).name === 'HTTPParserError' || code === 'ERR_ASSERTION') return fail(exchange, route, 502, `upstream ${upstream.origin} sent an invalid response (${describeError(error)})`);
         // Only the upstream's own failures count against it; a request undici refuses to send does not.
         if (code !== 'UND_ERR_INVALID_ARG' && code !== 'UND_ERR_BODY_TIMEOUT' && code !== 'UND_ERR_ABORTED') group.markDown(upstream, describeError(error));
         const retry = exchange.body === undefined && (NOT_SENT.has(code) || IDEMPOTENT.has(exchange.method));
@@ -112,57 +123,42 @@ export async function createProxyHandler(site: SitePlan, log: Logger, trusted: B
     }
   };
 
-  const tunnel = (exchange: Exchange, socket: Duplex, head: Buffer): boolean => {
-    const group = groupOf(exchange);
-    if (group === undefined || (exchange.header('upgrade') ?? '').toLowerCase() !== 'websocket') return false;
+  /**
+   * A WebSocket upgrade on a proxied path, once every rule before this handler let it through:
+   * the upstream is asked first, and only its 101 becomes an `upgrade` answer, whose tunnel the
+   * transport starts once the head is out. An upstream that refuses or cannot be reached is 502.
+   */
+  const upgrade = async (group: UpstreamGroup, exchange: Exchange): Promise<Response> => {
     const { route } = group;
-    const refuse = (status: string, why: string): void => {
-      log.warn(`proxy ${route.path}: WebSocket ${exchange.target}: ${why} (${status.slice(0, 3)})`);
-      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-    };
     const upstream = group.pick(route.balance === 'ip_hash' ? clientAddress(exchange, trusted) : undefined, new Set());
-    if (upstream === undefined) {
-      refuse('502 Bad Gateway', 'no upstream is up');
-      return true;
-    }
+    if (upstream === undefined) return fail(exchange, route, 502, `WebSocket: no upstream is up (${route.to.join(', ')})`);
     const peer = exchange.remoteAddress;
-    const headers = upstreamRequestHeaders(exchange, route, { peer, trustedPeer: trusted !== undefined && peer !== undefined && isTrusted(trusted, peer), host: exchange.header('host'), upstreamHost: upstream.hostPort });
-    socket.on('error', () => undefined);
-    upstream.pool.upgrade({ path: exchange.target, method: 'GET', headers, protocol: 'websocket' }).then(
-      ({ headers: answer, socket: upstreamSocket }) => {
-        if (socket.destroyed) return void upstreamSocket.destroy();
-        const lines = ['HTTP/1.1 101 Switching Protocols'];
-        for (const [name, value] of Object.entries(answer)) for (const one of [value ?? []].flat()) lines.push(`${name}: ${one}`);
-        socket.write(`${lines.join('\r\n')}\r\n\r\n`);
-        if (head.length > 0) upstreamSocket.write(head);
-        upstreamSocket.on('error', () => undefined);
-        // Either side ending ends the other; silence both ways for `idle` closes both.
-        socket.pipe(upstreamSocket);
-        upstreamSocket.pipe(socket);
-        const close = (): void => {
-          socket.destroy();
-          upstreamSocket.destroy();
-        };
-        socket.once('close', close);
-        upstreamSocket.once('close', close);
-        (socket as Duplex & { setTimeout?: (ms: number, callback: () => void) => void }).setTimeout?.(route.idleTimeoutMs, close);
-      },
-      (error: unknown) => {
-        const code = (error as { code?: string }).code ?? '';
-        if (NOT_SENT.has(code)) group.markDown(upstream, describeError(error));
-        refuse('502 Bad Gateway', `upstream ${upstream.origin}: ${describeError(error)}`);
-      },
-    );
-    return true;
+    const headers = upstreamRequestHeaders(exchange, route, { peer, trustedPeer: trusted !== undefined && peer !== undefined && isTrusted(trusted, peer), host: exchange.authority || undefined, upstreamHost: upstream.hostPort });
+    const started = Date.now();
+    let answer: Awaited<ReturnType<typeof upstream.pool.upgrade>>;
+    try {
+      answer = await upstream.pool.upgrade({ path: exchange.target, method: 'GET', headers, protocol: 'websocket' });
+    } catch (error) {
+      exchange.upstream = { address: upstream.hostPort, ms: Date.now() - started };
+      const code = (error as { code?: string }).code ?? '';
+      if (NOT_SENT.has(code)) group.markDown(upstream, describeError(error));
+      return fail(exchange, route, 502, `WebSocket: upstream ${upstream.origin}: ${describeError(error)}`);
+    }
+    exchange.upstream = { address: upstream.hostPort, ms: Date.now() - started };
+    const { socket: upstreamSocket } = answer;
+    upstreamSocket.on('error', () => undefined);
+    const out: Record<string, string> = {};
+    for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined) out[name] = [value].flat().join(', ');
+    return { status: 101, headers: out, body: { kind: 'upgrade', take: (socket, head) => tunnel(socket, head, upstreamSocket, route.idleTimeoutMs) }, release: () => upstreamSocket.destroy() };
   };
 
   return {
     handler: (exchange, next) => {
       const group = groupOf(exchange);
-      return group === undefined ? next(exchange) : forward(group, exchange);
+      if (group === undefined) return next(exchange);
+      return exchange.upgrade === 'websocket' ? upgrade(group, exchange) : forward(group, exchange);
     },
     streamsBody: (exchange) => groupOf(exchange) !== undefined,
-    tunnel,
     close: () => {
       for (const group of groups) group.close();
     },
@@ -171,5 +167,35 @@ export async function createProxyHandler(site: SitePlan, log: Logger, trusted: B
 
 /** Where the client reached this site: for Location headers that pointed at the upstream. */
 function siteOrigin(exchange: Exchange): string {
-  return `${exchange.secure ? 'https' : 'http'}://${exchange.header('host') ?? exchange.header(':authority') ?? exchange.host}`;
+  return `${exchange.secure ? 'https' : 'http'}://${exchange.authority || exchange.host}`;
+}
+
+/**
+ * Carries bytes both ways between the client's socket and the upstream's until either side closes
+ * (or ends, and the other does not follow within a linger) or both are silent for `idleMs`;
+ * resolves with the bytes carried each way (the access log's).
+ */
+function tunnel(socket: Duplex, head: Buffer, upstreamSocket: Duplex, idleMs: number): Promise<Traffic> {
+  return new Promise((resolve) => {
+    let sent = 0;
+    let received = head.length;
+    if (head.length > 0) upstreamSocket.write(head);
+    socket.on('data', (chunk: Buffer) => (received += chunk.length));
+    upstreamSocket.on('data', (chunk: Buffer) => (sent += chunk.length));
+    socket.pipe(upstreamSocket);
+    upstreamSocket.pipe(socket);
+    const close = (): void => {
+      socket.destroy();
+      upstreamSocket.destroy();
+      resolve({ sent, received });
+    };
+    socket.once('close', close);
+    upstreamSocket.once('close', close);
+    // One side's FIN is passed on (pipe ends the other); a WebSocket peer answers it by closing,
+    // and one that does not is cut after a short linger, so a half-closed tunnel holds nothing.
+    const linger = (): void => void setTimeout(close, TUNNEL_LINGER_MS).unref();
+    socket.once('end', linger);
+    upstreamSocket.once('end', linger);
+    (socket as Duplex & { setTimeout?: (ms: number, callback: () => void) => void }).setTimeout?.(idleMs, close);
+  });
 }

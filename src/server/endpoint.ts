@@ -1,6 +1,5 @@
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
-import type { Duplex } from 'node:stream';
 import type { Binding, Limits } from '../config/plan.js';
 import { describeError } from '../errors.js';
 import { errorPage } from '../http/error-page.js';
@@ -56,7 +55,7 @@ export class Endpoint {
     certificates: CertificateTable | undefined,
   ) {
     this.warnings = new OnceAMinute(log);
-    const policy = { streamsBody: (exchange: Exchange) => this.sites.select(exchange).streamsBody(exchange), tunnel: (exchange: Exchange, socket: Duplex, head: Buffer) => this.sites.select(exchange).tunnel(exchange, socket, head) };
+    const policy = { streamsBody: (exchange: Exchange) => this.sites.select(exchange).streamsBody(exchange) };
     this.http1 = new Http1Transport(limits, this.dispatch, log, policy);
     if (!binding.tls) {
       // allowHalfOpen: a request followed at once by the client's FIN is still answered.
@@ -188,13 +187,17 @@ export class Endpoint {
     const refusal = answer ?? (exchange.target.length > this.limits.maxRequestTargetBytes ? errorPage(414, exchange.method === 'HEAD') : undefined);
     const outcome = refusal ? pipeline.refuse(exchange, refusal) : pipeline.handle(exchange);
     const send = (response: Response): void =>
-      deliver(out, response, writer, (complete) => {
-        this.tracker.end();
-        writer.ended?.(out, complete);
-        if (!pipeline.observed) return;
-        const bytesSent = complete && response.body.kind !== 'none' ? Number(response.headers['content-length'] ?? 0) : 0;
-        pipeline.finished({ exchange, status: response.status, bytesSent, complete, startedAt });
-      });
+      deliver(
+        out,
+        response,
+        writer,
+        ({ complete, status, bytesSent, bytesReceived }) => {
+          this.tracker.end();
+          writer.ended?.(out, complete);
+          if (pipeline.observed) pipeline.finished({ exchange, status, bytesSent, ...(bytesReceived === undefined ? {} : { bytesReceived }), complete, startedAt });
+        },
+        (error) => this.log.error(`${exchange.method} ${exchange.target}: the ${response.status} response could not be written (${describeError(error)}); answered 500 instead`),
+      );
     if (outcome instanceof Promise) void outcome.then(send);
     else send(outcome);
   };

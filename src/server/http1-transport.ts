@@ -1,10 +1,11 @@
-import { createServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, ServerResponse, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Limits } from '../config/plan.js';
 import { errorPage } from '../http/error-page.js';
 import { type ConnectionFacts, connectionFacts, type Exchange, headerGetter, splitTarget } from '../http/exchange.js';
 import { parseHost, splitAbsoluteForm } from '../http/host.js';
-import type { Response } from '../http/response.js';
+import type { Response, Traffic } from '../http/response.js';
 import type { Logger } from '../log/logger.js';
 import type { BodyPolicy, Dispatch, ResponseWriter } from './dispatch.js';
 
@@ -38,6 +39,8 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
   private readonly connections = new Map<Duplex, Connection>();
   /** Responses after which the connection closes (an unread body, the request cap, a refusal). */
   private readonly closing = new WeakSet<ServerResponse>();
+  /** Responses to an upgrade request, with the bytes that followed its head. */
+  private readonly upgrades = new WeakMap<ServerResponse, Buffer>();
   private stopping = false;
 
   constructor(
@@ -62,8 +65,7 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
       this.log.debug(`refused CONNECT ${req.url} from ${req.socket.remoteAddress ?? '?'}`);
     });
     this.server.on('clientError', (error, socket) => this.onClientError(error, socket));
-    // Upgrade (WebSocket): a site that proxies the path takes the connection over; anywhere else
-    // the request is answered as any other, and the connection closes after it.
+    // Upgrade (WebSocket): through the site's chain like any request (onUpgrade).
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
   }
 
@@ -116,27 +118,54 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
     else connection.timer.refresh();
   }
 
+  /**
+   * An upgrade (WebSocket) is a request like any other: it goes through the site's whole chain,
+   * so every rule that runs before a handler (HTTPS redirect, redirects, auth, the 414 check)
+   * runs before a tunnel. A handler that takes it answers with an `upgrade` body (`upgrade()`
+   * below); any other answer is written as usual, and the connection ends after it.
+   */
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const connection = this.connections.get(socket);
-    const absolute = absoluteForm(req);
-    const exchange = this.exchangeOf(req, connection, absolute);
-    if (this.judge(req, absolute?.authority, connection) === undefined && this.policy.tunnel(exchange, socket, head)) {
-      // The tunnel owns the socket now: no header deadline, no keep-alive bookkeeping.
-      if (connection) clearTimeout(connection.timer);
-      this.connections.delete(socket);
-      return;
-    }
-    // As node:http answers a request: a response bound to the socket, then the connection ends.
+    // Bytes the client sends before a tunnel is set up wait in the socket, unread.
+    socket.pause();
     const res = new ServerResponse(req);
     res.shouldKeepAlive = false;
-    res.assignSocket(socket as import('node:net').Socket);
-    res.once('finish', () => res.detachSocket(socket as import('node:net').Socket));
+    res.assignSocket(socket as Socket);
+    // node:http wires a response it made itself to end its exchange; this one is ours to wire:
+    // once the answer is written, the connection ends and the exchange is over.
+    res.once('finish', () => {
+      res.detachSocket(socket as Socket);
+      socket.end();
+      res.emit('close');
+    });
     this.closing.add(res);
+    this.upgrades.set(res, head);
     this.onRequest(req, res);
   }
 
+  /**
+   * Hands the connection of an upgrade exchange to the response's tunnel: the head is written
+   * raw (101 and its fields), the connection leaves the keep-alive bookkeeping and the header
+   * deadline, and the exchange ends when the tunnel does. False for a request that did not ask to
+   * upgrade (a handler that answered `upgrade` to it has a bug): the caller answers 500.
+   */
+  upgrade(res: ServerResponse, response: Response, done: (traffic: Traffic | undefined) => void): boolean {
+    const head = this.upgrades.get(res);
+    if (head === undefined || response.body.kind !== 'upgrade') return false;
+    const socket = res.socket as Socket;
+    res.detachSocket(socket);
+    const connection = this.connections.get(socket);
+    if (connection) clearTimeout(connection.timer);
+    this.connections.delete(socket);
+    const lines = [`HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? 'Switching Protocols'}`];
+    for (const [name, value] of Object.entries(response.headers)) lines.push(`${name}: ${value}`);
+    socket.on('error', () => undefined);
+    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+    response.body.take(socket, head).then(done, () => done(undefined));
+    return true;
+  }
+
   /** The exchange of a request; `absolute` is its absolute-form target, split (RFC 9112 §3.2.2), if it has one. */
-  private exchangeOf(req: IncomingMessage, connection: Connection | undefined, absolute: AbsoluteForm | undefined): Exchange {
+  private exchangeOf(req: IncomingMessage, connection: Connection | undefined, absolute: AbsoluteForm | undefined, upgrade: boolean): Exchange {
     const socket = req.socket;
     const method = req.method ?? 'GET';
     const target = absolute?.target ?? req.url ?? '/';
@@ -146,7 +175,8 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
     const host = absolute?.authority ?? req.headers.host;
     const hostName = host === undefined ? '' : connection !== undefined && host === connection.validHost ? connection.hostName : (parseHost(host)?.name ?? '');
     const { headers } = req;
-    return { method, target, path, query, protocol: 'HTTP/1.1', ...facts, host: hostName, headers, header: headerGetter(headers) };
+    const exchange: Exchange = { method, target, path, query, protocol: 'HTTP/1.1', ...facts, host: hostName, authority: host ?? '', headers, header: headerGetter(headers) };
+    return upgrade ? { ...exchange, upgrade: (headers.upgrade ?? '').trim().toLowerCase() } : exchange;
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -159,7 +189,7 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
       if (connection.requests >= this.limits.maxRequestsPerConnection) this.closing.add(res);
     }
     const absolute = absoluteForm(req);
-    const parsed = this.exchangeOf(req, connection, absolute);
+    const parsed = this.exchangeOf(req, connection, absolute, this.upgrades.has(res));
     const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
     const streams = hasBody && this.policy.streamsBody(parsed);
     const refusal = this.judge(req, absolute?.authority, connection, streams);

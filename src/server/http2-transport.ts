@@ -5,11 +5,12 @@ import type { Limits } from '../config/plan.js';
 import { describeError } from '../errors.js';
 import { errorPage } from '../http/error-page.js';
 import { type ConnectionFacts, connectionFacts, type Exchange, headerGetter, splitTarget } from '../http/exchange.js';
-import { parseHost } from '../http/host.js';
+import { parseHost, type RequestHost } from '../http/host.js';
 import type { Response } from '../http/response.js';
 import type { Logger } from '../log/logger.js';
 import { OnceAMinute } from '../log/once-a-minute.js';
 import type { BodyPolicy, Dispatch, ResponseWriter } from './dispatch.js';
+import { requestBody } from './request-body.js';
 
 const { HTTP2_HEADER_STATUS, NGHTTP2_CANCEL, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_FLAG_END_STREAM } = constants;
 const RESET_WINDOW_MS = 10_000;
@@ -79,11 +80,11 @@ export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
     const authority = headers[':authority'] ?? headers.host;
     const host = authority === undefined ? undefined : parseHost(authority);
     const facts = state?.facts ?? connectionFacts(session.socket as TLSSocket);
-    const exchange: Exchange = { method, target: target ?? '', path, query, protocol: 'HTTP/2', ...facts, host: host?.name ?? '', headers, header: headerGetter(headers) };
-    const invalid = typeof target !== 'string' || (authority !== undefined && host === undefined);
+    const exchange: Exchange = { method, target: target ?? '', path, query, protocol: 'HTTP/2', ...facts, host: host?.name ?? '', authority: authority ?? '', headers, header: headerGetter(headers) };
+    const invalid = typeof target !== 'string' || (authority !== undefined && host === undefined) || (host !== undefined && !sameEntity(host, headers.host));
     if (invalid) return dispatch(exchange, stream, this, errorPage(400, method === 'HEAD'));
     // A handler that streams the body on (the proxy) gets it as it arrives, without a limit of ours.
-    if ((flags & NGHTTP2_FLAG_END_STREAM) === 0 && this.policy.streamsBody(exchange)) return dispatch({ ...exchange, body: stream }, stream, this, undefined);
+    if ((flags & NGHTTP2_FLAG_END_STREAM) === 0 && this.policy.streamsBody(exchange)) return dispatch({ ...exchange, body: requestBody(stream) }, stream, this, undefined);
     if (Number(headers['content-length'] ?? 0) > this.limits.maxBodyBytes) return dispatch(exchange, stream, this, this.bodyTooLarge(exchange));
     if ((flags & NGHTTP2_FLAG_END_STREAM) !== 0) return dispatch(exchange, stream, this, undefined);
     this.afterBody(stream, exchange, (answer) => dispatch(exchange, stream, this, answer));
@@ -164,4 +165,15 @@ export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
   stop(): void {
     for (const session of this.sessions.keys()) session.close();
   }
+}
+
+/**
+ * RFC 9113 §8.3.1: a `host` field beside `:authority` must name the same entity (name and port,
+ * a missing port being HTTPS's 443), or the request is malformed (400, as nginx answers): the
+ * upstream of a proxied route must never be told a host Portico did not route by.
+ */
+function sameEntity(authority: RequestHost, host: string | string[] | undefined): boolean {
+  if (host === undefined) return true;
+  const other = typeof host === 'string' ? parseHost(host) : undefined;
+  return other !== undefined && other.name === authority.name && (other.port ?? 443) === (authority.port ?? 443);
 }

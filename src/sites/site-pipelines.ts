@@ -58,7 +58,7 @@ export async function buildSites(plan: WorkerPlan, context: SiteContext, logs: A
       const built: BuiltSiteContext = { ...context, files, proxy, rules: createRulesHandler(site, { ...context, files }) };
       const handlers = (await Promise.all(HANDLER_KINDS.map((kind) => kind.build(site, built)))).filter((handler): handler is Handler => handler !== undefined);
       // Answers the transports make themselves (400, 413, 414) get the site's error pages and headers too.
-      const pipeline = new Pipeline(handlers, context.log, built.rules?.dress, proxy ? { streamsBody: proxy.streamsBody, tunnel: proxy.tunnel } : {});
+      const pipeline = new Pipeline(handlers, context.log, built.rules?.dress, proxy ? { streamsBody: proxy.streamsBody } : {});
       if (site.accessLog) logTo(pipeline, logs.use(site.accessLog), site);
       return { name: site.name, hosts: site.hosts, isDefault: site.isDefault, onDemand: site.onDemand, pipeline, close: proxy?.close };
     }),
@@ -124,7 +124,7 @@ class ExchangeRecord implements AccessRecord {
     return this.finished.bytesSent;
   }
   get bytesReceived(): number {
-    return requestBytes(this.finished.exchange);
+    return this.finished.bytesReceived ?? requestBytes(this.finished.exchange);
   }
   get protocol(): string {
     return this.finished.exchange.protocol;

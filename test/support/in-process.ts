@@ -15,14 +15,14 @@ export function recordingLogger(): Logger & { lines: string[] } {
 /** An exchange as a transport would build it. */
 export function exchange(method: string, target: string, headers: Record<string, string> = {}): Exchange {
   const lower = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
-  return { method, target, ...splitTarget(target), protocol: 'HTTP/1.1', remoteAddress: '127.0.0.1', host: lower.host?.split(':')[0] ?? '', secure: false, servername: undefined, localAddress: '127.0.0.1', localPort: 8080, headers: lower, header: headerGetter(lower) };
+  return { method, target, ...splitTarget(target), protocol: 'HTTP/1.1', remoteAddress: '127.0.0.1', host: lower.host?.split(':')[0] ?? '', authority: lower.host ?? '', secure: false, servername: undefined, localAddress: '127.0.0.1', localPort: 8080, headers: lower, header: headerGetter(lower) };
 }
 
 /** Reads a response's whole body (bytes, or slices of its open files) and releases it, as a transport would. */
 export async function collect(response: Response): Promise<Buffer> {
   try {
     const { body } = response;
-    if (body.kind === 'none') return Buffer.alloc(0);
+    if (body.kind === 'none' || body.kind === 'upgrade') return Buffer.alloc(0);
     if (body.kind === 'bytes') return Buffer.from(body.data);
     const parts: Buffer[] = [];
     if (body.kind === 'stream') {

@@ -14,13 +14,14 @@ import type { Duplex } from 'node:stream';
  *   /hop             a response with hop-by-hop fields, a Location at itself and a cookie
  *   /health          200
  *   /ws              a WebSocket echo (RFC 6455, text frames)
+ *   /status?code=N   a raw `HTTP/1.1 N Weird` response (any three digits, valid or not)
  */
 const port = Number(process.argv[2]);
 const name = process.argv[3] ?? 'upstream';
 
 const server = createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://upstream');
-  switch (url.pathname.replace(/^\/(api|lc|dead|via|ip)(?=\/)/, '')) {
+  switch (url.pathname.replace(/^\/(api|lc|dead|via|ip)(?=\/)/, '').replace(/^.*(?=\/(?:whoami|upload|headers|status)$)/, '')) {
     case '/whoami':
       return void res.end(name);
     case '/slow':
@@ -59,6 +60,9 @@ const server = createServer((req, res) => {
       return void res.end();
     case '/health':
       return void res.end('ok');
+    case '/status':
+      // Written past node:http, which would refuse a status it thinks invalid.
+      return void req.socket.end(`HTTP/1.1 ${url.searchParams.get('code') ?? '999'} Weird\r\ncontent-length: 5\r\nconnection: close\r\n\r\nweird`);
     default:
       res.writeHead(404);
       return void res.end(`${name}: no ${url.pathname}`);

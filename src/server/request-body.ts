@@ -1,0 +1,32 @@
+import { Readable } from 'node:stream';
+
+/**
+ * An HTTP/2 stream's request body as a Readable of its own. The stream is also the response's
+ * writable, and a consumer that is done with a body destroys it (undici does, once it has sent
+ * the body upstream): handed the stream itself, it reset the exchange before any answer could go
+ * out. Backpressure is kept (the stream is paused while the body is full); a client that resets
+ * the stream mid-body errors the body (ERR_CLIENT_BODY_ABORTED), so a consumer never waits for an
+ * end that will not come; destroying the body leaves the stream alone.
+ */
+export function requestBody(source: Readable): Readable {
+  let ended = false;
+  const body = new Readable({
+    read: () => void source.resume(),
+    destroy: (error, callback) => {
+      source.off('data', onData);
+      callback(error);
+    },
+  });
+  const onData = (chunk: Buffer): void => {
+    if (!body.push(chunk)) source.pause();
+  };
+  source.on('data', onData);
+  source.once('end', () => {
+    ended = true;
+    body.push(null);
+  });
+  source.once('close', () => {
+    if (!ended && !body.destroyed) body.destroy(Object.assign(new Error('the client abandoned the request body'), { code: 'ERR_CLIENT_BODY_ABORTED' }));
+  });
+  return body;
+}

@@ -1,0 +1,243 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
+import { connect as netConnect } from 'node:net';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
+import { fileURLToPath } from 'node:url';
+import bcrypt from 'bcryptjs';
+import { PorticoProcess } from '../support/portico-process.js';
+import { eventually } from '../support/process-stats.js';
+import { fetchRootCa } from '../support/root-ca.js';
+import { createSandbox, freePort, type Sandbox } from '../support/sandbox.js';
+
+// The reverse proxy over every transport a client can use: HTTP/1.1 (plain and TLS), HTTP/2,
+// and an HTTP/1.1 upgrade. Each test here is a hole an outside review found (issue 19): a
+// WebSocket upgrade that skipped the site's rules, HTTP/2 bodies that never got an answer, an
+// upstream's odd status that crashed the worker, and a Host the routing never saw.
+const UPSTREAM = fileURLToPath(new URL('../support/upstream-server.js', import.meta.url));
+const HOST = 'app.example.test';
+const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
+let box: Sandbox;
+let portico: PorticoProcess;
+let httpPort: number;
+let httpsPort: number;
+let rootCa: string;
+let upstreamPort: number;
+let upstream: ChildProcess;
+
+before(async () => {
+  box = await createSandbox();
+  upstreamPort = await freePort();
+  upstream = spawn(process.execPath, [UPSTREAM, String(upstreamPort), 'A'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    upstream.stdout!.on('data', (chunk: Buffer) => (/listening/.test(chunk.toString()) ? resolve() : undefined));
+    upstream.once('exit', (code) => reject(new Error(`the upstream exited (${code})`)));
+  });
+  await mkdir(join(box.dir, 'public'));
+  await writeFile(join(box.dir, 'public', 'index.html'), 'the static side\n');
+  await writeFile(join(box.dir, 'users'), `alice:${bcrypt.hashSync('secret', 4)}\n`);
+  await writeFile(
+    join(box.dir, 'portico.yaml'),
+    [
+      'http: 0',
+      'https: 0',
+      'bind: 127.0.0.1',
+      'workers: 1',
+      `state: ${box.state}`,
+      'sites:',
+      '  - name: app',
+      `    hosts: [${HOST}]`,
+      '    root: ./public',
+      '    httpsRedirect: true',
+      '    log: { dir: ./logs, fields: [cs-method, cs-uri-stem, sc-status, cs-username, sc-bytes, cs-bytes] }',
+      '    auth: [{ path: /api/private/, realm: Private, htpasswd: ./users }]',
+      '    headers: [{ path: /api/, set: { x-frame-options: DENY } }]',
+      `    proxy: [{ path: /api/, to: [http://127.0.0.1:${upstreamPort}] }]`,
+      '',
+    ].join('\n'),
+  );
+  portico = PorticoProcess.serve(['--config', join(box.dir, 'portico.yaml')]);
+  await portico.waitFor(/^ready: /m);
+  [httpPort, httpsPort] = await Promise.all([portico.port('http'), portico.port('https')]);
+  rootCa = (await fetchRootCa(box.state)).pem;
+});
+
+after(async () => {
+  await portico?.stop();
+  upstream?.kill('SIGKILL');
+  await box?.remove();
+});
+
+interface Head {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  /** Whatever came after the head before the connection went quiet or closed. */
+  readonly rest: Buffer;
+}
+
+/**
+ * Sends raw HTTP/1.1 bytes over TLS (or plain TCP) and reads the response head. Resolves once the
+ * head is complete (for a 101, at once: the tunnel stays open through `socket`).
+ */
+function raw(bytes: string, options: { tls?: boolean } = {}): Promise<Head & { socket: import('node:net').Socket }> {
+  return new Promise((resolve, reject) => {
+    const socket = options.tls === false ? netConnect(httpPort, '127.0.0.1') : tlsConnect({ host: '127.0.0.1', port: httpsPort, servername: HOST, ca: rootCa, ALPNProtocols: ['http/1.1'] });
+    let buffer = Buffer.alloc(0);
+    socket.once(options.tls === false ? 'connect' : 'secureConnect', () => socket.write(bytes));
+    socket.on('data', (chunk: Buffer) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      const end = buffer.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      socket.removeAllListeners('data');
+      const [line, ...fields] = buffer.subarray(0, end).toString('latin1').split('\r\n');
+      const headers = Object.fromEntries(fields.map((field) => [field.slice(0, field.indexOf(':')).toLowerCase(), field.slice(field.indexOf(':') + 1).trim()]));
+      resolve({ status: Number(line!.split(' ')[1]), headers, rest: buffer.subarray(end + 4), socket });
+    });
+    socket.once('error', reject);
+    socket.once('close', () => reject(new Error(`closed before a response head: ${buffer.toString('latin1')}`)));
+  });
+}
+
+function upgradeRequest(path: string, extra: string[] = []): string {
+  return [`GET ${path} HTTP/1.1`, `Host: ${HOST}`, 'Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', `Sec-WebSocket-Key: ${KEY}`, ...extra, '', ''].join('\r\n');
+}
+
+/** A masked client text frame (RFC 6455 §5.2). */
+function textFrame(text: string): Buffer {
+  const payload = Buffer.from(text);
+  const mask = randomBytes(4);
+  const masked = Buffer.from(payload.map((byte, i) => byte ^ mask[i % 4]!));
+  return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]);
+}
+
+function connectH2(): ClientHttp2Session {
+  return http2Connect(`https://127.0.0.1:${httpsPort}`, { ca: rootCa, servername: HOST });
+}
+
+/** One HTTP/2 request with an optional body; resolves with the status, headers and body, or rejects with the stream's error. */
+function h2(session: ClientHttp2Session, headers: Record<string, string>, body?: Buffer): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ':authority': HOST, ...headers }, { endStream: body === undefined });
+    let received: Record<string, unknown> = {};
+    let text = '';
+    stream.on('response', (answer) => (received = answer));
+    stream.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+    stream.on('end', () => resolve({ status: Number(received[':status']), headers: received, body: text }));
+    stream.on('error', reject);
+    if (body !== undefined) stream.end(body);
+  });
+}
+
+async function logLines(): Promise<string[]> {
+  const files = await readdir(join(box.dir, 'logs')).catch(() => []);
+  const texts = await Promise.all(files.map((file) => readFile(join(box.dir, 'logs', file), 'utf8')));
+  return texts.join('').split('\n').filter((line) => line.length > 0 && !line.startsWith('#'));
+}
+
+test('a WebSocket upgrade goes through the site rules: 401 without credentials, 308 on plain HTTP, 101 with them', async () => {
+  const denied = await raw(upgradeRequest('/api/private/ws'));
+  denied.socket.destroy();
+  assert.equal(denied.status, 401, 'an upgrade on a protected path without credentials');
+  assert.match(denied.headers['www-authenticate'] ?? '', /Basic realm="Private"/);
+  const plain = await raw(upgradeRequest('/api/private/ws'), { tls: false });
+  plain.socket.destroy();
+  assert.equal(plain.status, 308, 'httpsRedirect applies to an upgrade');
+  assert.equal(plain.headers.location, `https://${HOST}:${httpsPort}/api/private/ws`);
+  const wrong = await raw(upgradeRequest('/api/private/ws', [`Authorization: Basic ${Buffer.from('alice:wrong').toString('base64')}`]));
+  wrong.socket.destroy();
+  assert.equal(wrong.status, 401, 'a wrong password');
+  const allowed = await raw(upgradeRequest('/api/private/ws', [`Authorization: Basic ${Buffer.from('alice:secret').toString('base64')}`]));
+  try {
+    assert.equal(allowed.status, 101);
+    assert.equal(allowed.headers['sec-websocket-accept'], createHash('sha1').update(`${KEY}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64'));
+    assert.equal(allowed.headers['x-frame-options'], 'DENY', 'header rules dress the 101 like any answer');
+  } finally {
+    allowed.socket.destroy();
+  }
+});
+
+test('a WebSocket session reaches the access log when it ends, with its user and the bytes carried each way', async () => {
+  const session = await raw(upgradeRequest('/api/private/echo-log', [`Authorization: Basic ${Buffer.from('alice:secret').toString('base64')}`]));
+  assert.equal(session.status, 101);
+  const echoed = new Promise<Buffer>((resolve) => {
+    let got = session.rest;
+    const check = (): void => (got.length >= 7 ? resolve(got) : undefined);
+    session.socket.on('data', (chunk: Buffer) => {
+      got = Buffer.concat([got, chunk]);
+      check();
+    });
+    check();
+  });
+  session.socket.write(textFrame('hello'));
+  // The echo: a two-byte server frame head and the five bytes.
+  assert.equal((await echoed).subarray(2, 7).toString(), 'hello');
+  session.socket.end();
+  // sc-bytes: the 7 bytes of the echo; cs-bytes: the 11 bytes of the masked client frame.
+  assert.ok(await eventually(async () => (await logLines()).includes('GET /api/private/echo-log 101 alice 7 11'), 15_000), (await logLines()).join('\n'));
+});
+
+test('HTTP/2 requests with a body are answered by the upstream: small and large, with and without Content-Length', async () => {
+  const session = connectH2();
+  try {
+    for (const size of [3, 200_000, 3 * 1024 * 1024]) {
+      const body = randomBytes(size);
+      const expected = { bytes: size, sha256: createHash('sha256').update(body).digest('hex') };
+      const withLength = await h2(session, { ':method': 'POST', ':path': '/api/upload', 'content-length': String(size) }, body);
+      assert.deepEqual([withLength.status, JSON.parse(withLength.body)], [200, expected], `${size} bytes with content-length`);
+      const without = await h2(session, { ':method': 'PUT', ':path': '/api/upload' }, body);
+      assert.deepEqual([without.status, JSON.parse(without.body)], [200, expected], `${size} bytes without content-length`);
+    }
+  } finally {
+    session.close();
+  }
+});
+
+test('an upstream\'s invalid status is a 502 on every transport, and the worker keeps serving', async () => {
+  const [worker] = portico.workerPids();
+  const session = connectH2();
+  try {
+    for (const code of ['999', '600', '099', '1000']) {
+      const answer = await h2(session, { ':path': `/api/status?code=${code}` });
+      assert.equal(answer.status, 502, `HTTP/2, upstream status ${code}`);
+    }
+    const overH1 = await raw(`GET /api/status?code=999 HTTP/1.1\r\nHost: ${HOST}\r\nConnection: close\r\n\r\n`);
+    overH1.socket.destroy();
+    assert.equal(overH1.status, 502, 'HTTP/1.1, upstream status 999');
+    assert.equal((await h2(session, { ':path': '/api/whoami' })).body, 'A');
+  } finally {
+    session.close();
+  }
+  assert.deepEqual(portico.workerPids(), [worker], 'the same worker, never restarted');
+  await portico.waitFor(/WARN .*proxy \/api\/: GET \/api\/status\?code=999: upstream http:\/\/127\.0\.0\.1:\d+ answered with the invalid status 999 \(502\)/, 5_000);
+});
+
+test('the upstream is told the authority Portico routed by: HTTP/2 host ≠ :authority is 400, absolute-form wins over Host', async () => {
+  const session = connectH2();
+  try {
+    const mismatch = await h2(session, { ':path': '/api/headers', host: 'evil.example' });
+    assert.equal(mismatch.status, 400, 'RFC 9113 §8.3.1: a host field that names another entity is malformed');
+    const same = await h2(session, { ':path': '/api/headers', host: HOST });
+    assert.equal((JSON.parse(same.body) as Record<string, string>).host, HOST);
+    const seen = JSON.parse((await h2(session, { ':path': '/api/headers' })).body) as Record<string, string>;
+    assert.deepEqual([seen.host, seen['x-forwarded-host'], seen.forwarded], [HOST, HOST, `for=127.0.0.1;host=${HOST};proto=https`]);
+  } finally {
+    session.close();
+  }
+  const absolute = await raw(`GET https://${HOST}/api/headers HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n`);
+  const body = await new Promise<string>((resolve) => {
+    let text = absolute.rest.toString();
+    absolute.socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    absolute.socket.once('close', () => resolve(text));
+  });
+  // The body is chunked: its one chunk is the JSON.
+  const seen = JSON.parse(/\{.*\}/.exec(body)![0]) as Record<string, string>;
+  assert.deepEqual([seen.host, seen['x-forwarded-host']], [HOST, HOST], 'RFC 9112 §3.2.2: Host is generated from the absolute-form target');
+  assert.doesNotMatch(body, /evil/);
+  const relocated = await raw(`GET https://${HOST}/api/hop HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n`);
+  relocated.socket.destroy();
+  assert.equal(relocated.headers.location, `https://${HOST}/elsewhere?q=1`, 'an upstream redirect to itself is rewritten to the routed authority');
+});
