@@ -23,6 +23,8 @@ interface Connection {
   facts: ConnectionFacts | undefined;
   /** The header deadline: one timer per connection, re-armed with refresh() after each response. */
   readonly timer: NodeJS.Timeout;
+  /** A parse error's status line, held until the responses owed before it are out; then the connection closes. */
+  refusal: string | undefined;
 }
 
 const CLOSE = { connection: 'close' } as const;
@@ -79,7 +81,7 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
       if (connection.active === 0 && !socket.destroyed) socket.end('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     }, this.limits.headerTimeoutMs);
     timer.unref();
-    const connection: Connection = { active: 0, requests: 0, last: undefined, validHost: undefined, hostName: '', facts: undefined, timer };
+    const connection: Connection = { active: 0, requests: 0, last: undefined, validHost: undefined, hostName: '', facts: undefined, timer, refusal: undefined };
     this.connections.set(socket, connection);
     socket.once('close', () => {
       clearTimeout(timer);
@@ -107,14 +109,18 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
     else if (response.body.kind === 'stream' && response.headers['content-length'] === undefined) res.flushHeaders();
   }
 
-  /** A response is over: once its connection is idle, it closes when stopping, else waits for headers again. */
+  /**
+   * A response is over: once its connection is idle, a parse error held back goes out and the
+   * connection closes; else it closes when stopping, or waits for headers again.
+   */
   ended(res: ServerResponse): void {
     const socket = res.req.socket;
     const connection = this.connections.get(socket);
     if (connection === undefined) return;
     connection.active -= 1;
     if (socket.destroyed || connection.active > 0) return;
-    if (this.stopping) socket.end();
+    if (connection.refusal !== undefined) refuse(socket, connection.refusal);
+    else if (this.stopping) socket.end();
     else connection.timer.refresh();
   }
 
@@ -232,17 +238,35 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
   /**
    * Answers what Node's HTTP/1.1 parser refused, once: an error in the body of a request that
    * was already answered (or is being answered) ends the connection without a second response.
+   * A malformed request pipelined behind requests still being answered gets its status after
+   * their responses, in request order (RFC 9112 §9.3.2), and the connection closes then.
    */
-  private onClientError(error: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex): void {
-    const last = this.connections.get(socket)?.last;
+  private onClientError(error: Error & ParseError, socket: Duplex): void {
+    const connection = this.connections.get(socket);
+    // The parser, once failed, reports the same error again for every later read.
+    if (connection?.refusal !== undefined) return;
+    const last = connection?.last;
     if (!socket.writable || error.code === 'ECONNRESET' || (last !== undefined && !last.complete)) {
       // What was already written (a response) still goes out; then the connection is gone.
       socket.end(() => socket.destroy());
       return;
     }
     const status = statusForParseError(error, this.limits.maxRequestTargetBytes);
-    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    if (connection !== undefined && connection.active > 0) connection.refusal = status;
+    else refuse(socket, status);
   }
+}
+
+/** What Node's parser tells of an error: its code, the packet it failed in, and where in it it stopped. */
+export interface ParseError {
+  readonly code?: string;
+  readonly rawPacket?: Buffer;
+  readonly bytesParsed?: number;
+}
+
+/** A status for a request that never became one, then the end of the connection. */
+function refuse(socket: Duplex, status: string): void {
+  socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
 }
 
 type AbsoluteForm = NonNullable<ReturnType<typeof splitAbsoluteForm>>;
@@ -274,8 +298,8 @@ function countHostLines(rawHeaders: readonly string[]): number {
 /** method SP request-target SP HTTP-version CRLF (RFC 9112 §3), the method any token. */
 const WELL_FORMED_REQUEST_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ [^ \r\n]+ HTTP\/\d\.\d\r?\n/;
 
-export function statusForParseError(error: { code?: string; rawPacket?: Buffer }, maxTargetBytes: number): string {
-  const packet = error.rawPacket ?? Buffer.alloc(0);
+export function statusForParseError(error: ParseError, maxTargetBytes: number): string {
+  const packet = failedRequest(error);
   // A version Node's parser does not take (HTTP/1.2, HTTP/3.0): RFC 9110 §2.5 would have a 1.x
   // minor version handled as 1.1, but the parser refuses it before Portico sees the request, and
   // only its all-or-nothing lenient mode (which also allows request smuggling) would accept it.
@@ -286,4 +310,25 @@ export function statusForParseError(error: { code?: string; rawPacket?: Buffer }
   const lineEnd = packet.indexOf('\r\n');
   const longLine = startsRequest && (lineEnd === -1 ? packet.length : lineEnd) > maxTargetBytes;
   return longLine ? '414 URI Too Long' : '431 Request Header Fields Too Large';
+}
+
+/** A request line's start: a method token and a space (a header line has a colon before any space). */
+const REQUEST_LINE_START = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ /;
+
+/**
+ * The bytes of the packet from the start of the request that failed: a packet may begin with
+ * valid requests pipelined before it. A method or version error is on the line where the parser
+ * stopped (`bytesParsed`); a header overflow is in that request's header block, whose request
+ * line is the nearest before it. Without a position, the whole packet.
+ */
+function failedRequest(error: ParseError): Buffer {
+  const packet = error.rawPacket ?? Buffer.alloc(0);
+  const at = error.bytesParsed;
+  if (typeof at !== 'number' || at <= 0 || at > packet.length) return packet;
+  const before = packet.subarray(0, at).toString('latin1');
+  let start = before.lastIndexOf('\n') + 1;
+  if (error.code === 'HPE_HEADER_OVERFLOW') {
+    while (start > 0 && !REQUEST_LINE_START.test(before.slice(start, start + 64))) start = before.lastIndexOf('\n', start - 2) + 1;
+  }
+  return packet.subarray(start);
 }

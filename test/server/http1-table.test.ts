@@ -157,3 +157,44 @@ test("HTTP/1.1: a request followed at once by the client's FIN is answered, then
     answers.map(() => ['200']),
   );
 });
+
+// A malformed request pipelined behind valid ones, in the same packet: each valid request is
+// answered, in order, and only then the error's status, after which the connection closes
+// (RFC 9112 §9.3.2). Sending the error at once left the client pairing it with its first
+// request. The first response is made slow on purpose: a file read for the first time, a large
+// file streamed in pieces.
+interface PipelineRow {
+  readonly name: string;
+  /** The valid requests in front of the malformed bytes, and the statuses they get. */
+  readonly before: string;
+  readonly malformed: string;
+  readonly statuses: readonly string[];
+  /** Written into the site before the request; the body the first response must carry whole. */
+  readonly file?: { readonly name: string; readonly bytes: number };
+}
+
+let fresh = 0;
+const pipelineRows = (): PipelineRow[] => [
+  { name: 'a GET, then garbage', before: 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', malformed: 'GARBAGE\r\n\r\n', statuses: ['200', '400'] },
+  { name: 'a GET for a file not read yet, then garbage', before: `GET /fresh-${++fresh}.txt HTTP/1.1\r\nHost: x\r\n\r\n`, malformed: 'GARBAGE\r\n\r\n', statuses: ['200', '400'], file: { name: `fresh-${fresh}.txt`, bytes: 3000 } },
+  { name: 'a GET for a 6 MiB file, then garbage', before: 'GET /large.bin HTTP/1.1\r\nHost: x\r\n\r\n', malformed: 'GARBAGE\r\n\r\n', statuses: ['200', '400'], file: { name: 'large.bin', bytes: 6 * 1024 * 1024 } },
+  { name: 'three requests, then garbage', before: 'GET /x.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /missing HTTP/1.1\r\nHost: x\r\n\r\nHEAD /x.txt HTTP/1.1\r\nHost: x\r\n\r\n', malformed: 'GARBAGE\r\n\r\n', statuses: ['200', '404', '200', '400'] },
+  { name: 'a GET, then an unknown method', before: 'GET /x.txt HTTP/1.1\r\nHost: x\r\n\r\n', malformed: 'FOO / HTTP/1.1\r\nHost: x\r\n\r\n', statuses: ['200', '501'] },
+  { name: 'a GET, then HTTP/3.0', before: 'GET /x.txt HTTP/1.1\r\nHost: x\r\n\r\n', malformed: 'GET / HTTP/3.0\r\nHost: x\r\n\r\n', statuses: ['200', '505'] },
+  { name: 'a GET, then a request line over 16 KiB', before: 'GET /x.txt HTTP/1.1\r\nHost: x\r\n\r\n', malformed: `GET /${'b'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, statuses: ['200', '414'] },
+  { name: 'a GET, then header fields over 16 KiB', before: 'GET /x.txt HTTP/1.1\r\nHost: x\r\n\r\n', malformed: `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'c'.repeat(20_000)}\r\n\r\n`, statuses: ['200', '431'] },
+];
+
+for (const row of pipelineRows()) {
+  test(`HTTP/1.1 pipelined: ${row.name} → ${row.statuses.join(', ')}, then close (RFC 9112 §9.3.2)`, async () => {
+    if (row.file) await writeFile(join(servers.box.site, row.file.name), Buffer.alloc(row.file.bytes, 'a'));
+    const response = await exchange(row.before + row.malformed);
+    assert.deepEqual(statusLines(response), row.statuses, `every response, in order:\n${response.slice(0, 400)}`);
+    const error = response.lastIndexOf('HTTP/1.1 ');
+    assert.match(response.slice(error), /^HTTP\/1\.1 \d{3} [^\r]*\r\n(?:[^\r]*\r\n)*connection: close\r\n/i, 'the error says the connection closes');
+    if (row.file) {
+      const bodyStart = response.indexOf('\r\n\r\n') + 4;
+      assert.equal(error - bodyStart, row.file.bytes, 'the first response carries its whole body before the error');
+    }
+  });
+}

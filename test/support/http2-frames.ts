@@ -17,10 +17,24 @@ export function frame(type: number, flags: number, streamId: number, payload: Bu
   return Buffer.concat([head, payload]);
 }
 
-/** A GET request's header block: :method GET, :scheme https (static table), :path and :authority as literals. */
-export function getRequestBlock(path: string, authority = 'localhost'): Buffer {
-  const literal = (index: number, value: string): Buffer => Buffer.concat([Buffer.from([index, Buffer.byteLength(value)]), Buffer.from(value)]);
-  return Buffer.concat([Buffer.from([0x82, 0x87]), literal(0x04, path), literal(0x01, authority)]);
+/**
+ * A GET request's header block: :method GET, :scheme https (static table), :path and :authority
+ * as literals, then `fields` (see literalField).
+ */
+export function getRequestBlock(path: string, authority = 'localhost', fields: readonly Buffer[] = []): Buffer {
+  const literal = (index: number, value: string): Buffer => Buffer.concat([Buffer.from([index, Buffer.byteLength(value, 'latin1')]), Buffer.from(value, 'latin1')]);
+  return Buffer.concat([Buffer.from([0x82, 0x87]), literal(0x04, path), literal(0x01, authority), ...fields]);
+}
+
+/**
+ * A field as a literal without indexing, with a literal name (RFC 7541 §6.2.2), byte for byte:
+ * any bytes at all, CR, LF, NUL and colons included, so a test can send what HPACK carries but
+ * HTTP/2 forbids (RFC 9113 §8.2.1). Names and values up to 126 bytes.
+ */
+export function literalField(name: string, value: string): Buffer {
+  const [n, v] = [Buffer.from(name, 'latin1'), Buffer.from(value, 'latin1')];
+  if (n.length > 126 || v.length > 126) throw new RangeError('literalField: names and values up to 126 bytes');
+  return Buffer.concat([Buffer.from([0x00, n.length]), n, Buffer.from([v.length]), v]);
 }
 
 export function rstStream(streamId: number, code: number): Buffer {
