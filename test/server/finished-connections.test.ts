@@ -156,6 +156,36 @@ for (const tls of [true, false]) {
   });
 }
 
+/** `count` connections from `address` that wait for their 408 and its FIN, read them, and keep their own side open. */
+function answeredButOpen(server: Server, address: string, count: number, tls: boolean): Promise<Socket[]> {
+  return Promise.all(
+    Array.from({ length: count }, () => {
+      return new Promise<Socket>((resolve, reject) => {
+        const tcp = connectTcp({ host: '127.0.0.1', port: tls ? server.httpsPort : server.httpPort, localAddress: address, allowHalfOpen: true });
+        const socket: Socket = tls ? connectTls({ socket: tcp, servername: 'localhost', rejectUnauthorized: false }) : tcp;
+        let text = '';
+        socket.setEncoding('latin1');
+        socket.on('data', (chunk: string) => (text += chunk));
+        socket.on('error', reject);
+        socket.once('end', () => (text.startsWith('HTTP/1.1 408') ? resolve(socket) : reject(new Error(`not a 408: ${JSON.stringify(text)}`))));
+      });
+    }),
+  );
+}
+
+for (const tls of [true, false]) {
+  test(`a connection Portico has ended no longer counts toward its address's 256 (${tls ? 'TLS' : 'plain HTTP'}): with 256 answered 408 and held open by their client, the next client from that address is served at once`, async () => {
+    const address = '127.0.0.5';
+    const sockets = await answeredButOpen(quick, address, 256, tls);
+    try {
+      // One try, at once: the linger (5 s) has not released them yet, only the cap's bookkeeping can.
+      assert.ok(await servedFrom(quick, address), `a client from ${address} is served while Portico's side of 256 finished connections lingers`);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+    }
+  });
+}
+
 test('handshakes dropped without close_notify for 2 s from each of three addresses: no socket stays in CLOSE-WAIT, no address is locked out', async () => {
   const { baseline } = patient;
   const watch = bystanders(patient);
