@@ -230,4 +230,3 @@ const ACCEPT_BACKLOG = 4096;
 function slotKey(socket: Socket): string {
   return `${socket.remoteAddress ?? ''}|${socket.remotePort ?? 0}`;
 }
-
