@@ -15,6 +15,7 @@ import type { Dispatch } from './dispatch.js';
 import { connectionLimit } from './descriptor-limit.js';
 import { HandshakeGate } from './handshake-gate.js';
 import { listenError } from './listen-error.js';
+import { endConnection } from './linger.js';
 import { Http1Transport } from './http1-transport.js';
 import { Http2Transport } from './http2-transport.js';
 import type { ReusePortListenOptions } from './reuse-port.js';
@@ -43,6 +44,8 @@ export class Endpoint {
   private readonly http2: Http2Transport | undefined;
   private readonly gate: HandshakeGate | undefined;
   private readonly perAddress = new Map<string, number>();
+  /** TLS connections' per-address slots, by the peer's address and port, until TLS hands the socket over. */
+  private readonly slots = new Map<string, () => void>();
   /** One WARN line per cause per minute, however many connections a flood refuses. */
   private readonly warnings: OnceAMinute;
 
@@ -67,15 +70,19 @@ export class Endpoint {
     const tls = createTlsServer({
       ALPNCallback: ({ servername, protocols }) => certificates.selectProtocol(servername, protocols),
       ...certificates.tlsOptions,
-      allowHalfOpen: true,
       handshakeTimeout: limits.headerTimeoutMs,
       SNICallback: (servername, callback) => certificates.resolve(servername, callback),
     });
     tls.on('secureConnection', (socket: TLSSocket) => {
+      // Its slot is given back once Portico has ended the connection, not when the peer closes.
+      const release = this.slots.get(slotKey(socket));
+      if (release) socket.once('finish', release);
       // A CA validating tls-alpn-01 only needed the handshake.
-      if (socket.alpnProtocol === ACME_TLS) return void socket.end();
-      if (socket.alpnProtocol === 'h2') http2.accept(socket);
-      else this.http1.accept(socket);
+      if (socket.alpnProtocol === ACME_TLS) return endConnection(socket);
+      if (socket.alpnProtocol === 'h2') return http2.accept(socket);
+      // HTTP/1.1 answers a request followed at once by the client's FIN, as in the clear.
+      socket.allowHalfOpen = true;
+      this.http1.accept(socket);
     });
     // A handshake that fails or times out is over: its socket is destroyed, never answered in HTTP.
     tls.on('tlsClientError', (error, socket) => {
@@ -92,8 +99,11 @@ export class Endpoint {
     certificates.onChange(install);
     install();
     // pauseOnConnect: a held connection's ClientHello stays unread until TLS takes the socket.
+    // Not half-open (TLS takes the setting from this socket): a client that drops the connection
+    // during the handshake (its FIN before its Finished) ends it at once, instead of leaving it
+    // in CLOSE-WAIT until the handshake timeout; HTTP/1.1 turns half-open on after the handshake.
     const handshake = (socket: Socket): void => (certificates.obtainsOnDemand() ? this.nameFirst(socket, certificates, gate) : gate.admit(socket));
-    this.listener = this.limitConnections(createNetServer({ pauseOnConnect: true, allowHalfOpen: true, noDelay: true }, (socket: Socket) => this.admit(socket, () => handshake(socket))));
+    this.listener = this.limitConnections(createNetServer({ pauseOnConnect: true, allowHalfOpen: false, noDelay: true }, (socket: Socket) => this.admit(socket, () => handshake(socket))));
     this.http2 = http2;
     this.gate = gate;
   }
@@ -160,7 +170,12 @@ export class Endpoint {
     );
   }
 
-  /** Per client address: beyond the cap a new connection is closed at once, before any byte is read. */
+  /**
+   * Per client address: beyond the cap a new connection is closed at once, before any byte is
+   * read. The cap counts live connections only: a connection's slot is given back when it
+   * closes, or as soon as Portico has ended it (its FIN sent: a 408, a refusal, `connection:
+   * close`), while it lingers for a peer that may never read or close.
+   */
   private admit(socket: Socket, accept: () => void): void {
     const address = socket.remoteAddress ?? '';
     const open = (this.perAddress.get(address) ?? 0) + 1;
@@ -170,11 +185,20 @@ export class Endpoint {
       return;
     }
     this.perAddress.set(address, open);
-    socket.once('close', () => {
+    const key = slotKey(socket);
+    let held = true;
+    const release = (): void => {
+      if (!held) return;
+      held = false;
+      if (this.slots.get(key) === release) this.slots.delete(key);
       const left = (this.perAddress.get(address) ?? 1) - 1;
       if (left === 0) this.perAddress.delete(address);
       else this.perAddress.set(address, left);
-    });
+    };
+    // Over TLS the raw socket only reports its close: the TLS socket's end is found by `key`.
+    if (this.binding.tls) this.slots.set(key, release);
+    else socket.once('finish', release);
+    socket.once('close', release);
     accept();
   }
 
@@ -205,3 +229,7 @@ export class Endpoint {
 
 const ACCEPT_BACKLOG = 4096;
 
+/** A TCP connection's peer address and port: the same for the raw socket and the TLS socket over it. */
+function slotKey(socket: Socket): string {
+  return `${socket.remoteAddress ?? ''}|${socket.remotePort ?? 0}`;
+}

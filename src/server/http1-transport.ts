@@ -8,6 +8,7 @@ import { parseHost, splitAbsoluteForm } from '../http/host.js';
 import type { Response, Traffic } from '../http/response.js';
 import type { Logger } from '../log/logger.js';
 import type { BodyPolicy, Dispatch, ResponseWriter } from './dispatch.js';
+import { endConnection, lingerAfterEnd } from './linger.js';
 
 interface Connection {
   /** Requests whose response has not closed yet. */
@@ -75,10 +76,12 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
    * A client must send a request's headers within the header timeout of connecting or of its
    * previous response (slowloris); otherwise it gets a 408 and the connection is closed. While a
    * request is being answered the deadline does not apply; it is re-armed when the response ends.
+   * However a connection ends (a 408, a refusal, `connection: close`, shutdown), its descriptor
+   * is released within the linger bound, whether or not the peer reads or sends its FIN.
    */
   accept(socket: Duplex): void {
     const timer = setTimeout(() => {
-      if (connection.active === 0 && !socket.destroyed) socket.end('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      if (connection.active === 0) endConnection(socket, 'HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     }, this.limits.headerTimeoutMs);
     timer.unref();
     const connection: Connection = { active: 0, requests: 0, last: undefined, validHost: undefined, hostName: '', facts: undefined, timer, refusal: undefined };
@@ -87,6 +90,8 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
       clearTimeout(timer);
       this.connections.delete(socket);
     });
+    // A tunnel has left `connections` and owns the socket's end itself.
+    lingerAfterEnd(socket, () => this.connections.has(socket));
     this.server.emit('connection', socket);
   }
 
@@ -266,7 +271,7 @@ export interface ParseError {
 
 /** A status for a request that never became one, then the end of the connection. */
 function refuse(socket: Duplex, status: string): void {
-  socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+  endConnection(socket, `HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
 }
 
 type AbsoluteForm = NonNullable<ReturnType<typeof splitAbsoluteForm>>;

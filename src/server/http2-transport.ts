@@ -11,6 +11,7 @@ import type { Logger } from '../log/logger.js';
 import { OnceAMinute } from '../log/once-a-minute.js';
 import type { BodyPolicy, Dispatch, ResponseWriter } from './dispatch.js';
 import { requestBody } from './request-body.js';
+import { lingerAfterEnd } from './linger.js';
 
 const { HTTP2_HEADER_STATUS, NGHTTP2_CANCEL, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_FLAG_END_STREAM } = constants;
 const RESET_WINDOW_MS = 10_000;
@@ -52,6 +53,13 @@ export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
     this.server.on('session', (session: Http2Session) => {
       this.sessions.set(session, { facts: connectionFacts(session.socket as TLSSocket), streams: 0, resets: 0, resetWindowStart: Date.now() });
       session.once('close', () => this.sessions.delete(session));
+      // A client that opens a session and asks for nothing within the header timeout is told to
+      // go away (GOAWAY), as HTTP/1.1 answers 408: otherwise only the idle timeout (120 s) would
+      // free a connection that never sends a request (nginx uses client_header_timeout here too).
+      const firstRequest = setTimeout(() => session.close(), this.limits.headerTimeoutMs);
+      firstRequest.unref();
+      session.once('stream', () => clearTimeout(firstRequest));
+      session.once('close', () => clearTimeout(firstRequest));
       session.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => this.onStream(session, stream, headers, flags, dispatch));
       // A session that failed (a protocol error, a flood nghttp2 refused) is over: close its
       // socket now rather than when the idle timeout notices.
@@ -123,7 +131,9 @@ export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
     return errorPage(413, exchange.method === 'HEAD');
   }
 
+  /** A session that closes ends its socket; the socket is then released within the linger bound, whatever the peer does. */
   accept(socket: Duplex): void {
+    lingerAfterEnd(socket);
     this.server.emit('connection', socket);
   }
 

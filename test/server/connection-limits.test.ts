@@ -1,14 +1,18 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { before, test } from 'node:test';
 import { probe } from '../support/tls-probe.js';
 import type { PorticoProcess } from '../support/portico-process.js';
 import { anyPortArgs } from '../support/sandbox.js';
 import { useTestServers } from '../support/test-servers.js';
+import { promisify } from 'node:util';
 
 // Limits that keep one client (or a flood of them) from taking a worker: connections per client
 // address, the accept queue, requests per keep-alive connection.
 const servers = useTestServers();
+const run = promisify(execFile);
 let portico: PorticoProcess;
 let httpPort: number;
 let httpsPort: number;
@@ -34,15 +38,32 @@ function openConnections(count: number, port: number): Promise<Socket[]> {
   );
 }
 
-test('an accept storm of 5,000 connections leaves a new client answered within a second', async () => {
+/** The accept queue's limit of the socket listening on `port` (what `ss -l` shows as Send-Q). */
+async function acceptQueueLimit(port: number): Promise<number> {
+  const { stdout } = await run('ss', ['-Hltn', `sport = :${port}`]);
+  const limits = stdout.trim().split('\n').map((line) => Number(line.trim().split(/\s+/)[2]));
+  assert.ok(limits.length > 0 && limits.every(Number.isFinite), `a listening socket on port ${port}: ${stdout}`);
+  return Math.min(...limits);
+}
+
+// What the defence is: a deep accept queue, so that in a storm a client's SYN waits in the queue
+// instead of being dropped and retried a second later. Whether the bystander is answered within
+// a second says as much about the machine as about Portico (1.2-2.6 s on a quiet 2-core
+// machine), so the queue's depth is read from the kernel, and the bystander is only required to
+// be answered (a dropped SYN is retried, so it would be answered either way).
+test('an accept storm of 5,000 connections: the listener queues up to 4096 of them, and a client from another address is answered', async (t) => {
+  const somaxconn = Number((await readFile('/proc/sys/net/core/somaxconn', 'utf8')).trim());
+  const expected = Math.min(4096, somaxconn);
+  assert.equal(await acceptQueueLimit(httpsPort), expected, `the HTTPS listener's accept queue (the kernel allows ${somaxconn}; Node's default is 511)`);
+  assert.equal(await acceptQueueLimit(httpPort), expected, "the HTTP listener's accept queue");
+  if (somaxconn <= 511) t.diagnostic(`net.core.somaxconn is ${somaxconn}: the queue cannot be told from Node's default here`);
   // Not awaited: some of them the kernel may keep retrying; all are destroyed at the end.
   const storm = Array.from({ length: 5_000 }, () => connect({ host: '127.0.0.1', port: httpsPort }).on('error', () => undefined));
   try {
     const started = Date.now();
     const result = await probe({ port: httpsPort, servername: 'localhost', localAddress: '127.0.0.2' });
-    const elapsed = Date.now() - started;
+    t.diagnostic(`answered in ${Date.now() - started} ms during the storm`);
     assert.equal(result.status, 200);
-    assert.ok(elapsed < 1_000, `answered in ${elapsed} ms`);
   } finally {
     for (const socket of storm) socket.destroy();
   }
