@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { httpRequest, rawExchange } from '../support/http-request.js';
 import { http2Send } from '../support/http2-request.js';
+import { allOf, denied, hasHeader, type MatrixTarget, matrixTest, type Predicate, redirectsTo, type Row, serves } from '../support/matrix.js';
 import { PorticoProcess } from '../support/portico-process.js';
 import { fetchRootCa } from '../support/root-ca.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
@@ -34,9 +35,12 @@ sites:
       - { path: "/assets/*", set: { Cache-Control: "public, max-age=31536000, immutable" } }
       - { path: "/**", set: { X-Frame-Options: DENY }, remove: [X-Content-Type-Options] }
       - { path: /docs/, add: { X-Docs: "yes" } }
+      - { path: /index.html, set: { Content-Security-Policy: "default-src 'self'" } }
     cors: { origins: ["https://other.example.test"], methods: [GET, POST], credentials: true, maxAge: 600 }
     auth:
       - { path: /admin/, realm: "Back office", htpasswd: ./users.htpasswd }
+      - { path: "/private/*", realm: "Back office", htpasswd: ./users.htpasswd }
+      - { path: /new/x.txt, realm: "Back office", htpasswd: ./users.htpasswd }
     redirects:
       - { from: /old/, to: "/new/{path}", status: 301 }
       - { from: /go/, to: "/{path}", status: 302 }
@@ -53,13 +57,15 @@ sites:
 before(async () => {
   box = await createSandbox();
   const app = join(box.dir, 'app');
-  for (const folder of ['assets', 'admin', 'docs', 'new']) await mkdir(join(app, folder), { recursive: true });
+  for (const folder of ['assets', 'admin', 'docs', 'new', 'private']) await mkdir(join(app, folder), { recursive: true });
   await writeFile(join(app, 'index.html'), 'home\n');
   await writeFile(join(app, '404.html'), 'custom not found\n');
   await writeFile(join(app, 'too-large.html'), 'custom too large\n');
   await writeFile(join(app, 'assets', 'app.3f9a.js'), 'console.log(1)\n');
   await writeFile(join(app, 'admin', 'index.html'), 'admin area\n');
   await writeFile(join(app, 'docs', 'index.html'), 'docs\n');
+  await writeFile(join(app, 'private', 'p.txt'), 'private\n');
+  await writeFile(join(app, 'new', 'x.txt'), 'new x\n');
   await promisify(execFile)('htpasswd', ['-B', '-b', '-c', join(box.dir, 'users.htpasswd'), 'alice', 'correct horse']);
   await writeFile(join(box.dir, 'portico.yaml'), CONFIG(box.state));
   portico = PorticoProcess.serve(['--config', join(box.dir, 'portico.yaml')]);
@@ -236,6 +242,44 @@ test('httpsRedirect: plain HTTP gets 308 to the same URL over HTTPS, except ACME
 });
 
 const basic = (user: string, password: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+
+// The matrix (issue 19): every protective rule over HTTP/1.1, HTTP/2 and a WebSocket upgrade,
+// and over every spelling of its path an attacker tries.
+const app = (): MatrixTarget => ({ port: httpsPort, host: 'app.example.test', ca, localAddress: '127.0.0.5' });
+const CSP = "default-src 'self'";
+/** A refusal that asks for credentials: the rule itself answered, whatever the spelling. */
+const challenged: Predicate = { describe: '401 with the realm', test: (o) => (o.status === 401 && o.headers['www-authenticate']?.startsWith('Basic realm="Back office"')) || `got ${o.status}` };
+const SIGNED_IN = basic('alice', 'correct horse');
+
+const RULE_ROWS: Row[] = [
+  { name: 'auth: a prefix rule (/admin/)', request: { path: '/admin/' }, expect: denied, variants: true },
+  { name: 'auth: a prefix rule, a file under it', request: { path: '/admin/index.html' }, expect: denied, variants: true },
+  { name: 'auth: a one-segment glob (/private/*)', request: { path: '/private/p.txt' }, expect: denied, variants: true },
+  { name: 'auth: an exact path (/new/x.txt)', request: { path: '/new/x.txt' }, expect: denied, variants: true },
+  { name: 'auth: a file asked for as a folder is challenged', request: { path: '/new/x.txt/' }, expect: challenged },
+  { name: 'auth: a file asked for as a folder through //', request: { path: '/private//p.txt/' }, expect: challenged },
+  { name: 'auth: a file under a glob asked for as a folder', request: { path: '/private/p.txt/' }, expect: challenged },
+  { name: 'auth: signed in, the file itself', request: { path: '/private/p.txt', headers: SIGNED_IN }, expect: serves(200, 'private\n') },
+  { name: 'auth: signed in, a file asked for as a folder is 404 (nginx)', request: { path: '/private/p.txt/', headers: SIGNED_IN }, expect: 404 },
+  { name: 'static: a file asked for as a folder is 404', request: { path: '/docs/index.html/' }, expect: 404 },
+  { name: 'headers: a CSP on /index.html', request: { path: '/index.html' }, expect: allOf(hasHeader('content-security-policy', CSP), hasHeader('x-frame-options', 'DENY')), variants: true },
+  { name: 'headers: a CSP on /index.html, served for /', request: { path: '/' }, expect: hasHeader('content-security-policy', CSP), variants: true },
+  { name: 'headers: /** on a hashed asset', request: { path: '/assets/app.3f9a.js' }, expect: hasHeader('x-frame-options', 'DENY'), variants: true },
+  { name: 'redirects: a prefix, spellings of the same path', request: { path: '/old/page' }, expect: redirectsTo('/new/page', [301]), variants: ['double-slash', 'encoded-letters', 'absolute-form'] },
+  { name: 'redirects: no spelling serves the old path', request: { path: '/old/page' }, expect: denied, variants: true },
+];
+
+matrixTest('site rules', app, RULE_ROWS);
+
+const toHttps: Predicate = {
+  describe: '308 to https://secure.example.test:PORT/… (or a refusal)',
+  test: (o) => (o.status === 308 && o.headers.location?.startsWith(`https://secure.example.test:${httpsPort}/`)) || (o.status >= 400 && o.status < 500) || `got ${o.status} ${o.headers.location ?? ''}`,
+};
+
+matrixTest('httpsRedirect', () => ({ port: httpPort, host: 'secure.example.test', ca, plain: true, localAddress: '127.0.0.5' }), [
+  { name: 'httpsRedirect: a page', request: { path: '/docs/' }, expect: toHttps, variants: true, transports: ['h1', 'upgrade'] },
+  { name: 'httpsRedirect: a file', request: { path: '/index.html?q=1' }, expect: toHttps, variants: true, transports: ['h1', 'upgrade'] },
+]);
 
 test('auth: no credentials get 401 with the realm; the right password 200 (also %-encoded paths); a wrong one 401', async () => {
   const none = await both('/admin/');
