@@ -200,6 +200,16 @@ export const hasHeader = (name: string, value: string | RegExp): Predicate => ({
   },
 });
 
+/** Whatever the status, the header `name` equals `value` (matches a pattern; undefined: is absent). */
+export const headerIs = (name: string, value: string | RegExp | undefined): Predicate => ({
+  describe: `${name}: ${value === undefined ? '(none)' : String(value)}`,
+  test: (o) => {
+    const got = o.headers[name.toLowerCase()];
+    const ok = value === undefined ? got === undefined : got !== undefined && (typeof value === 'string' ? got === value : value.test(got));
+    return ok || `${o.status} with ${name}: ${got ?? '(none)'}`;
+  },
+});
+
 /** A redirect (3xx) whose Location matches. */
 export const redirectsTo = (location: string | RegExp, statuses: readonly number[] = [301, 302, 303, 307, 308]): Predicate => ({
   describe: `${statuses.join('/')} to ${String(location)}`,
