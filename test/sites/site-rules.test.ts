@@ -66,6 +66,7 @@ sites:
       - { path: /admin/, realm: "Back office", htpasswd: ./users.htpasswd }
       - { path: "/private/*", realm: "Back office", htpasswd: ./users.htpasswd }
       - { path: /new/x.txt, realm: "Back office", htpasswd: ./users.htpasswd }
+      - { path: /vault/index.html, realm: "Back office", htpasswd: ./users.htpasswd }
       - { path: /ex/admin/, realm: "Back office", htpasswd: ./users.htpasswd }
       - { path: /ex/exact/, caseSensitive: true, realm: "Back office", htpasswd: ./users.htpasswd }
     proxy:
@@ -94,7 +95,7 @@ sites:
 before(async () => {
   box = await createSandbox();
   const app = join(box.dir, 'app');
-  for (const folder of ['assets', 'admin', 'docs', 'new', 'private']) await mkdir(join(app, folder), { recursive: true });
+  for (const folder of ['assets', 'admin', 'docs', 'new', 'private', 'vault']) await mkdir(join(app, folder), { recursive: true });
   await writeFile(join(app, 'index.html'), 'home\n');
   await writeFile(join(app, '404.html'), 'custom not found\n');
   await writeFile(join(app, 'too-large.html'), 'custom too large\n');
@@ -104,6 +105,7 @@ before(async () => {
   await writeFile(join(app, 'private', 'p.txt'), 'private\n');
   await writeFile(join(app, 'new', 'x.txt'), 'new x\n');
   await writeFile(join(app, 'top.js'), 'top\n');
+  await writeFile(join(app, 'vault', 'index.html'), 'vault\n');
   const spa = join(box.dir, 'spa');
   await mkdir(join(spa, 'assets'), { recursive: true });
   await writeFile(join(spa, 'index.html'), 'the app\n');
@@ -304,6 +306,9 @@ const RULE_ROWS: Row[] = [
   { name: 'auth: a file asked for as a folder is challenged', request: { path: '/new/x.txt/' }, expect: challenged },
   { name: 'auth: a file asked for as a folder through //', request: { path: '/private//p.txt/' }, expect: challenged },
   { name: 'auth: a file under a glob asked for as a folder', request: { path: '/private/p.txt/' }, expect: challenged },
+  { name: 'auth: a rule on a default document covers its folder', request: { path: '/vault/' }, expect: denied, variants: true },
+  { name: 'auth: a rule on a default document, the folder without its slash', request: { path: '/vault' }, expect: denied, variants: true },
+  { name: 'auth: a rule on a default document, signed in', request: { path: '/vault/', headers: SIGNED_IN }, expect: serves(200, 'vault\n') },
   { name: 'auth: signed in, the file itself', request: { path: '/private/p.txt', headers: SIGNED_IN }, expect: serves(200, 'private\n') },
   { name: 'auth: signed in, a file asked for as a folder is 404 (nginx)', request: { path: '/private/p.txt/', headers: SIGNED_IN }, expect: 404 },
   { name: 'static: a file asked for as a folder is 404', request: { path: '/docs/index.html/' }, expect: 404 },
