@@ -150,7 +150,7 @@ export async function assemblePlan(input: PlanInput, report: Report): Promise<Pl
         return { ...rest, ca: proxyCas.get(site)?.get(route) };
       }),
       trustedProxies: input.trustedProxies,
-      rules: { ...site.rules, auth: site.rules.auth.map((rule) => ({ path: rule.path, realm: rule.realm, file: rule.htpasswd, users: authUsers.get(rule) ?? {} })) },
+      rules: { ...site.rules, auth: site.rules.auth.map((rule) => ({ path: rule.path, caseSensitive: rule.caseSensitive, realm: rule.realm, file: rule.htpasswd, users: authUsers.get(rule) ?? {} })) },
     };
   });
   return freezePlan({

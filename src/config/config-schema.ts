@@ -67,7 +67,11 @@ const accessLog = z
 
 const headerName = z.string({ error: 'must be a header name such as Cache-Control' }).regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: 'must be a header name (letters, digits and -), such as Cache-Control' });
 const headerValues = z.record(headerName, z.string({ error: 'must be a header value (text)' }), { error: 'must be a mapping of header names to values' });
-const pathPattern = z.string({ error: 'must be a path pattern: /prefix/, /exact, or a glob with * and **' }).meta({ description: 'a prefix ending in /, an exact path, or a glob (* one segment, ** any depth)' });
+const pathPattern = z.string({ error: 'must be a path pattern: /prefix/, /exact, a glob with * and **, or *.ext' }).meta({ description: 'a prefix ending in /, an exact path, a glob (* one segment, ** any depth, **/ zero or more folders), or a file name pattern such as *.js (any depth)' });
+const caseSensitive = z
+  .boolean({ error: 'must be true or false' })
+  .optional()
+  .meta({ description: 'how the path is compared: unset, exactly on files and ignoring case on proxied paths; true exactly; false ignoring case' });
 const redirectStatus = z.union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)], { error: 'must be 301, 302, 303, 307 or 308' });
 
 const upstreamUrl = z.string({ error: 'must be an upstream URL such as http://127.0.0.1:3000' }).regex(/^https?:\/\/[^/\s?#]+\/?$/, { error: 'must be an upstream origin: http:// or https://, a host and a port, no path (such as http://127.0.0.1:3000)' });
@@ -113,6 +117,8 @@ const siteRules = {
     .array(
       z.strictObject({
         path: pathPattern,
+        caseSensitive,
+        always: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'also on error responses (400 and up), as nginx’s add_header … always (default false)' }),
         set: headerValues.optional().meta({ description: 'headers to set (replacing)' }),
         add: headerValues.optional().meta({ description: 'headers to add (appended to an existing value)' }),
         remove: z.array(headerName).optional().meta({ description: 'headers to remove, Portico’s own included' }),
@@ -135,6 +141,7 @@ const siteRules = {
     .array(
       z.strictObject({
         path: pathPattern,
+        caseSensitive,
         realm: z.string({ error: 'must be a realm name (text)' }).regex(/^[^"\\\r\n]*$/, { error: 'must not contain quotes, backslashes or line breaks' }),
         htpasswd: path.meta({ description: 'an htpasswd file with bcrypt hashes (htpasswd -B)' }),
       }),

@@ -102,7 +102,7 @@ export async function planFromFlags(flags: ServeFlags, cwd = process.cwd()): Pro
             ...NO_RULES,
             auth: [],
             tryFiles: flags.spa ? ['{path}', '/index.html'] : undefined,
-            headers: headers!.length > 0 ? [{ path: '/**', set: {}, add: Object.fromEntries(headers!), remove: [] }] : [],
+            headers: headers!.length > 0 ? [{ path: '/**', always: true, caseSensitive: undefined, set: {}, add: Object.fromEntries(headers!), remove: [] }] : [],
             cors: origins!.length > 0 ? { origins: origins!, methods: ['GET', 'HEAD', 'POST'], headers: undefined, credentials: false, maxAge: undefined } : undefined,
           } }],
     },

@@ -163,6 +163,10 @@ export interface SiteRules {
 
 export interface HeaderRule {
   readonly path: string;
+  /** Also on error responses (status 400 and up), as nginx's `add_header … always`; otherwise 1xx–3xx only. */
+  readonly always: boolean;
+  /** How the path is compared: see AuthRule.caseSensitive. */
+  readonly caseSensitive: boolean | undefined;
   /** Names lower-case. */
   readonly set: Readonly<Record<string, string>>;
   readonly add: Readonly<Record<string, string>>;
@@ -180,6 +184,12 @@ export interface CorsPlan {
 
 export interface AuthRule {
   readonly path: string;
+  /**
+   * Undefined (the default): exact on the site's files, case ignored on paths a proxy route
+   * handles (many applications route `/ADMIN` as `/admin`); true: exact everywhere; false: case
+   * ignored everywhere.
+   */
+  readonly caseSensitive: boolean | undefined;
   readonly realm: string;
   /** The htpasswd file, for messages. */
   readonly file: string;

@@ -1,10 +1,11 @@
 import type { SiteConfig } from './config-schema.js';
 import type { Parsed } from './flags.js';
+import { isBarePattern } from '../http/rules/path-pattern.js';
 import type { HeaderRule, RedirectRule, SiteRules } from './plan.js';
 
 /** A site's rules as written, checked value by value; auth still names its htpasswd files (read by assemblePlan). */
 export interface SiteRulesInput extends Omit<SiteRules, 'auth'> {
-  readonly auth: readonly { readonly path: string; readonly realm: string; readonly htpasswd: string }[];
+  readonly auth: readonly { readonly path: string; readonly caseSensitive: boolean | undefined; readonly realm: string; readonly htpasswd: string }[];
 }
 
 type Check = <T>(path: readonly (string | number)[], parsed: Parsed<T>) => T | undefined;
@@ -29,7 +30,7 @@ export function parseSiteRules(site: SiteConfig, at: (...rest: (string | number)
   const headers: HeaderRule[] = (site.headers ?? []).map((rule, i) => {
     const values = (kind: 'set' | 'add'): Record<string, string> =>
       Object.fromEntries(Object.entries(rule[kind] ?? {}).map(([name, value]) => [name.toLowerCase(), check(at('headers', i, kind, name), noControl(value)) ?? value]));
-    return { path: checkPattern(rule.path, at('headers', i, 'path'), check), set: values('set'), add: values('add'), remove: (rule.remove ?? []).map((name) => name.toLowerCase()) };
+    return { path: checkPattern(rule.path, at('headers', i, 'path'), check), always: rule.always ?? false, caseSensitive: rule.caseSensitive, set: values('set'), add: values('add'), remove: (rule.remove ?? []).map((name) => name.toLowerCase()) };
   });
   let cors: SiteRules['cors'];
   if (site.cors) {
@@ -45,13 +46,13 @@ export function parseSiteRules(site: SiteConfig, at: (...rest: (string | number)
     return { from: checkPattern(rule.from, at('redirects', i, 'from'), check), to, status: rule.status ?? 301 };
   });
   const hsts = site.hsts ? `max-age=${site.hsts.maxAge}${site.hsts.includeSubDomains ? '; includeSubDomains' : ''}${site.hsts.preload ? '; preload' : ''}` : undefined;
-  const auth = (site.auth ?? []).map((rule, i) => ({ path: checkPattern(rule.path, at('auth', i, 'path'), check), realm: rule.realm, htpasswd: resolvePath(rule.htpasswd) }));
+  const auth = (site.auth ?? []).map((rule, i) => ({ path: checkPattern(rule.path, at('auth', i, 'path'), check), caseSensitive: rule.caseSensitive, realm: rule.realm, htpasswd: resolvePath(rule.htpasswd) }));
   return { tryFiles, errorPages, headers, cors, auth, redirects, httpsRedirect: site.httpsRedirect ?? false, hsts, symlinks: site.symlinks ?? 'inside' };
 }
 
 function checkPattern(pattern: string, path: (string | number)[], check: Check): string {
-  if (pattern.startsWith('/') && !CONTROL.test(pattern)) return pattern;
-  return check<string>(path, { problem: `${JSON.stringify(pattern)} is not a path pattern; start it with /, such as /admin/, /old/page or /assets/*` }) ?? pattern;
+  if ((pattern.startsWith('/') || isBarePattern(pattern)) && !CONTROL.test(pattern)) return pattern;
+  return check<string>(path, { problem: `${JSON.stringify(pattern)} is not a path pattern; start it with /, such as /admin/, /old/page or /assets/*, or write a file name pattern such as *.js` }) ?? pattern;
 }
 
 function noControl(value: string): Parsed<string> {

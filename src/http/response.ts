@@ -42,6 +42,12 @@ export interface Response {
   readonly cookies?: readonly string[];
   readonly body: Body;
   readonly release?: () => void;
+  /**
+   * The decoded URL path of the file this response comes from, when that is not simply the
+   * request's (a folder's default document, a tryFiles candidate): site rules match it too, so a
+   * rule on `/index.html` covers `/` (docs/config.md, "Site rules").
+   */
+  readonly servedPath?: string;
 }
 
 export const NO_BODY: Body = Object.freeze({ kind: 'none' });

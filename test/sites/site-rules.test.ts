@@ -2,12 +2,16 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
+import { createServer, type Server } from 'node:http';
 import { connect } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { httpRequest, rawExchange } from '../support/http-request.js';
 import { http2Send } from '../support/http2-request.js';
+import { allOf, denied, hasHeader, headerIs, type MatrixTarget, matrixTest, type Predicate, redirectsTo, type Row, serves } from '../support/matrix.js';
 import { PorticoProcess } from '../support/portico-process.js';
 import { fetchRootCa } from '../support/root-ca.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
@@ -18,8 +22,28 @@ let portico: PorticoProcess;
 let httpPort: number;
 let httpsPort: number;
 let ca: string;
+let upstream: Server;
 
-const CONFIG = (state: string): string => `http: 0
+/**
+ * An application behind /ex/ that routes as many do (Express without `caseSensitive`, Spring,
+ * ASP.NET): case ignored and `;parameters` dropped, so /ex/ADMIN;x/users is its /ex/admin/users.
+ * It accepts every WebSocket upgrade.
+ */
+function startCaselessUpstream(): Promise<Server> {
+  const server = createServer((req, res) => {
+    const route = new URL(req.url ?? '/', 'http://upstream').pathname.toLowerCase().replace(/;[^/]*/g, '');
+    const pages: Record<string, string> = { '/ex/admin/users': 'admin users\n', '/ex/exact/x': 'exact x\n', '/ex/public': 'public\n' };
+    const page = pages[route];
+    res.writeHead(page === undefined ? 404 : 200, { 'content-type': 'text/plain' }).end(page ?? 'upstream: no such route\n');
+  });
+  server.on('upgrade', (_req, socket: Duplex) => {
+    socket.on('error', () => undefined);
+    socket.end('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n');
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+const CONFIG = (state: string, upstreamPort: number): string => `http: 0
 https: 0
 bind: 127.0.0.1
 workers: 2
@@ -32,17 +56,35 @@ sites:
     errors: { 404: /404.html, 403: /missing-403.html, 413: /too-large.html }
     headers:
       - { path: "/assets/*", set: { Cache-Control: "public, max-age=31536000, immutable" } }
-      - { path: "/**", set: { X-Frame-Options: DENY }, remove: [X-Content-Type-Options] }
+      - { path: "/**", always: true, set: { X-Frame-Options: DENY }, remove: [X-Content-Type-Options] }
       - { path: /docs/, add: { X-Docs: "yes" } }
+      - { path: /index.html, set: { Content-Security-Policy: "default-src 'self'" } }
+      - { path: "/**/*.js", set: { X-Glob: "yes" } }
+      - { path: "*.js", set: { X-Bare: "yes" } }
     cors: { origins: ["https://other.example.test"], methods: [GET, POST], credentials: true, maxAge: 600 }
     auth:
       - { path: /admin/, realm: "Back office", htpasswd: ./users.htpasswd }
+      - { path: "/private/*", realm: "Back office", htpasswd: ./users.htpasswd }
+      - { path: /new/x.txt, realm: "Back office", htpasswd: ./users.htpasswd }
+      - { path: /vault/index.html, realm: "Back office", htpasswd: ./users.htpasswd }
+      - { path: /ex/admin/, realm: "Back office", htpasswd: ./users.htpasswd }
+      - { path: /ex/exact/, caseSensitive: true, realm: "Back office", htpasswd: ./users.htpasswd }
+    proxy:
+      - { path: /ex/, to: ["http://127.0.0.1:${upstreamPort}"] }
     redirects:
       - { from: /old/, to: "/new/{path}", status: 301 }
       - { from: /go/, to: "/{path}", status: 302 }
       - { from: /raw/, to: "/{uri}", status: 302 }
       - { from: "/blog/**", to: "https://blog.example.test{uri}", status: 308 }
       - { from: /moved, to: "/there?from=moved", status: 307 }
+  - name: spa
+    hosts: [spa.example.test]
+    root: ./spa
+    tryFiles: ["{path}", "/index.html"]
+    errors: { 404: /404.html }
+    headers:
+      - { path: "/assets/*", set: { Cache-Control: "public, max-age=31536000, immutable" } }
+      - { path: "/**", always: true, set: { Content-Security-Policy: "default-src 'self'", Referrer-Policy: strict-origin-when-cross-origin } }
   - name: secure
     hosts: [secure.example.test]
     root: ./app
@@ -53,15 +95,25 @@ sites:
 before(async () => {
   box = await createSandbox();
   const app = join(box.dir, 'app');
-  for (const folder of ['assets', 'admin', 'docs', 'new']) await mkdir(join(app, folder), { recursive: true });
+  for (const folder of ['assets', 'admin', 'docs', 'new', 'private', 'vault']) await mkdir(join(app, folder), { recursive: true });
   await writeFile(join(app, 'index.html'), 'home\n');
   await writeFile(join(app, '404.html'), 'custom not found\n');
   await writeFile(join(app, 'too-large.html'), 'custom too large\n');
   await writeFile(join(app, 'assets', 'app.3f9a.js'), 'console.log(1)\n');
   await writeFile(join(app, 'admin', 'index.html'), 'admin area\n');
   await writeFile(join(app, 'docs', 'index.html'), 'docs\n');
+  await writeFile(join(app, 'private', 'p.txt'), 'private\n');
+  await writeFile(join(app, 'new', 'x.txt'), 'new x\n');
+  await writeFile(join(app, 'top.js'), 'top\n');
+  await writeFile(join(app, 'vault', 'index.html'), 'vault\n');
+  const spa = join(box.dir, 'spa');
+  await mkdir(join(spa, 'assets'), { recursive: true });
+  await writeFile(join(spa, 'index.html'), 'the app\n');
+  await writeFile(join(spa, '404.html'), 'spa not found\n');
+  await writeFile(join(spa, 'assets', 'app.3f9a.js'), 'console.log(2)\n');
+  upstream = await startCaselessUpstream();
   await promisify(execFile)('htpasswd', ['-B', '-b', '-c', join(box.dir, 'users.htpasswd'), 'alice', 'correct horse']);
-  await writeFile(join(box.dir, 'portico.yaml'), CONFIG(box.state));
+  await writeFile(join(box.dir, 'portico.yaml'), CONFIG(box.state, (upstream.address() as AddressInfo).port));
   portico = PorticoProcess.serve(['--config', join(box.dir, 'portico.yaml')]);
   await portico.waitFor(/^ready: /m, 60_000);
   httpPort = await portico.port('http');
@@ -71,6 +123,7 @@ before(async () => {
 
 after(async () => {
   await portico?.stop();
+  upstream?.close();
   await box?.remove();
 });
 
@@ -236,6 +289,75 @@ test('httpsRedirect: plain HTTP gets 308 to the same URL over HTTPS, except ACME
 });
 
 const basic = (user: string, password: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+
+// The matrix (issue 19): every protective rule over HTTP/1.1, HTTP/2 and a WebSocket upgrade,
+// and over every spelling of its path an attacker tries.
+const app = (): MatrixTarget => ({ port: httpsPort, host: 'app.example.test', ca, localAddress: '127.0.0.5' });
+const CSP = "default-src 'self'";
+/** A refusal that asks for credentials: the rule itself answered, whatever the spelling. */
+const challenged: Predicate = { describe: '401 with the realm', test: (o) => (o.status === 401 && o.headers['www-authenticate']?.startsWith('Basic realm="Back office"')) || `got ${o.status}` };
+const SIGNED_IN = basic('alice', 'correct horse');
+
+const RULE_ROWS: Row[] = [
+  { name: 'auth: a prefix rule (/admin/)', request: { path: '/admin/' }, expect: denied, variants: true },
+  { name: 'auth: a prefix rule, a file under it', request: { path: '/admin/index.html' }, expect: denied, variants: true },
+  { name: 'auth: a one-segment glob (/private/*)', request: { path: '/private/p.txt' }, expect: denied, variants: true },
+  { name: 'auth: an exact path (/new/x.txt)', request: { path: '/new/x.txt' }, expect: denied, variants: true },
+  { name: 'auth: a file asked for as a folder is challenged', request: { path: '/new/x.txt/' }, expect: challenged },
+  { name: 'auth: a file asked for as a folder through //', request: { path: '/private//p.txt/' }, expect: challenged },
+  { name: 'auth: a file under a glob asked for as a folder', request: { path: '/private/p.txt/' }, expect: challenged },
+  { name: 'auth: a rule on a default document covers its folder', request: { path: '/vault/' }, expect: denied, variants: true },
+  { name: 'auth: a rule on a default document, the folder without its slash', request: { path: '/vault' }, expect: denied, variants: true },
+  { name: 'auth: a rule on a default document, signed in', request: { path: '/vault/', headers: SIGNED_IN }, expect: serves(200, 'vault\n') },
+  { name: 'auth: signed in, the file itself', request: { path: '/private/p.txt', headers: SIGNED_IN }, expect: serves(200, 'private\n') },
+  { name: 'auth: signed in, a file asked for as a folder is 404 (nginx)', request: { path: '/private/p.txt/', headers: SIGNED_IN }, expect: 404 },
+  { name: 'static: a file asked for as a folder is 404', request: { path: '/docs/index.html/' }, expect: 404 },
+  { name: 'headers: a CSP on /index.html', request: { path: '/index.html' }, expect: allOf(hasHeader('content-security-policy', CSP), hasHeader('x-frame-options', 'DENY')), variants: true },
+  { name: 'headers: a CSP on /index.html, served for /', request: { path: '/' }, expect: hasHeader('content-security-policy', CSP), variants: true },
+  { name: 'headers: /** on a hashed asset', request: { path: '/assets/app.3f9a.js' }, expect: hasHeader('x-frame-options', 'DENY'), variants: true },
+  { name: 'redirects: a prefix, spellings of the same path', request: { path: '/old/page' }, expect: redirectsTo('/new/page', [301]), variants: ['double-slash', 'encoded-letters', 'absolute-form'] },
+  { name: 'redirects: no spelling serves the old path', request: { path: '/old/page' }, expect: denied, variants: true },
+  { name: 'patterns: /**/*.js at the top and below', request: { path: '/top.js' }, expect: allOf(hasHeader('x-glob', 'yes'), hasHeader('x-bare', 'yes')) },
+  { name: 'patterns: *.js at any depth', request: { path: '/assets/app.3f9a.js' }, expect: allOf(hasHeader('x-glob', 'yes'), hasHeader('x-bare', 'yes')) },
+];
+
+matrixTest('site rules', app, RULE_ROWS);
+
+// Item 8: an application behind a proxy route that routes case-insensitively (and drops ;params).
+const UPGRADE_TODO = { transports: ['upgrade'] as const, reason: 'a WebSocket upgrade on a proxied path skips the site rules until it is decided in the handler chain (issue 19, item 1)' };
+const PROXIED_ROWS: Row[] = [
+  { name: 'auth on a proxied path: every spelling', request: { path: '/ex/admin/users' }, expect: denied, variants: true, todo: UPGRADE_TODO },
+  { name: 'auth on a proxied path: upper case is challenged', request: { path: '/ex/ADMIN/users' }, expect: challenged, todo: UPGRADE_TODO },
+  { name: 'auth on a proxied path: mixed case with ;params is challenged', request: { path: '/ex/Admin;jsessionid=1/users' }, expect: challenged, todo: UPGRADE_TODO },
+  { name: 'auth on a proxied path: ;params are challenged', request: { path: '/ex/admin;x/users' }, expect: challenged, todo: UPGRADE_TODO },
+  { name: 'auth on a proxied path: a trailing dot is challenged', request: { path: '/ex/admin./users' }, expect: challenged, todo: UPGRADE_TODO },
+  { name: 'auth on a proxied path: signed in, the application answers', request: { path: '/ex/ADMIN/users', headers: SIGNED_IN }, expect: serves(200, 'admin users\n'), transports: ['h1', 'h2'] },
+  { name: 'auth on a proxied path: caseSensitive: true matches exactly', request: { path: '/ex/exact/x' }, expect: challenged, todo: UPGRADE_TODO },
+  { name: 'auth on a proxied path: caseSensitive: true lets another case through', request: { path: '/ex/EXACT/x' }, expect: serves(200, 'exact x\n'), transports: ['h1', 'h2'] },
+  { name: 'proxied: an unprotected path is the application\'s', request: { path: '/ex/public' }, expect: serves(200, 'public\n'), transports: ['h1', 'h2'] },
+];
+
+matrixTest('auth on proxied paths', app, PROXIED_ROWS);
+
+// Item 5: the SPA recipe of docs/recipes.md. A caching rule is for what exists: a missing hashed
+// asset's 404 must not be immutable (a deploy race would stick in browsers and CDNs for a year).
+const spa = (): MatrixTarget => ({ port: httpsPort, host: 'spa.example.test', ca, localAddress: '127.0.0.5' });
+matrixTest('the SPA recipe', spa, [
+  { name: 'SPA: a hashed asset is immutable', request: { path: '/assets/app.3f9a.js' }, expect: allOf(serves(200, 'console.log(2)\n'), headerIs('cache-control', 'public, max-age=31536000, immutable')) },
+  { name: 'SPA: a missing hashed asset is a 404 that is not cached', request: { path: '/assets/app-000.js' }, expect: allOf(serves(404, 'spa not found\n'), headerIs('cache-control', 'no-store')) },
+  { name: 'SPA: the 404 still carries the security headers (always: true)', request: { path: '/assets/app-000.js' }, expect: allOf(headerIs('content-security-policy', "default-src 'self'"), headerIs('referrer-policy', 'strict-origin-when-cross-origin')) },
+  { name: 'SPA: a route is the app, revalidated', request: { path: '/projects/42', headers: { accept: 'text/html' } }, expect: allOf(serves(200, 'the app\n'), headerIs('cache-control', 'no-cache'), headerIs('content-security-policy', "default-src 'self'")) },
+]);
+
+const toHttps: Predicate = {
+  describe: '308 to https://secure.example.test:PORT/… (or a refusal)',
+  test: (o) => (o.status === 308 && o.headers.location?.startsWith(`https://secure.example.test:${httpsPort}/`)) || (o.status >= 400 && o.status < 500) || `got ${o.status} ${o.headers.location ?? ''}`,
+};
+
+matrixTest('httpsRedirect', () => ({ port: httpPort, host: 'secure.example.test', ca, plain: true, localAddress: '127.0.0.5' }), [
+  { name: 'httpsRedirect: a page', request: { path: '/docs/' }, expect: toHttps, variants: true, transports: ['h1', 'upgrade'] },
+  { name: 'httpsRedirect: a file', request: { path: '/index.html?q=1' }, expect: toHttps, variants: true, transports: ['h1', 'upgrade'] },
+]);
 
 test('auth: no credentials get 401 with the realm; the right password 200 (also %-encoded paths); a wrong one 401', async () => {
   const none = await both('/admin/');

@@ -5,7 +5,7 @@ import type { Handler, Outcome } from '../handler.js';
 import { bytesResponse, type Response } from '../response.js';
 import { BasicAuth } from './basic-auth.js';
 import type { FailureLimit } from './failure-limit.js';
-import { compilePattern, normalisedPath } from './path-pattern.js';
+import { compilePattern, compileRule, isProxiedPath, normalisedPath, type RulePaths, rulePaths } from './path-pattern.js';
 import { redirectTarget } from './redirect-target.js';
 
 export interface RulesContext {
@@ -31,8 +31,12 @@ export function createRulesHandler(site: SitePlan, context: RulesContext): SiteR
   const has = rules.httpsRedirect || rules.redirects.length > 0 || rules.cors !== undefined || rules.auth.length > 0 || rules.headers.length > 0 || rules.hsts !== undefined || Object.keys(rules.errorPages).length > 0;
   if (!has) return undefined;
   const redirects = rules.redirects.map((rule) => ({ ...rule, match: compilePattern(rule.from), prefix: rule.from.endsWith('/') && !rule.from.includes('*') ? rule.from : undefined }));
-  const auth = rules.auth.map((rule) => ({ match: compilePattern(rule.path), check: new BasicAuth(rule, context.signInFailures) }));
-  const headers = rules.headers.map((rule) => ({ ...rule, match: compilePattern(rule.path) }));
+  const auth = rules.auth.map((rule) => ({ match: compileRule(rule.path, rule.caseSensitive), check: new BasicAuth(rule, context.signInFailures) }));
+  const headers = rules.headers.map((rule) => ({ ...rule, match: compileRule(rule.path, rule.caseSensitive) }));
+  // The spellings auth and header rules match: a request's path (and, on a proxied path, what an
+  // application may read it as), and the file a static response actually came from.
+  const pathsOf = (path: string): RulePaths => rulePaths(path, isProxiedPath(site.proxy, path));
+  const servedPaths = (path: string | undefined, response: Response): RulePaths | undefined => (response.servedPath !== undefined && response.servedPath !== path ? rulePaths(response.servedPath, false) : undefined);
   const errorPages = new Map(Object.entries(rules.errorPages).map(([status, page]) => [Number(status), page]));
   const cors = rules.cors;
 
@@ -49,8 +53,12 @@ export function createRulesHandler(site: SitePlan, context: RulesContext): SiteR
   const decorate = (exchange: Exchange, path: string | undefined, response: Response): Response => {
     let out: Record<string, string> | undefined;
     const edit = (): Record<string, string> => (out ??= { ...response.headers });
+    const asked = path === undefined || headers.length === 0 ? undefined : pathsOf(path);
+    const served = asked === undefined ? undefined : servedPaths(path, response);
     for (const rule of headers) {
-      if (path === undefined || !rule.match(path)) continue;
+      // A header rule is for what was found (a page, an asset): not an error unless it says `always`.
+      if (asked === undefined || (response.status >= 400 && !rule.always)) continue;
+      if (!rule.match(asked) && !(served !== undefined && rule.match(served))) continue;
       const target = edit();
       for (const name of rule.remove) delete target[name];
       for (const [name, value] of Object.entries(rule.set)) target[name] = value;
@@ -89,17 +97,39 @@ export function createRulesHandler(site: SitePlan, context: RulesContext): SiteR
     if (cors && exchange.method === 'OPTIONS' && exchange.header('origin') !== undefined && exchange.header('access-control-request-method') !== undefined) {
       return decorate(exchange, path, preflight(cors, exchange));
     }
-    const guard = path === undefined ? undefined : auth.find((rule) => rule.match(path));
+    if (auth.length === 0 || path === undefined) return answer(next(exchange));
+    const paths = pathsOf(path);
+    const guard = auth.find((rule) => rule.match(paths));
     if (guard === undefined) return answer(next(exchange));
     if (!exchange.secure) return decorate(exchange, path, httpsRequired(exchange));
     return guard.check.check(exchange).then((result) => {
       if ('response' in result) return after(exchange, path, result.response);
       exchange.user = result.user;
-      return answer(next(exchange));
+      return answer(next(exchange), guard);
     });
 
-    function answer(outcome: Outcome): Outcome {
-      return outcome instanceof Promise ? outcome.then((response) => after(exchange, path, response)) : after(exchange, path, outcome);
+    /** The files' answer, dressed; first checked against a rule that protects the file it came from, if the request's path did not name it. */
+    function answer(outcome: Outcome, passed?: (typeof auth)[number]): Outcome {
+      if (auth.length === 0) return outcome instanceof Promise ? outcome.then((response) => after(exchange, path, response)) : after(exchange, path, outcome);
+      return outcome instanceof Promise ? outcome.then((response) => guardServed(response, passed)) : guardServed(outcome, passed);
+    }
+
+    function guardServed(response: Response, passed: (typeof auth)[number] | undefined): Outcome {
+      const served = servedPaths(path, response);
+      const late = served === undefined ? undefined : auth.find((rule) => rule.match(served));
+      if (late === undefined || late === passed) return after(exchange, path, response);
+      if (!exchange.secure) {
+        response.release?.();
+        return decorate(exchange, path, httpsRequired(exchange));
+      }
+      return late.check.check(exchange).then((result) => {
+        if ('response' in result) {
+          response.release?.();
+          return after(exchange, path, result.response);
+        }
+        exchange.user = result.user;
+        return after(exchange, path, response);
+      });
     }
   };
   return { handler, dress: (exchange, response) => after(exchange, normalisedPath(exchange), response) };

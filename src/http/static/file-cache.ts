@@ -13,6 +13,8 @@ export const MAPPING_TTL_MS = 1_000;
 /** What serving one URL needs, computed once: the file's identity, its headers, maybe its bytes. */
 export interface CachedFile {
   readonly realPath: string;
+  /** The decoded URL path it is served as (a folder's default document has its own): the response's servedPath. */
+  readonly urlPath: string;
   readonly ino: number;
   readonly size: number;
   readonly mtimeMs: number;

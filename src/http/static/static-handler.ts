@@ -131,7 +131,7 @@ function fromMemory(context: Context, exchange: Exchange, file: CachedFile, body
       representation = { etag: variant.etag, lastModified: file.mtimeMs, size: compressed.length, coding, headers: variant.headers, body: compressed };
     }
   }
-  return respond(exchange, representation, file.type, undefined);
+  return respond(exchange, representation, file.type, undefined, file.urlPath);
 }
 
 async function serve(context: Context, exchange: Exchange, key: string, known: CachedFile | undefined): Promise<Response> {
@@ -142,7 +142,7 @@ async function serve(context: Context, exchange: Exchange, key: string, known: C
     return errorPage(mapped.status, isHead);
   }
   const reopened = known && (await reopen(context, key, known));
-  if (reopened) return respondWithFile(context, exchange, reopened, key, known);
+  if (reopened) return respondWithFile(context, exchange, { ...reopened, urlPath: known.urlPath }, key, known);
   const target = await resolveTarget(context, mapped);
   if ('status' in target) {
     if (target.outside) context.log.warn(`${exchange.method} ${JSON.stringify(exchange.target)} from ${exchange.remoteAddress} refused with 404: a symbolic link leads outside the root`);
@@ -209,6 +209,11 @@ interface OpenFile {
   readonly stats: Stats;
 }
 
+/** A file a request resolved to, with the decoded URL path it is served as (a folder's default document has its own). */
+interface ServedFile extends OpenFile {
+  readonly urlPath: string;
+}
+
 interface Refusal {
   readonly status: number;
   readonly headers?: Record<string, string>;
@@ -219,18 +224,21 @@ interface Refusal {
 const OUTSIDE = 'outside';
 
 /** What a request names: a file (or a folder's default document), a folder to list, or a refusal. */
-async function resolveTarget(context: Context, mapped: Extract<MappedPath, { ok: true }>): Promise<OpenFile | { folder: string } | Refusal> {
+async function resolveTarget(context: Context, mapped: Extract<MappedPath, { ok: true }>): Promise<ServedFile | { folder: string } | Refusal> {
   const found = await openInside(containment(context), join(context.realRoot, ...mapped.segments.slice(context.mountDepth)));
   if (found === OUTSIDE) return { status: 404, outside: true };
   if (typeof found === 'number') return { status: found };
-  if (found.stats.isFile()) return found;
+  const urlPath = `/${mapped.segments.join('/')}`;
+  // A file asked for as a folder (`/p.txt/`) is not found, as nginx answers: one canonical URL per
+  // file, so a rule that names the file is never walked around by another spelling of it.
+  if (found.stats.isFile() && !mapped.trailingSlash) return { ...found, urlPath };
   await found.handle.close();
   if (!found.stats.isDirectory()) return { status: 404 };
   if (!mapped.trailingSlash) return { status: 301, headers: { location: folderLocation(mapped.segments, mapped.query) } };
   for (const name of DEFAULT_DOCUMENTS) {
     const document = await openInside(containment(context), join(found.path, name));
     if (typeof document !== 'object') continue;
-    if (document.stats.isFile()) return document;
+    if (document.stats.isFile()) return { ...document, urlPath: `${urlPath === '/' ? '' : urlPath}/${name}` };
     await document.handle.close();
   }
   return context.options.browse ? { folder: found.path } : { status: 403 };
@@ -252,41 +260,41 @@ interface Representation {
  * (RFC 9110 §13.2.2), then Range (§14), then 200. Synchronous, so a cache hit goes out at once.
  * `release` closes what was opened; it goes with the response, or is called here if unused.
  */
-function respond(exchange: Exchange, representation: Representation, type: string, release: (() => void) | undefined): Response {
+function respond(exchange: Exchange, representation: Representation, type: string, release: (() => void) | undefined, servedPath: string): Response {
   const isHead = exchange.method === 'HEAD';
   const { headers, size } = representation;
   const outcome = evaluatePreconditions(conditionalHeaders(exchange), representation);
   if (outcome !== 'proceed') {
     release?.();
-    return outcome === 'not-modified' ? bytesResponse(304, notModifiedHeaders(headers), undefined) : errorPage(412, isHead);
+    return outcome === 'not-modified' ? { status: 304, headers: notModifiedHeaders(headers), body: NO_BODY, servedPath } : { ...errorPage(412, isHead), servedPath };
   }
   const rangeHeader = exchange.method === 'GET' ? exchange.header('range') : undefined;
   if (rangeHeader !== undefined && representation.coding === undefined && ifRangeAllows(exchange.header('if-range'), representation)) {
     const request = parseRange(rangeHeader, size);
     if (request.kind === 'unsatisfiable') {
       release?.();
-      return errorPage(416, false, { 'content-range': `bytes */${size}` });
+      return { ...errorPage(416, false, { 'content-range': `bytes */${size}` }), servedPath };
     }
     const [only, ...more] = request.kind === 'ranges' ? request.ranges : [];
     if (only && more.length === 0) {
-      return { status: 206, headers: { ...headers, 'content-range': contentRange(only, size), 'content-length': String(only.end - only.start + 1) }, body: { kind: 'segments', segments: [slice(representation, only)] }, release };
+      return { status: 206, headers: { ...headers, 'content-range': contentRange(only, size), 'content-length': String(only.end - only.start + 1) }, body: { kind: 'segments', segments: [slice(representation, only)] }, release, servedPath };
     }
     if (request.kind === 'ranges') {
       const layout = multipartLayout(request.ranges, size, type);
       const segments = layout.parts.flatMap((part) => [part.head, slice(representation, part.range)]);
-      return { status: 206, headers: { ...headers, 'content-type': layout.contentType, 'content-length': String(layout.length) }, body: { kind: 'segments', segments: [...segments, layout.tail] }, release };
+      return { status: 206, headers: { ...headers, 'content-type': layout.contentType, 'content-length': String(layout.length) }, body: { kind: 'segments', segments: [...segments, layout.tail] }, release, servedPath };
     }
   }
   if (isHead || size === 0) {
     release?.();
-    return { status: 200, headers, body: NO_BODY };
+    return { status: 200, headers, body: NO_BODY, servedPath };
   }
   const { body } = representation;
   if (Buffer.isBuffer(body)) {
     release?.();
-    return { status: 200, headers, body: { kind: 'bytes', data: body } };
+    return { status: 200, headers, body: { kind: 'bytes', data: body }, servedPath };
   }
-  return { status: 200, headers, body: { kind: 'segments', segments: [slice(representation, { start: 0, end: size - 1 })] }, release };
+  return { status: 200, headers, body: { kind: 'segments', segments: [slice(representation, { start: 0, end: size - 1 })] }, release, servedPath };
 }
 
 function slice(representation: Representation, range: ByteRange): Buffer | FileSlice {
@@ -295,7 +303,7 @@ function slice(representation: Representation, range: ByteRange): Buffer | FileS
 }
 
 /** `known`: the cache entry `file` was reopened from, still current; it is kept as it is (its mapping ages on). */
-async function respondWithFile(context: Context, exchange: Exchange, file: OpenFile, key: string, known: CachedFile | undefined): Promise<Response> {
+async function respondWithFile(context: Context, exchange: Exchange, file: ServedFile, key: string, known: CachedFile | undefined): Promise<Response> {
   const opened: FileHandle[] = [file.handle];
   let released = false;
   const release = (): void => {
@@ -312,7 +320,7 @@ async function respondWithFile(context: Context, exchange: Exchange, file: OpenF
     // Ranges are always of the identity representation: they are never compressed.
     const wantsRange = exchange.method === 'GET' && exchange.header('range') !== undefined;
     const representation = compressible && !wantsRange ? await chooseCoding(context, exchange, file, siblings, opened, body, type) : identity(context, file, body, type, compressible);
-    return respond(exchange, representation, type, release);
+    return respond(exchange, representation, type, release, file.urlPath);
   } catch (error) {
     release();
     throw error;
@@ -329,7 +337,7 @@ function identity(context: Context, file: OpenFile, body: Buffer | undefined, ty
  * Remembers a file for the fast path; for a small file, reads it whole and returns its bytes.
  * Bytes that do not match the size just checked (the file is being rewritten) are not kept.
  */
-async function cacheFile(context: Context, key: string, file: OpenFile, type: string, compressible: boolean): Promise<Buffer | undefined> {
+async function cacheFile(context: Context, key: string, file: ServedFile, type: string, compressible: boolean): Promise<Buffer | undefined> {
   const { size, mtimeMs, ino } = file.stats;
   let body: Buffer | undefined;
   if (size <= MAX_CACHED_BODY_BYTES) {
@@ -340,7 +348,7 @@ async function cacheFile(context: Context, key: string, file: OpenFile, type: st
   const headers = fileHeaders(context.options, etag, mtimeMs, size, type, compressible, undefined);
   // A file with other names may change through them, which no watch of this path sees.
   const watchRoot = file.stats.nlink === 1 ? context.realRoot : undefined;
-  context.caches.files.store(key, { realPath: file.path, ino, size, mtimeMs, etag, type, compressible, headers, body, resolvedAt: Date.now(), variants: new Map(), watched: false }, watchRoot);
+  context.caches.files.store(key, { realPath: file.path, urlPath: file.urlPath, ino, size, mtimeMs, etag, type, compressible, headers, body, resolvedAt: Date.now(), variants: new Map(), watched: false }, watchRoot);
   return body;
 }
 

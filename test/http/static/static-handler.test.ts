@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Handler } from '../../../src/http/handler.js';
 import { createStaticCaches, createStaticHandler } from '../../../src/http/static/static-handler.js';
-import { handle, recordingLogger } from '../../support/in-process.js';
+import { exchange, handle, recordingLogger } from '../../support/in-process.js';
 import { defineRfcCases } from './rfc-cases.js';
 
 // The static Handler in-process: no socket, no process; a request in, a Response out.
@@ -53,4 +53,26 @@ test('a path that tries to leave the root is refused before the file system, and
   const reply = await handle(handler, 'GET', '/%2e%2e/%2e%2e/etc/passwd');
   assert.equal(reply.status, 400);
   assert.ok(log.lines.some((line) => /^WARN GET .*etc\/passwd.* from 127\.0\.0\.1 refused with 400: the path contains a dot segment/.test(line)), log.lines.join('\n'));
+});
+
+test('a file asked for as a folder is 404 (one URL per file); a response names the file it came from', async () => {
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(join(dir, 'folder'), { recursive: true });
+  await writeFile(join(dir, 'folder', 'index.html'), 'folder page');
+  const caches = createStaticCaches();
+  const files = await createStaticHandler(dir, { browse: false, cacheControl: 'no-cache' }, caches, log);
+  const served = async (target: string): Promise<[number, string | undefined]> => {
+    const response = await files(exchange('GET', target), () => assert.fail('the files answer'));
+    response.release?.();
+    return [response.status, response.servedPath];
+  };
+  // Twice each: the second answer comes from the cache and must say the same.
+  for (let round = 0; round < 2; round += 1) {
+    assert.deepEqual(await served('/small.txt/'), [404, undefined]);
+    assert.deepEqual(await served('/small.txt//'), [404, undefined]);
+    assert.deepEqual(await served('/small.txt'), [200, '/small.txt']);
+    assert.deepEqual(await served('/folder/'), [200, '/folder/index.html']);
+    assert.deepEqual(await served('/folder/index.html/'), [404, undefined]);
+  }
+  assert.deepEqual(await served('/'), [403, undefined], 'the root here has no default document');
 });
