@@ -138,7 +138,7 @@ before(async () => {
     writer.writeHead(out, response, false);
     (out as unknown as ServerHttp2Stream).end(response.body.kind === 'bytes' ? response.body.data : '');
   };
-  transport = new Http2Transport({ ...DEFAULT_LIMITS, headerTimeoutMs: 20_000, handshakeHoldMs: 5_000 }, dispatch, recordingLogger(), { streamsBody: () => false, tunnel: () => false });
+  transport = new Http2Transport({ ...DEFAULT_LIMITS, headerTimeoutMs: 20_000, handshakeHoldMs: 5_000 }, dispatch, recordingLogger(), { streamsBody: () => false });
   plain = createTcpServer((socket) => transport.accept(socket));
   await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
   plainPort = (plain.address() as { port: number }).port;
