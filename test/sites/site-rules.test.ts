@@ -324,15 +324,14 @@ const RULE_ROWS: Row[] = [
 matrixTest('site rules', app, RULE_ROWS);
 
 // Item 8: an application behind a proxy route that routes case-insensitively (and drops ;params).
-const UPGRADE_TODO = { transports: ['upgrade'] as const, reason: 'a WebSocket upgrade on a proxied path skips the site rules until it is decided in the handler chain (issue 19, item 1)' };
 const PROXIED_ROWS: Row[] = [
-  { name: 'auth on a proxied path: every spelling', request: { path: '/ex/admin/users' }, expect: denied, variants: true, todo: UPGRADE_TODO },
-  { name: 'auth on a proxied path: upper case is challenged', request: { path: '/ex/ADMIN/users' }, expect: challenged, todo: UPGRADE_TODO },
-  { name: 'auth on a proxied path: mixed case with ;params is challenged', request: { path: '/ex/Admin;jsessionid=1/users' }, expect: challenged, todo: UPGRADE_TODO },
-  { name: 'auth on a proxied path: ;params are challenged', request: { path: '/ex/admin;x/users' }, expect: challenged, todo: UPGRADE_TODO },
-  { name: 'auth on a proxied path: a trailing dot is challenged', request: { path: '/ex/admin./users' }, expect: challenged, todo: UPGRADE_TODO },
+  { name: 'auth on a proxied path: every spelling', request: { path: '/ex/admin/users' }, expect: denied, variants: true },
+  { name: 'auth on a proxied path: upper case is challenged', request: { path: '/ex/ADMIN/users' }, expect: challenged },
+  { name: 'auth on a proxied path: mixed case with ;params is challenged', request: { path: '/ex/Admin;jsessionid=1/users' }, expect: challenged },
+  { name: 'auth on a proxied path: ;params are challenged', request: { path: '/ex/admin;x/users' }, expect: challenged },
+  { name: 'auth on a proxied path: a trailing dot is challenged', request: { path: '/ex/admin./users' }, expect: challenged },
   { name: 'auth on a proxied path: signed in, the application answers', request: { path: '/ex/ADMIN/users', headers: SIGNED_IN }, expect: serves(200, 'admin users\n'), transports: ['h1', 'h2'] },
-  { name: 'auth on a proxied path: caseSensitive: true matches exactly', request: { path: '/ex/exact/x' }, expect: challenged, todo: UPGRADE_TODO },
+  { name: 'auth on a proxied path: caseSensitive: true matches exactly', request: { path: '/ex/exact/x' }, expect: challenged },
   { name: 'auth on a proxied path: caseSensitive: true lets another case through', request: { path: '/ex/EXACT/x' }, expect: serves(200, 'exact x\n'), transports: ['h1', 'h2'] },
   { name: 'proxied: an unprotected path is the application\'s', request: { path: '/ex/public' }, expect: serves(200, 'public\n'), transports: ['h1', 'h2'] },
 ];
