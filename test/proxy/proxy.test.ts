@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
@@ -8,18 +8,17 @@ import { connect as http2Connect } from 'node:http2';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Agent, WebSocket } from 'undici';
-import { PorticoProcess } from '../support/portico-process.js';
+import type { PorticoProcess } from '../support/portico-process.js';
 import { eventually, openDescriptors } from '../support/process-stats.js';
 import { residentBytes } from '../support/process-memory.js';
-import { fetchRootCa } from '../support/root-ca.js';
 import { createSandbox, freePort, type Sandbox } from '../support/sandbox.js';
+import { serveConfig } from '../support/config-portico.js';
+import { startUpstream as startProcess } from '../support/upstream-process.js';
 import { createRootCa, issueLeaf } from '../../src/tls/internal-ca/internal-ca.js';
 
 // Portico in front of two real application processes (test/support/upstream-server.ts, small
 // node:http servers), one worker so that balancing is observable request by request.
-const UPSTREAM = fileURLToPath(new URL('../support/upstream-server.js', import.meta.url));
 const HOST = 'app.example.test';
 let box: Sandbox;
 let portico: PorticoProcess;
@@ -30,13 +29,8 @@ let secureUpstream: Server;
 const ports: number[] = [];
 const upstreams = new Map<number, ChildProcess>();
 
-function startUpstream(port: number, name: string): Promise<void> {
-  const child = spawn(process.execPath, [UPSTREAM, String(port), name], { stdio: ['ignore', 'pipe', 'inherit'] });
-  upstreams.set(port, child);
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => (/listening/.test(chunk.toString()) ? resolve() : undefined));
-    child.once('exit', (code) => reject(new Error(`upstream ${name} exited (${code})`)));
-  });
+async function startUpstream(port: number, name: string): Promise<void> {
+  upstreams.set(port, await startProcess(port, name));
 }
 
 before(async () => {
@@ -54,8 +48,8 @@ before(async () => {
   await mkdir(join(box.dir, 'public'));
   await writeFile(join(box.dir, 'public', 'index.html'), 'the static side\n');
   const to = `[http://127.0.0.1:${ports[0]}, http://127.0.0.1:${ports[1]}]`;
-  await writeFile(
-    join(box.dir, 'portico.yaml'),
+  ({ portico, httpPort, httpsPort, rootCa } = await serveConfig(
+    box,
     [
       'http: 0',
       'https: 0',
@@ -76,13 +70,8 @@ before(async () => {
       `      - { path: /ip/, to: ${to}, balance: ip_hash }`,
       `      - { path: /secure/, to: [https://127.0.0.1:${securePort}], ca: ./upstream-ca.pem }`,
       `      - { path: /untrusted/, to: [https://127.0.0.1:${securePort}] }`,
-      '',
-    ].join('\n'),
-  );
-  portico = PorticoProcess.serve(['--config', join(box.dir, 'portico.yaml')]);
-  await portico.waitFor(/^ready: /m);
-  [httpPort, httpsPort] = await Promise.all([portico.port('http'), portico.port('https')]);
-  rootCa = (await fetchRootCa(box.state)).pem;
+    ],
+  ));
 });
 
 after(async () => {
