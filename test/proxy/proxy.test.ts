@@ -239,10 +239,36 @@ test('headers: hop-by-hop fields are removed both ways; forwarding fields are se
       assert.equal(up.forwarded, `for=203.0.113.9, for=127.0.0.2;host=${HOST};proto=http`);
       assert.equal(up['x-forwarded-proto'], 'https');
     }],
+    ['names with an underscore and address claims from an untrusted client are dropped', { x_forwarded_for: '6.6.6.6', x_app: 'y', 'x-real-ip': '6.6.6.6', 'true-client-ip': '6.6.6.6', 'x-forwarded-port': '1', 'x-app': 'kept' }, undefined, (up) => {
+      for (const name of ['x_forwarded_for', 'x_app', 'x-real-ip', 'true-client-ip', 'x-forwarded-port']) assert.equal(up[name], undefined, name);
+      assert.equal(up['x-forwarded-for'], '127.0.0.1');
+      assert.equal(up['x-app'], 'kept');
+    }],
+    ['a trusted proxy\'s address claims are kept, names with an underscore still dropped', { x_forwarded_for: '6.6.6.6', 'x-real-ip': '203.0.113.9', 'x-forwarded-port': '443' }, '127.0.0.2', (up) => {
+      assert.equal(up.x_forwarded_for, undefined);
+      assert.equal(up['x-real-ip'], '203.0.113.9');
+      assert.equal(up['x-forwarded-port'], '443');
+    }],
   ];
   for (const [name, headers, from, check] of cases) {
     await test(name, async () => check(await seen(headers, from)));
   }
+  await test('over HTTP/2, names with an underscore and address claims from an untrusted client are dropped too', async () => {
+    const session = http2Connect(`https://127.0.0.1:${httpsPort}`, { ca: rootCa, servername: HOST });
+    try {
+      const body = await new Promise<string>((resolve, reject) => {
+        const stream = session.request({ ':path': '/api/headers', ':authority': HOST, x_forwarded_for: '6.6.6.6', 'x-real-ip': '6.6.6.6', 'x-app': 'kept' });
+        let text = '';
+        stream.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        stream.on('end', () => resolve(text));
+        stream.on('error', reject);
+      });
+      const up = JSON.parse(body) as Record<string, string>;
+      assert.deepEqual([up.x_forwarded_for, up['x-real-ip'], up['x-forwarded-for'], up['x-app']], [undefined, undefined, '127.0.0.1', 'kept']);
+    } finally {
+      session.close();
+    }
+  });
   // From the upstream: hop-by-hop fields removed, Location at itself turned into one at this site, cookie domain rewritten.
   const hop = await get('/api/hop');
   assert.equal(hop.status, 302);
