@@ -6,6 +6,21 @@ import type { Exchange } from '../http/exchange.js';
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'transfer-encoding', 'upgrade', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'trailer', 'http2-settings']);
 /** Set by this proxy from what it knows, never taken from an untrusted client. */
 const FORWARDING = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded']);
+/**
+ * Other fields by which a request claims a client's address or how it came (read by frameworks
+ * and libraries such as request-ip): passed on only from a trusted proxy, as is every other
+ * `X-Forwarded-*` (-Port, -Prefix, -Ssl, …).
+ */
+const CLAIMS = new Set(['x-real-ip', 'x-client-ip', 'true-client-ip', 'x-cluster-client-ip', 'cf-connecting-ip', 'fastly-client-ip', 'x-forwarded', 'forwarded-for']);
+
+/**
+ * Whether a client's field is withheld from the upstream: a name with an underscore (CGI-style
+ * upstreams read `X_Forwarded_For` as `X-Forwarded-For`; nginx's `underscores_in_headers off`),
+ * and, from a peer that is not a trusted proxy, a claim of address or scheme.
+ */
+function withheld(name: string, trustedPeer: boolean): boolean {
+  return name.includes('_') || (!trustedPeer && (CLAIMS.has(name) || name.startsWith('x-forwarded-')));
+}
 
 /** The fields a Connection header names, lower-case: hop-by-hop too. */
 function connectionOptions(value: string | string[] | undefined): Set<string> {
@@ -32,13 +47,14 @@ export interface ForwardFacts {
  * The request header fields an upstream gets (RFC 9110 §7.6, RFC 7239): hop-by-hop fields and
  * those Connection names removed; X-Forwarded-For/-Proto/-Host and Forwarded set from what this
  * proxy saw, extended only when the peer is a trusted proxy (a client cannot spoof its address);
- * Host kept or the upstream's; Via when asked. Upgrade and Connection are the tunnel's business.
+ * names with an underscore dropped, and other address claims (X-Real-IP, …) unless from a trusted
+ * proxy; Host kept or the upstream's; Via when asked. Upgrade and Connection are the tunnel's business.
  */
 export function upstreamRequestHeaders(exchange: Exchange, route: ProxyRoute, facts: ForwardFacts): Record<string, string | string[]> {
   const named = connectionOptions(exchange.headers.connection);
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(exchange.headers)) {
-    if (value === undefined || name.startsWith(':') || name === 'host' || HOP_BY_HOP.has(name) || named.has(name) || FORWARDING.has(name)) continue;
+    if (value === undefined || name.startsWith(':') || name === 'host' || HOP_BY_HOP.has(name) || named.has(name) || FORWARDING.has(name) || withheld(name, facts.trustedPeer)) continue;
     out[name] = value;
   }
   const proto = exchange.secure ? 'https' : 'http';

@@ -1,5 +1,5 @@
 import type { BlockList } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { ProxyRoute, SitePlan } from '../config/plan.js';
 import { describeError } from '../errors.js';
 import { errorPage } from '../http/error-page.js';
@@ -9,6 +9,7 @@ import { NO_BODY, type Response, type Traffic } from '../http/response.js';
 import { normalisedPath } from '../http/rules/path-pattern.js';
 import type { Logger } from '../log/logger.js';
 import { clientAddress, isTrusted } from '../sites/client-address.js';
+import { watchClientBody } from './client-body.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import { type Upstream, UpstreamGroup } from './upstream-group.js';
 
@@ -60,6 +61,8 @@ export async function createProxyHandler(site: SitePlan, log: Logger, trusted: B
     const trustedPeer = trusted !== undefined && peer !== undefined && isTrusted(trusted, peer);
     // Only ip_hash needs the client's address (through trusted proxies): not computed otherwise.
     const client = route.balance === 'ip_hash' ? clientAddress(exchange, trusted) : undefined;
+    // Whether a failure is the client's (its body) or the upstream's is told from the body itself.
+    const body = exchange.body === undefined ? undefined : watchClientBody(exchange.body);
     for (;;) {
       const upstream = group.pick(client, tried);
       if (upstream === undefined) return fail(exchange, route, 502, tried.size === 0 ? `no upstream is up (${route.to.join(', ')})` : `every upstream failed; the last: ${lastFailure}`);
@@ -76,7 +79,8 @@ export async function createProxyHandler(site: SitePlan, log: Logger, trusted: B
         const headers = upstreamRequestHeaders(exchange, route, { peer, trustedPeer, host: exchange.authority || undefined, upstreamHost: upstream.hostPort });
         // undici sends Expect itself or not at all; the client's 100-continue was answered by the transport.
         delete headers.expect;
-        const answer = await upstream.pool.request({ method: exchange.method as 'GET', path: exchange.target, headers, body: exchange.body ?? null });
+        // undici takes an AsyncIterable body (its docs/api/Dispatcher.md); its types name Readable only.
+        const answer = await upstream.pool.request({ method: exchange.method as 'GET', path: exchange.target, headers, body: (body?.chunks ?? null) as Readable | null });
         exchange.upstream = { address: upstream.hostPort, ms: Date.now() - started };
         const { headers: out, cookies } = clientResponseHeaders(answer.headers, route, exchange, upstream.origin, siteOrigin(exchange));
         const status = answer.statusCode;
@@ -108,13 +112,21 @@ export async function createProxyHandler(site: SitePlan, log: Logger, trusted: B
         done();
         exchange.upstream = { address: upstream.hostPort, ms: Date.now() - started };
         const code = (error as { code?: string }).code ?? '';
+        // The client's body failed (malformed, abandoned, reset) or did not match its Content-Length:
+        // that exchange is answered 400 (nothing goes out if the client is gone) and the upstream
+        // is not to blame.
+        const clientFault = body?.failure ?? (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' ? error : undefined);
+        if (clientFault !== undefined) {
+          log.info(`proxy ${route.path}: ${exchange.method} ${exchange.target}: the client's request body failed: ${describeError(clientFault)} (400); upstream ${upstream.origin} is not marked down`);
+          return errorPage(400, exchange.method === 'HEAD');
+        }
+        body?.abandon();
         const why = `upstream ${upstream.origin}: ${describeError(error)}${code ? ` (${code})` : ''}`;
         if (code === 'UND_ERR_HEADERS_TIMEOUT') return fail(exchange, route, 504, `${why}: no response within ${route.responseTimeoutMs / 1000} s`);
         // A response undici could not parse (llhttp's HPE_ codes, or its own assertion on a status
         // under 100) is an invalid response: 502, and, as nginx counts it, no mark against the upstream.
         if ((error as Error).name === 'HTTPParserError' || code === 'ERR_ASSERTION') return fail(exchange, route, 502, `upstream ${upstream.origin} sent an invalid response (${describeError(error)})`);
-        // Only the upstream's own failures count against it; a request undici refuses to send does not.
-        if (code !== 'UND_ERR_INVALID_ARG' && code !== 'UND_ERR_BODY_TIMEOUT' && code !== 'UND_ERR_ABORTED') group.markDown(upstream, describeError(error));
+        group.failed(upstream, error);
         const retry = exchange.body === undefined && (NOT_SENT.has(code) || IDEMPOTENT.has(exchange.method));
         if (!retry) return fail(exchange, route, 502, why);
         lastFailure = why;

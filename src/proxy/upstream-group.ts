@@ -6,6 +6,13 @@ import type { ProxyRoute } from '../config/plan.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 
+/**
+ * undici's errors that say nothing of the upstream's health: a request it refused to send, a
+ * request body that did not match its Content-Length (the client's), a request aborted on this
+ * side, and a response body slower than the timeout (the response was under way: it answered).
+ */
+const NOT_THE_UPSTREAM = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'UND_ERR_ABORTED', 'UND_ERR_BODY_TIMEOUT']);
+
 /** One upstream: its connection pool (undici, HTTP/1.1 keep-alive) and what is known of its health. */
 export interface Upstream {
   /** `http://127.0.0.1:3001`. */
@@ -87,6 +94,16 @@ export class UpstreamGroup {
         return chosen;
       }
     }
+  }
+
+  /**
+   * Passive health after a request through `upstream` failed: the upstream's own failures
+   * (refused, timed out connecting, reset or closed while it owed a response) mark it down;
+   * errors that are not its doing do not. A failure of the client's body is told apart before
+   * this is called (client-body.ts) and never reaches it.
+   */
+  failed(upstream: Upstream, error: unknown): void {
+    if (!NOT_THE_UPSTREAM.has((error as { code?: string }).code ?? '')) this.markDown(upstream, describeError(error));
   }
 
   /** Passive health: it refused or reset; tried again after `downFor`. */

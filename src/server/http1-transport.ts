@@ -229,9 +229,15 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
         connection.hostName = parsed.name;
       }
     }
-    // RFC 9112 §6.3: a request whose last transfer coding is not chunked has no knowable length.
+    // RFC 9112 §6.3: a request whose last transfer coding is not chunked has no knowable length
+    // (400, as is chunked applied twice, §6.1). Any coding before it (gzip, chunked) is one this
+    // server does not implement: 501 (§6.1), never dropped while the body is passed on.
     const codings = req.headers['transfer-encoding'];
-    if (codings !== undefined && !/(?:^|,)\s*chunked\s*$/i.test(codings)) return errorPage(400, isHead);
+    if (codings !== undefined) {
+      const list = codings.toLowerCase().split(',').map((coding) => coding.trim()).filter((coding) => coding !== '');
+      if (list.length === 0 || list.indexOf('chunked') !== list.length - 1) return errorPage(400, isHead);
+      if (list.length > 1) return errorPage(501, isHead);
+    }
     const length = req.headers['content-length'];
     if (length !== undefined && !streamsBody && Number(length) > this.limits.maxBodyBytes) {
       this.log.warn(`refused a ${length}-byte body from ${req.socket.remoteAddress} with 413: the limit is ${this.limits.maxBodyBytes} bytes`);

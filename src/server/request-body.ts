@@ -21,12 +21,22 @@ export function requestBody(source: Readable): Readable {
     if (!body.push(chunk)) source.pause();
   };
   source.on('data', onData);
+  const abandoned = (): void => {
+    if (!ended && !body.destroyed) body.destroy(Object.assign(new Error('the client abandoned the request body'), { code: 'ERR_CLIENT_BODY_ABORTED' }));
+  };
+  // A reset stream says `aborted`, then ends its readable side as if the body were whole: the
+  // body fails at `aborted`, so a cut body never reaches anyone as complete.
+  source.once('aborted', abandoned);
   source.once('end', () => {
+    if (body.destroyed) return;
     ended = true;
     body.push(null);
   });
-  source.once('close', () => {
-    if (!ended && !body.destroyed) body.destroy(Object.assign(new Error('the client abandoned the request body'), { code: 'ERR_CLIENT_BODY_ABORTED' }));
+  // A stream error (nghttp2 refused the body: longer or shorter than its Content-Length) or a
+  // reset: the body fails, with the stream's error where there is one.
+  source.once('error', (error: Error) => {
+    if (!body.destroyed) body.destroy(error);
   });
+  source.once('close', abandoned);
   return body;
 }

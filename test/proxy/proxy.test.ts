@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
@@ -8,18 +8,17 @@ import { connect as http2Connect } from 'node:http2';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Agent, WebSocket } from 'undici';
-import { PorticoProcess } from '../support/portico-process.js';
+import type { PorticoProcess } from '../support/portico-process.js';
 import { eventually, openDescriptors } from '../support/process-stats.js';
 import { residentBytes } from '../support/process-memory.js';
-import { fetchRootCa } from '../support/root-ca.js';
 import { createSandbox, freePort, type Sandbox } from '../support/sandbox.js';
+import { serveConfig } from '../support/config-portico.js';
+import { startUpstream as startProcess } from '../support/upstream-process.js';
 import { createRootCa, issueLeaf } from '../../src/tls/internal-ca/internal-ca.js';
 
 // Portico in front of two real application processes (test/support/upstream-server.ts, small
 // node:http servers), one worker so that balancing is observable request by request.
-const UPSTREAM = fileURLToPath(new URL('../support/upstream-server.js', import.meta.url));
 const HOST = 'app.example.test';
 let box: Sandbox;
 let portico: PorticoProcess;
@@ -30,13 +29,8 @@ let secureUpstream: Server;
 const ports: number[] = [];
 const upstreams = new Map<number, ChildProcess>();
 
-function startUpstream(port: number, name: string): Promise<void> {
-  const child = spawn(process.execPath, [UPSTREAM, String(port), name], { stdio: ['ignore', 'pipe', 'inherit'] });
-  upstreams.set(port, child);
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => (/listening/.test(chunk.toString()) ? resolve() : undefined));
-    child.once('exit', (code) => reject(new Error(`upstream ${name} exited (${code})`)));
-  });
+async function startUpstream(port: number, name: string): Promise<void> {
+  upstreams.set(port, await startProcess(port, name));
 }
 
 before(async () => {
@@ -54,8 +48,8 @@ before(async () => {
   await mkdir(join(box.dir, 'public'));
   await writeFile(join(box.dir, 'public', 'index.html'), 'the static side\n');
   const to = `[http://127.0.0.1:${ports[0]}, http://127.0.0.1:${ports[1]}]`;
-  await writeFile(
-    join(box.dir, 'portico.yaml'),
+  ({ portico, httpPort, httpsPort, rootCa } = await serveConfig(
+    box,
     [
       'http: 0',
       'https: 0',
@@ -76,13 +70,8 @@ before(async () => {
       `      - { path: /ip/, to: ${to}, balance: ip_hash }`,
       `      - { path: /secure/, to: [https://127.0.0.1:${securePort}], ca: ./upstream-ca.pem }`,
       `      - { path: /untrusted/, to: [https://127.0.0.1:${securePort}] }`,
-      '',
-    ].join('\n'),
-  );
-  portico = PorticoProcess.serve(['--config', join(box.dir, 'portico.yaml')]);
-  await portico.waitFor(/^ready: /m);
-  [httpPort, httpsPort] = await Promise.all([portico.port('http'), portico.port('https')]);
-  rootCa = (await fetchRootCa(box.state)).pem;
+    ],
+  ));
 });
 
 after(async () => {
@@ -250,10 +239,36 @@ test('headers: hop-by-hop fields are removed both ways; forwarding fields are se
       assert.equal(up.forwarded, `for=203.0.113.9, for=127.0.0.2;host=${HOST};proto=http`);
       assert.equal(up['x-forwarded-proto'], 'https');
     }],
+    ['names with an underscore and address claims from an untrusted client are dropped', { x_forwarded_for: '6.6.6.6', x_app: 'y', 'x-real-ip': '6.6.6.6', 'true-client-ip': '6.6.6.6', 'x-forwarded-port': '1', 'x-app': 'kept' }, undefined, (up) => {
+      for (const name of ['x_forwarded_for', 'x_app', 'x-real-ip', 'true-client-ip', 'x-forwarded-port']) assert.equal(up[name], undefined, name);
+      assert.equal(up['x-forwarded-for'], '127.0.0.1');
+      assert.equal(up['x-app'], 'kept');
+    }],
+    ['a trusted proxy\'s address claims are kept, names with an underscore still dropped', { x_forwarded_for: '6.6.6.6', 'x-real-ip': '203.0.113.9', 'x-forwarded-port': '443' }, '127.0.0.2', (up) => {
+      assert.equal(up.x_forwarded_for, undefined);
+      assert.equal(up['x-real-ip'], '203.0.113.9');
+      assert.equal(up['x-forwarded-port'], '443');
+    }],
   ];
   for (const [name, headers, from, check] of cases) {
     await test(name, async () => check(await seen(headers, from)));
   }
+  await test('over HTTP/2, names with an underscore and address claims from an untrusted client are dropped too', async () => {
+    const session = http2Connect(`https://127.0.0.1:${httpsPort}`, { ca: rootCa, servername: HOST });
+    try {
+      const body = await new Promise<string>((resolve, reject) => {
+        const stream = session.request({ ':path': '/api/headers', ':authority': HOST, x_forwarded_for: '6.6.6.6', 'x-real-ip': '6.6.6.6', 'x-app': 'kept' });
+        let text = '';
+        stream.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        stream.on('end', () => resolve(text));
+        stream.on('error', reject);
+      });
+      const up = JSON.parse(body) as Record<string, string>;
+      assert.deepEqual([up.x_forwarded_for, up['x-real-ip'], up['x-forwarded-for'], up['x-app']], [undefined, undefined, '127.0.0.1', 'kept']);
+    } finally {
+      session.close();
+    }
+  });
   // From the upstream: hop-by-hop fields removed, Location at itself turned into one at this site, cookie domain rewritten.
   const hop = await get('/api/hop');
   assert.equal(hop.status, 302);

@@ -99,6 +99,11 @@ const rows: Row[] = [
   { name: 'a Content-Length with a plus sign', request: `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n${C}\r\nhello`, status: 400, rule: 'RFC 9110 §8.6 (1*DIGIT)' },
   { name: 'chunked that is not the last coding', request: `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n${C}\r\n0\r\n\r\n`, status: 400, rule: 'RFC 9112 §6.3 MUST 400 and close' },
   { name: 'a coding that is not chunked', request: `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n${C}\r\n0\r\n\r\n`, status: 400, rule: 'RFC 9112 §6.3 MUST 400 and close' },
+  { name: 'a coding before chunked (gzip, chunked)', request: `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n${C}\r\n0\r\n\r\n`, status: 501, rule: 'RFC 9112 §6.1 SHOULD 501 (a coding not implemented; never dropped silently); nginx and Caddy 501' },
+  { name: 'gzip and chunked on two Transfer-Encoding lines', request: `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n${C}\r\n0\r\n\r\n`, status: 501, rule: 'RFC 9110 §5.3 (lines combine into one list), RFC 9112 §6.1' },
+  { name: 'a coding that was removed (identity, chunked)', request: `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity, chunked\r\n${C}\r\n0\r\n\r\n`, status: 501, rule: 'RFC 9112 §6.1 (identity is no longer a transfer coding)' },
+  { name: 'chunked twice', request: `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n${C}\r\n0\r\n\r\n`, status: 400, rule: 'RFC 9112 §6.1 (MUST NOT apply chunked more than once)' },
+  { name: 'Chunked in another case', request: `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n${C}\r\n0\r\n\r\n`, status: 405, rule: 'RFC 9112 §7 (coding names are case-insensitive)' },
   { name: 'a body over the limit, refused before it is read', request: `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n${C}\r\n`, status: 413, rule: 'RFC 9110 §15.5.14' },
   { name: 'a chunked body on GET (read, then the connection closes)', request: 'GET /x.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n', status: 200, rule: 'RFC 9110 §9.3.1', expect: /connection: close/ },
   // A malformed chunked body after a request that was answered: one response, never a second

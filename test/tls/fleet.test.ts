@@ -41,8 +41,16 @@ after(async () => {
   await box?.remove();
 });
 
+/**
+ * Lock leases. The exactly-once tests use a lease a stalled machine cannot outlast (a holder that
+ * stops for longer than its lease loses the lock, and a second order follows): 2 s of stall broke
+ * them with 3 s. Only the take-over tests, which wait for a lease to run out, use a short one.
+ */
+const LEASE = '60s';
+const TAKEOVER_LEASE = '3s';
+
 /** The config file of instance n (1 to 3) of a fleet run: identical but for the address it binds and its own state folder. */
-async function configFile(run: string, n: number, host: string, challenge = 'http-01'): Promise<string> {
+async function configFile(run: string, n: number, host: string, challenge = 'http-01', lease = LEASE): Promise<string> {
   const file = join(box.dir, `${run}-${n}.yaml`);
   await writeFile(
     file,
@@ -52,7 +60,7 @@ async function configFile(run: string, n: number, host: string, challenge = 'htt
       `bind: 127.0.0.${n}`,
       'workers: 2',
       `state: ${join(box.dir, `${run}-state-${n}`)}`,
-      `storage: { redis: { url: "${redis.url}", prefix: ${run}, lease: 3s } }`,
+      `storage: { redis: { url: "${redis.url}", prefix: ${run}, lease: ${lease} } }`,
       'sites:',
       `  - { name: fleet, hosts: [${host}], root: ./fleet-site, tls: { acme: { directory: "${pebble.directory}", email: ops@example.test, ca: ${pebble.tlsRootFile}, challenges: [${challenge}] } } }`,
       '',
@@ -92,6 +100,12 @@ test('fleet: three instances started at once order the certificate exactly once,
   const ordersBefore = pebble.orders();
   const files = await Promise.all([1, 2, 3].map((n) => configFile('run1', n, host)));
   const instances = files.map((file) => start(file));
+  // The machine stalls for 4 s while the order is under way (every instance stopped, as a loaded
+  // host or a VM pause does): the holder keeps its lock, nobody orders a second time.
+  await Promise.any(instances.map((portico) => portico.waitFor(/waiting for the lock run1:locks:\S+: held by pid \d+ /, 60_000)));
+  for (const portico of instances) portico.child.kill('SIGSTOP');
+  await new Promise((resolve) => setTimeout(resolve, 4_000));
+  for (const portico of instances) portico.child.kill('SIGCONT');
   await Promise.all(instances.map((portico) => portico.waitFor(/ACME certificate ready for fleet1\.example\.test/, 90_000)));
   assert.equal(pebble.orders() - ordersBefore, 1, 'Pebble created exactly one order');
   const served = await Promise.all([1, 2, 3].map((n) => servedBy(n, host)));
@@ -111,7 +125,7 @@ test('fleet: three instances started at once order the certificate exactly once,
 
 test('fleet: the instance holding the lock is killed (SIGKILL) while its order is pending; another takes over when the lease runs out and completes; one certificate is served by all', async () => {
   const host = 'fleet2.example.test';
-  const files = await Promise.all([1, 2, 3].map((n) => configFile('run2', n, host)));
+  const files = await Promise.all([1, 2, 3].map((n) => configFile('run2', n, host, 'http-01', TAKEOVER_LEASE)));
   const holder = start(files[1]!, 'slow-acme-challenge');
   await holder.waitFor(/\(test fault\) waiting 20 s before answering the challenge for fleet2\.example\.test/, 60_000);
   const others = [start(files[0]!), start(files[2]!)];
@@ -126,7 +140,7 @@ test('fleet: the instance holding the lock is killed (SIGKILL) while its order i
 
 test('fleet: a holder that stalls past its lease (SIGSTOP, then SIGCONT) cannot overwrite the certificate the next holder stored (fencing)', async () => {
   const host = 'fleet3.example.test';
-  const files = await Promise.all([1, 2, 3].map((n) => configFile('run3', n, host)));
+  const files = await Promise.all([1, 2, 3].map((n) => configFile('run3', n, host, 'http-01', TAKEOVER_LEASE)));
   // The holder must be instance 2 and must finish its order alone: for that order only, Pebble
   // validates against 127.0.0.2; the takeover's order is validated against 127.0.0.1 again.
   await pebble.resolve(host, '127.0.0.2');

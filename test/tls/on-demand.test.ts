@@ -17,6 +17,8 @@ let portico: PorticoProcess;
 let askServer: Server;
 const asked: string[] = [];
 const RATE = 5;
+/** When the first test's order could have been placed at the earliest: it counts against the burst's minute while that lasts. */
+let firstOrderNotBefore: number | undefined;
 
 before(async () => {
   box = await createSandbox();
@@ -62,6 +64,7 @@ after(async () => {
 
 test('on-demand TLS: an approved name gets a certificate from the ACME CA during its first handshake; the client waits, then verifies it', async () => {
   const orders = pebble.orders();
+  firstOrderNotBefore = Date.now();
   const reply = await probe({ port: pebble.httpsPort, servername: 'ok-first.customer.test', ca: await pebble.root() });
   assert.equal(reply.status, 200);
   assert.equal(reply.body, 'this is customers\n');
@@ -90,8 +93,10 @@ test(`on-demand TLS: 50 approved random names in a burst order no more than the 
   const results = await Promise.allSettled(names.map((servername) => probe({ port: pebble.httpsPort, servername, ca: root })));
   const served = results.filter((result) => result.status === 'fulfilled').length;
   const ordered = pebble.orders() - orders;
-  // The first test's order counts against the same minute.
-  assert.ok(ordered <= RATE - 1, `${ordered} orders for a burst of 50 names`);
+  // The first test's order counts against the same minute, unless a slow machine let that minute
+  // pass before the burst was decided: then the whole rate was the burst's.
+  const budget = firstOrderNotBefore !== undefined && Date.now() - firstOrderNotBefore < 60_000 ? RATE - 1 : RATE;
+  assert.ok(ordered >= 1 && ordered <= budget, `${ordered} orders for a burst of 50 names; between 1 and ${budget} expected`);
   assert.equal(served, ordered, 'every name that was served was ordered, and no more');
   for (const result of results) if (result.status === 'rejected') assert.match(String(result.reason), /alert unrecognized name|unrecognized_name|SSL alert number 112/i);
   await portico.waitFor(/on-demand TLS: no certificate for burst-\S+ \(site customers\): \d+ certificates were ordered in the last minute \(tls\.onDemand\.ratePerMinute\)|orders are in progress already/);
