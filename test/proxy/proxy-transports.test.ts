@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
@@ -7,18 +7,17 @@ import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
-import { fileURLToPath } from 'node:url';
 import bcrypt from 'bcryptjs';
-import { PorticoProcess } from '../support/portico-process.js';
+import { serveConfig } from '../support/config-portico.js';
+import type { PorticoProcess } from '../support/portico-process.js';
 import { eventually } from '../support/process-stats.js';
-import { fetchRootCa } from '../support/root-ca.js';
 import { createSandbox, freePort, type Sandbox } from '../support/sandbox.js';
+import { startUpstream } from '../support/upstream-process.js';
 
 // The reverse proxy over every transport a client can use: HTTP/1.1 (plain and TLS), HTTP/2,
 // and an HTTP/1.1 upgrade. Each test here is a hole an outside review found (issue 19): a
 // WebSocket upgrade that skipped the site's rules, HTTP/2 bodies that never got an answer, an
 // upstream's odd status that crashed the worker, and a Host the routing never saw.
-const UPSTREAM = fileURLToPath(new URL('../support/upstream-server.js', import.meta.url));
 const HOST = 'app.example.test';
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 let box: Sandbox;
@@ -32,38 +31,26 @@ let upstream: ChildProcess;
 before(async () => {
   box = await createSandbox();
   upstreamPort = await freePort();
-  upstream = spawn(process.execPath, [UPSTREAM, String(upstreamPort), 'A'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    upstream.stdout!.on('data', (chunk: Buffer) => (/listening/.test(chunk.toString()) ? resolve() : undefined));
-    upstream.once('exit', (code) => reject(new Error(`the upstream exited (${code})`)));
-  });
+  upstream = await startUpstream(upstreamPort, 'A');
   await mkdir(join(box.dir, 'public'));
   await writeFile(join(box.dir, 'public', 'index.html'), 'the static side\n');
   await writeFile(join(box.dir, 'users'), `alice:${bcrypt.hashSync('secret', 4)}\n`);
-  await writeFile(
-    join(box.dir, 'portico.yaml'),
-    [
-      'http: 0',
-      'https: 0',
-      'bind: 127.0.0.1',
-      'workers: 1',
-      `state: ${box.state}`,
-      'sites:',
-      '  - name: app',
-      `    hosts: [${HOST}]`,
-      '    root: ./public',
-      '    httpsRedirect: true',
-      '    log: { dir: ./logs, fields: [cs-method, cs-uri-stem, sc-status, cs-username, sc-bytes, cs-bytes] }',
-      '    auth: [{ path: /api/private/, realm: Private, htpasswd: ./users }]',
-      '    headers: [{ path: /api/, set: { x-frame-options: DENY } }]',
-      `    proxy: [{ path: /api/, to: [http://127.0.0.1:${upstreamPort}] }]`,
-      '',
-    ].join('\n'),
-  );
-  portico = PorticoProcess.serve(['--config', join(box.dir, 'portico.yaml')]);
-  await portico.waitFor(/^ready: /m);
-  [httpPort, httpsPort] = await Promise.all([portico.port('http'), portico.port('https')]);
-  rootCa = (await fetchRootCa(box.state)).pem;
+  ({ portico, httpPort, httpsPort, rootCa } = await serveConfig(box, [
+    'http: 0',
+    'https: 0',
+    'bind: 127.0.0.1',
+    'workers: 1',
+    `state: ${box.state}`,
+    'sites:',
+    '  - name: app',
+    `    hosts: [${HOST}]`,
+    '    root: ./public',
+    '    httpsRedirect: true',
+    '    log: { dir: ./logs, fields: [cs-method, cs-uri-stem, sc-status, cs-username, sc-bytes, cs-bytes] }',
+    '    auth: [{ path: /api/private/, realm: Private, htpasswd: ./users }]',
+    '    headers: [{ path: /api/, set: { x-frame-options: DENY } }]',
+    `    proxy: [{ path: /api/, to: [http://127.0.0.1:${upstreamPort}] }]`,
+  ]));
 });
 
 after(async () => {
