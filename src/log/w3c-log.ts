@@ -53,7 +53,7 @@ export class W3cLog {
   private midLine = false;
   private fd: number | undefined;
   private fdDay = '';
-  private timer: NodeJS.Timeout | undefined;
+  private timer: NodeJS.Timeout | undefined = undefined;
   private failingSince = 0;
   /** Lines dropped and not yet reported, and when the last report was. */
   private dropped = 0;
@@ -64,8 +64,7 @@ export class W3cLog {
     this.format = lineWriter(options.fields);
     this.now = options.now ?? Date.now;
     this.maxPendingBytes = options.maxPendingBytes ?? MAX_PENDING_BYTES;
-    this.timer = setInterval(() => this.flush(), FLUSH_INTERVAL_MS);
-    this.timer.unref();
+    this.startTimer();
   }
 
   get dir(): string {
@@ -142,6 +141,11 @@ export class W3cLog {
     this.stop();
   }
 
+  private startTimer(): void {
+    this.timer = setInterval(() => this.flush(), FLUSH_INTERVAL_MS);
+    this.timer.unref();
+  }
+
   private stop(): void {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
@@ -189,6 +193,8 @@ export class W3cLog {
   }
 
   private failed(error: unknown): void {
+    // A retired log's late line the disk refused: retried like any other.
+    if (this.timer === undefined) this.startTimer();
     if (this.failingSince === 0) {
       this.failingSince = this.now();
       this.options.log.warn(`cannot write the access log in ${this.options.dir}: ${describeError(error)}; keeping up to ${formatBytes(this.maxPendingBytes)} of lines and retrying every second`);

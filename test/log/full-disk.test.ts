@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { type AccessRecord, DEFAULT_W3C_FIELDS } from '../../src/log/w3c-fields.js';
 import { W3cLog } from '../../src/log/w3c-log.js';
+import { AccessLogs } from '../../src/sites/access-logs.js';
 import { recordingLogger } from '../support/in-process.js';
 import { PorticoProcess } from '../support/portico-process.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
@@ -219,4 +220,30 @@ test('full disk, in one worker: a write the disk cuts short leaves whole lines; 
   assert.equal(numbers.length + reported(), LINES, `lines in the file (${numbers.length}) and reported dropped (${reported()})`);
   // What was dropped is the oldest: the newest line is in the file.
   assert.ok(numbers.includes(LINES - 1));
+});
+
+test('full disk: a log a reload retired keeps retrying its lines, and what it cannot write by exit is counted', async (t) => {
+  if (skip) return t.skip(skip);
+  const at = { logs: await tmpfs('retired') };
+  const log = recordingLogger();
+  const logs = new AccessLogs(log);
+  const writer = logs.use({ dir: at.logs, fields: DEFAULT_W3C_FIELDS });
+  writer.write(record(0));
+  writer.flush();
+  let filler = await fill(at);
+  for (let i = 1; i < 100; i++) writer.write(record(i));
+  // The reload that removes the site: the flush fails, the lines stay and are retried every second.
+  logs.retain([]);
+  await rm(filler);
+  await until('the retired log wrote its lines', async () => parse(await logText(at)).numbers.length === 100);
+  // Late lines (exchanges that were still in flight), each written at once, on a full disk; then the worker exits.
+  filler = await fill(at);
+  for (let i = 100; i < 200; i++) writer.write(record(i));
+  logs.flush();
+  const dropped = Number(/^WARN cannot write the access log in .* at exit: dropped (\d+) access-log line/m.exec(log.lines.join('\n'))?.[1] ?? 0);
+  const { numbers, torn } = parse(await logText(at));
+  assert.deepEqual(torn, []);
+  assert.ok(dropped > 0, log.lines.join('\n'));
+  assert.equal(numbers.length + dropped, 200, `lines in the file (${numbers.length}) and reported dropped at exit (${dropped})`);
+  await rm(filler);
 });
