@@ -7,6 +7,7 @@ import { errorPage } from '../http/error-page.js';
 import { type ConnectionFacts, connectionFacts, type Exchange, headerGetter, splitTarget } from '../http/exchange.js';
 import { parseHost, type RequestHost } from '../http/host.js';
 import type { Response } from '../http/response.js';
+import { clientWentAway } from '../log/client-gone.js';
 import type { Logger } from '../log/logger.js';
 import { OnceAMinute } from '../log/once-a-minute.js';
 import type { BodyPolicy, Dispatch, ResponseWriter } from './dispatch.js';
@@ -67,7 +68,9 @@ export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
         // nghttp2 refused the client (newer Node versions cut a reset flood off here themselves,
         // before any stream reaches Portico): worth a WARN, once a minute per address.
         const address = this.sessions.get(session)?.facts.remoteAddress ?? session.socket?.remoteAddress ?? 'a client';
-        this.warnings.warn(address, `HTTP/2 client ${address} broke the protocol (nghttp2: ${describeError(error)}); its connection was closed`);
+        // A client hanging up mid-response (its connection reset, a GOAWAY CANCEL) is an ordinary end, not a protocol error.
+        if (clientWentAway(error)) this.log.debug(`HTTP/2 client ${address} went away (${describeError(error)})`);
+        else this.warnings.warn(address, `HTTP/2 client ${address} broke the protocol (nghttp2: ${describeError(error)}); its connection was closed`);
         session.destroy();
       });
     });

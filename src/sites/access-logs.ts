@@ -6,10 +6,12 @@ import { PORTICO_VERSION } from '../version.js';
 /**
  * A worker's access logs, one per folder and field list, shared by every configuration that
  * names them: a reload keeps a log that is still wanted (its buffered lines and open file carry
- * on) and retires the rest, which flush and close.
+ * on) and retires the rest, which flush and close. A retired log whose disk refuses its last
+ * lines keeps retrying them, and is still written (or its lines counted) when the worker exits.
  */
 export class AccessLogs {
   private readonly logs = new Map<string, W3cLog>();
+  private readonly retired = new Set<W3cLog>();
 
   constructor(
     private readonly log: Logger,
@@ -29,10 +31,12 @@ export class AccessLogs {
   /** Keeps the logs these plans name; the others are retired (in-flight exchanges may still write a last line). */
   retain(plans: readonly AccessLogPlan[]): void {
     const wanted = new Set(plans.map(keyOf));
+    for (const log of this.retired) if (log.idle) this.retired.delete(log);
     for (const [key, log] of this.logs) {
       if (wanted.has(key)) continue;
       log.retire();
       this.logs.delete(key);
+      this.retired.add(log);
     }
   }
 
@@ -41,9 +45,9 @@ export class AccessLogs {
     for (const log of this.logs.values()) log.reopen();
   }
 
-  /** Writes every buffered line now: before the worker exits. */
+  /** Before the worker exits: writes every buffered line now; what the disk refuses is counted and reported. */
   flush(): void {
-    for (const log of this.logs.values()) log.flush();
+    for (const log of [...this.logs.values(), ...this.retired]) log.close();
   }
 }
 
