@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import bcrypt from 'bcryptjs';
 import { serveConfig } from '../support/config-portico.js';
+import { denied, type MatrixTarget, matrixTest, oneOf, type Outcome, type Predicate, type Row } from '../support/matrix.js';
 import type { PorticoProcess } from '../support/portico-process.js';
 import { eventually } from '../support/process-stats.js';
 import { createSandbox, freePort, type Sandbox } from '../support/sandbox.js';
@@ -228,3 +229,39 @@ test('the upstream is told the authority Portico routed by: HTTP/2 host ≠ :aut
   relocated.socket.destroy();
   assert.equal(relocated.headers.location, `https://${HOST}/elsewhere?q=1`, 'an upstream redirect to itself is rewritten to the routed authority');
 });
+
+// The proxy's routing and forwarding over the matrix (test/support/matrix.ts): every transport and
+// every spelling of a proxied path. Each cell is either the upstream's answer, told the authority
+// Portico routed by, or a refusal; never another host's name at the upstream, never a hang.
+const target = (): MatrixTarget => ({ port: httpsPort, host: HOST, ca: rootCa, otherHost: 'evil.example', localAddress: '127.0.0.6' });
+
+/** The upstream's /headers answered, and it was told HOST (Host, X-Forwarded-Host, Forwarded); or the request was refused. */
+const toldRoutedHost: Predicate = {
+  describe: 'the upstream is told the routed host, or a refusal',
+  test: (o: Outcome) => {
+    if (o.status === 400 || o.status === 404 || o.status === 421) return true;
+    if (o.status !== 200) return `got ${o.status}`;
+    if (/evil/.test(o.body)) return `the upstream saw another host: ${o.body.slice(0, 120)}`;
+    const seen = JSON.parse(o.body) as Record<string, string>;
+    // The authority as routed, with its port where the request gave one (absolute-form does).
+    const name = (value: string | undefined): string | undefined => value?.replace(/:\d+$/, '');
+    return (name(seen.host) === HOST && name(seen['x-forwarded-host']) === HOST) || `the upstream saw host ${seen.host}, x-forwarded-host ${seen['x-forwarded-host']}`;
+  },
+};
+
+const uploaded = (size: number): Predicate => ({
+  describe: `200 with the upstream's count of ${size} bytes`,
+  test: (o: Outcome) => (o.status === 200 && (JSON.parse(o.body) as { bytes: number }).bytes === size) || `got ${o.status} ${o.body.slice(0, 60)}`,
+});
+
+const PROXY_ROWS: Row[] = [
+  { name: 'proxy: what Host the upstream is told, every spelling', request: { path: '/api/headers' }, expect: toldRoutedHost, variants: true, transports: ['h1', 'h2'] },
+  { name: 'proxy: a POST body reaches the upstream', request: { method: 'POST', path: '/api/upload', body: 'x'.repeat(5000), headers: { 'content-type': 'text/plain' } }, expect: uploaded(5000), transports: ['h1', 'h2'] },
+  { name: 'proxy: a POST body, every spelling: the upstream or a refusal', request: { method: 'POST', path: '/api/upload', body: 'abc' }, expect: { describe: 'the upstream\'s count, or a refusal', test: (o) => o.status >= 400 || uploaded(3).test(o) }, variants: true, transports: ['h1', 'h2'] },
+  { name: 'proxy: an upstream\'s invalid status is 502', request: { path: '/api/status?code=999' }, expect: 502, transports: ['h1', 'h2'] },
+  { name: 'proxy: an invalid status, every spelling: never a crash, never a 2xx', request: { path: '/api/status?code=999' }, expect: oneOf(400, 404, 502), variants: true, transports: ['h1', 'h2'] },
+  { name: 'proxy: a WebSocket on a protected path, every spelling', request: { path: '/api/private/ws' }, expect: denied, variants: true, transports: ['upgrade'] },
+  { name: 'proxy: a WebSocket on an open path opens', request: { path: '/api/ws' }, expect: 101, transports: ['upgrade'] },
+];
+
+matrixTest('reverse proxy', target, PROXY_ROWS);
