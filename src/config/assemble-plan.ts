@@ -1,13 +1,13 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, readFile, stat } from 'node:fs/promises';
-import type { ErrorCode } from '../errors.js';
-import { describeError, systemErrorCode } from '../errors.js';
+import { access, mkdir, stat } from 'node:fs/promises';
+import { type ErrorCode, isPorticoError, describeError, systemErrorCode } from '../errors.js';
 import type { KeyType } from '../tls/key-types.js';
 import { leafId } from '../tls/storage/storage-keys.js';
 import { certificateCovers } from '../tls/certificate-names.js';
 import { readPassphrase } from '../tls/passphrase.js';
 import { readHtpasswd } from './htpasswd.js';
+import { describeReadError, FILE_LIMITS, readNamedFile } from './named-file.js';
 import type { SiteRulesInput } from './site-rules-config.js';
 import { type AccessLogPlan, type Binding, type CertificatePlan, freezePlan, type Limits, type Plan, type ProxyRoute, type SitePlan, type StoragePlan } from './plan.js';
 
@@ -96,11 +96,10 @@ export async function assemblePlan(input: PlanInput, report: Report): Promise<Pl
     const proxyCa = new Map<ProxyInput, string>();
     for (const [j, route] of site.proxy.entries()) {
       if (route.caFile === undefined) continue;
-      const pem = await readFile(route.caFile, 'utf8').catch((error: unknown) => fail(`${at}.proxy[${j}].ca`, `${route.caFile} cannot be read (${systemErrorCode(error) ?? describeError(error)})`, 'ERR_CONFIG_INVALID'));
-      if (typeof pem !== 'string') continue;
-      if (!pem.includes('-----BEGIN CERTIFICATE-----')) fail(`${at}.proxy[${j}].ca`, `${route.caFile} holds no PEM certificate`, 'ERR_CONFIG_INVALID');
-      else proxyCa.set(route, pem);
+      const pem = await readCaFile(route.caFile, `${at}.proxy[${j}].ca`, fail);
+      if (pem !== undefined) proxyCa.set(route, pem);
     }
+    if (site.tls !== 'internal' && 'acme' in site.tls && site.tls.acme.caFile !== undefined) await readCaFile(site.tls.acme.caFile, `${at}.tls.acme.ca`, fail);
     proxyCas.set(site, proxyCa);
     const prefixes = new Set<string>();
     for (const [j, vdir] of site.vdirs.entries()) {
@@ -182,22 +181,22 @@ async function checkCertificateFiles(files: { cert: string; key: string; passphr
   let cert: X509Certificate | undefined;
   let key: ReturnType<typeof createPrivateKey> | undefined;
   try {
-    cert = new X509Certificate(await readFile(files.cert));
+    cert = new X509Certificate(await readNamedFile(files.cert, FILE_LIMITS.pem));
   } catch (error) {
-    fail(`${at}.cert`, `${files.cert} ${systemErrorCode(error) === 'ENOENT' ? 'does not exist' : 'is not a PEM certificate'}; give the certificate file (PEM, leaf first)`, 'ERR_CERTIFICATE_FILES');
+    fail(`${at}.cert`, `${isPorticoError(error) ? error.message : `${files.cert} ${systemErrorCode(error) === 'ENOENT' ? 'does not exist' : 'is not a PEM certificate'}`}; give the certificate file (PEM, leaf first)`, codeOf(error, 'ERR_CERTIFICATE_FILES'));
   }
   let passphrase: string | undefined;
   if (files.passphraseFile) {
     try {
       passphrase = await readPassphrase(files.passphraseFile);
     } catch (error) {
-      fail(`${at}.passphraseFile`, `${files.passphraseFile} cannot be read (${systemErrorCode(error) ?? describeError(error)}); give the file holding the key's passphrase`, 'ERR_CERTIFICATE_FILES');
+      fail(`${at}.passphraseFile`, `${describeReadError(files.passphraseFile, error)}; give the file holding the key's passphrase`, codeOf(error, 'ERR_CERTIFICATE_FILES'));
       return;
     }
   }
   let keyText = '';
   try {
-    keyText = await readFile(files.key, 'latin1');
+    keyText = (await readNamedFile(files.key, FILE_LIMITS.pem)).toString('latin1');
     key = createPrivateKey({ key: keyText, ...(passphrase !== undefined ? { passphrase } : {}) });
   } catch (error) {
     // OpenSSL's errors for a missing passphrase vary by version: the PEM header says it plainly.
@@ -210,12 +209,31 @@ async function checkCertificateFiles(files: { cert: string; key: string; passphr
           : encrypted
             ? 'cannot be decrypted with the passphrase in passphraseFile; check that file'
             : "is not a PEM private key; give the certificate's private key (PEM)";
-    fail(`${at}.key`, `${files.key} ${why}`, 'ERR_CERTIFICATE_FILES');
+    fail(`${at}.key`, isPorticoError(error) ? `${error.message}; give the certificate's private key (PEM)` : `${files.key} ${why}`, codeOf(error, 'ERR_CERTIFICATE_FILES'));
   }
   if (!cert || !key) return;
   if (!cert.checkPrivateKey(key)) return fail(`${at}.key`, `${files.key} is not the private key of ${files.cert}; give the key the certificate was issued for`, 'ERR_CERTIFICATE_FILES');
   const uncovered = hosts.filter((host) => !certificateCovers(cert, host));
   if (uncovered.length > 0) fail(`${at}.cert`, `${files.cert} does not cover ${uncovered.join(', ')}; use a certificate issued for every host of the site, or tls: internal`, 'ERR_CERTIFICATE_FILES');
+}
+
+/** A PEM bundle of CA certificates (a proxy route's or an ACME directory's `ca`), or undefined after reporting why not. */
+async function readCaFile(file: string, at: string, fail: Report): Promise<string | undefined> {
+  let pem: string;
+  try {
+    pem = (await readNamedFile(file, FILE_LIMITS.pem)).toString('utf8');
+  } catch (error) {
+    fail(at, `${describeReadError(file, error)}; give a PEM file of CA certificates`, codeOf(error, 'ERR_CONFIG_INVALID'));
+    return undefined;
+  }
+  if (pem.includes('-----BEGIN CERTIFICATE-----')) return pem;
+  fail(at, `${file} holds no PEM certificate`, 'ERR_CONFIG_INVALID');
+  return undefined;
+}
+
+/** A refused file's own code (ERR_NOT_A_FILE, ERR_FILE_TOO_LARGE), else the check's. */
+export function codeOf(error: unknown, fallback: ErrorCode): ErrorCode {
+  return isPorticoError(error) ? error.code : fallback;
 }
 
 async function checkLogFolder(dir: string, at: string, fail: Report): Promise<void> {

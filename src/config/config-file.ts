@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
-import { type ErrorCode, describeError } from '../errors.js';
+import { type ErrorCode, describeError, isPorticoError } from '../errors.js';
+import { FILE_LIMITS, readNamedFile } from './named-file.js';
 import { DEFAULT_W3C_FIELDS } from '../log/w3c-fields.js';
 import { suggest } from '../cli/suggest.js';
 import { assemblePlan, type SiteInput } from './assemble-plan.js';
@@ -31,8 +31,9 @@ export async function planFromConfigFile(file: string, cwd = process.cwd()): Pro
   const path = resolve(cwd, file);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = (await readNamedFile(path, FILE_LIMITS.config)).toString('utf8');
   } catch (error) {
+    if (isPorticoError(error)) throw new PlanError([{ path: '', problem: `the config file ${error.message}; give a YAML or JSON file`, code: error.code }]);
     throw new PlanError([{ path: '', problem: `cannot read the config file ${path}: ${describeError(error)}`, code: 'ERR_CONFIG_READ' }]);
   }
   const lines = new LineCounter();
