@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
 import { type ErrorCode, describeError, isPorticoError } from '../errors.js';
 import { FILE_LIMITS, readNamedFile } from './named-file.js';
@@ -45,11 +45,23 @@ export async function planFromConfigFile(file: string, cwd = process.cwd()): Pro
   if (doc.errors.length > 0) {
     throw new PlanError(doc.errors.map((error) => ({ where: at(error.pos[0]), path: '', problem: yamlMessage(error.message), code: 'ERR_CONFIG_SYNTAX' })));
   }
+  const expansion = aliasExpansion(doc);
+  if (expansion !== undefined) {
+    throw new PlanError([{ where: at(expansion), path: '', problem: `aliases from here on add more than ${MAX_ALIAS_VALUES} values to the file (an alias bomb, "billion laughs"?); write the values out, or use fewer aliases`, code: 'ERR_CONFIG_SYNTAX' }]);
+  }
   const problems: Problem[] = [];
   const report = (configPath: Path, problem: string, code: ErrorCode, key = false): void => {
     problems.push({ where: at(offsetOf(doc, configPath, key)), path: renderPath(configPath), problem, code });
   };
-  const parsed = configSchema.safeParse(doc.toJS() ?? {}, { reportInput: true });
+  let tree: unknown;
+  try {
+    tree = doc.toJS({ maxAliasCount: MAX_ALIAS_VALUES });
+  } catch (error) {
+    // The yaml package's own alias guard, behind the one above; anything else it throws is a bug.
+    if (!(error instanceof ReferenceError)) throw error;
+    throw new PlanError([{ where: at(0), path: '', problem: `${error.message}; write the values out, or use fewer aliases`, code: 'ERR_CONFIG_SYNTAX' }]);
+  }
+  const parsed = configSchema.safeParse(tree ?? {}, { reportInput: true });
   if (!parsed.success) {
     reportSchemaIssues(parsed.error.issues, report);
     throw new PlanError(problems);
@@ -283,6 +295,47 @@ function offsetOf(doc: Document, path: Path, key: boolean): number {
     if (range) return range[0];
   }
   return 0;
+}
+
+/** How many values aliases may add to a file, all together: far more than sharing a few settings takes. */
+const MAX_ALIAS_VALUES = 10_000;
+
+/**
+ * Where aliases (`*name`) start to add more than MAX_ALIAS_VALUES values to the file, or
+ * undefined if they do not. Each alias stands for a copy of what its anchor names, aliases
+ * inside it included, so ten nested lists of ten aliases are 10^10 values ("billion laughs"),
+ * which the schema check and every loop over sites or hosts would walk one by one.
+ */
+function aliasExpansion(doc: Document): number | undefined {
+  const sizes = new Map<unknown, number>();
+  const sizeOf = (node: unknown): number => {
+    const known = sizes.get(node);
+    if (known !== undefined) return known;
+    // An anchor whose alias sits inside it would never end: count it as too large.
+    sizes.set(node, Number.POSITIVE_INFINITY);
+    let size = 1;
+    if (isAlias(node)) size = sizeOf(node.resolve(doc));
+    else if (isPair(node)) size = sizeOf(node.key) + sizeOf(node.value);
+    else if (isMap(node) || isSeq(node)) for (const item of node.items) size += sizeOf(item);
+    sizes.set(node, size);
+    return size;
+  };
+  let added = 0;
+  let found: number | undefined;
+  const walk = (node: unknown): void => {
+    if (found !== undefined) return;
+    if (isAlias(node)) {
+      added += sizeOf(node);
+      if (added > MAX_ALIAS_VALUES) found = (node as YamlNode).range?.[0] ?? 0;
+    } else if (isPair(node)) {
+      walk(node.key);
+      walk(node.value);
+    } else if (isMap(node) || isSeq(node)) {
+      for (const item of node.items) walk(item);
+    }
+  };
+  walk(doc.contents);
+  return found;
 }
 
 /** `sites[1].hosts[0]`, as problems name a place. */

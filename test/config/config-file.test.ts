@@ -95,6 +95,14 @@ const BROKEN: Array<[string, string, RegExp]> = [
   ['a JSON file with a wrong type', '{\n  "http": 0,\n  "sites": [\n    { "name": "docs", "hosts": ["docs.example.test"], "root": "./docs", "browse": "yes" }\n  ]\n}\n', /^FILE:4:83 sites\[0\]\.browse: got "yes"; must be true or false$/],
 ];
 
+// Ten lists of ten aliases to the list before: 10^10 values once expanded ("billion laughs").
+const laughs = (name: string): string => ['  - &l0 [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 9 }, (_, i) => `  - &l${i + 1} [${Array(10).fill(`*l${i}`).join(', ')}]`)].join('\n').replaceAll('l', name);
+BROKEN.push(
+  ['a billion laughs', `x:\n${laughs('l')}\n${file(site())}`, /^FILE:5:45: aliases from here on add more than 10000 values to the file \(an alias bomb, "billion laughs"\?\); write the values out, or use fewer aliases$/],
+  ['an alias bomb inside hosts', file(`${site()}  - name: shop\n    root: ./shop\n    hosts:\n${laughs('h').replaceAll('  - ', '      - ')}\n`), /^FILE:13:49: aliases from here on add more than 10000 values/],
+  ['a site with 1001 hosts', file(site('', 'docs', `[${Array.from({ length: 1001 }, (_, i) => `h${i}.example.test`).join(', ')}]`)), /^FILE:5:12 sites\[0\]\.hosts: got a list; must list at most 1000 names \(one certificate covers them all\); for more, use \*\.name or tls\.onDemand$/],
+);
+
 for (const [what, text, expected] of BROKEN) {
   test(`config file: ${what} is reported at its place`, async () => {
     const problems = await problemsOf(text, what.includes('JSON') ? 'portico.json' : 'portico.yaml');
@@ -111,6 +119,21 @@ test('config file: every problem of a file is reported at once, in the order of 
     problems.map((problem) => problem.split(': ')[0]),
     ['FILE:7:5 sites[0].rooot', 'FILE:2:8 https', 'FILE:1:10 workers', 'FILE:11:14 sites[1].default'],
   );
+});
+
+test('config file: anchors and aliases that share a few settings between sites are accepted', async () => {
+  const path = join(dir, 'aliases.yaml');
+  await writeFile(path, `http: 0\nhttps: 0\nsites:\n  - name: docs\n    hosts: [docs.example.test]\n    root: ./docs\n    headers: &security\n      - { path: /**, set: { X-Frame-Options: DENY, X-Content-Type-Options: nosniff } }\n  - name: shop\n    hosts: [shop.example.test]\n    root: ./shop\n    headers: *security\n`);
+  const plan = await planFromConfigFile(path);
+  assert.deepEqual(plan.serving.sites[1]!.rules.headers, plan.serving.sites[0]!.rules.headers);
+});
+
+test('config file: an alias bomb on the command line is one FILE:LINE:COL line, exit 1, no stack', async () => {
+  const path = join(dir, 'laughs.yaml');
+  await writeFile(path, `x:\n${laughs('l')}\n${file(site())}`);
+  const { code, stderr } = await runPortico(['check', '--config', path]);
+  assert.equal(code, 1);
+  assert.match(stderr.trimEnd(), new RegExp(`^portico: ${path}:5:45: aliases from here on add more than 10000 values .*\\(ERR_CONFIG_SYNTAX\\)$`));
 });
 
 test('config file: a broken file on the command line gives one line per problem, exit 1, and no stack trace', async () => {
