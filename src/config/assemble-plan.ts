@@ -31,6 +31,8 @@ export interface PlanInput {
   /** Default: the state folder. */
   readonly storage?: StoragePlan;
   readonly tlsGroups?: readonly string[];
+  /** Where each site is in the config file's `sites`, when some were left out; problems name that place. */
+  readonly siteIndexes?: readonly number[];
 }
 
 /** A site as the user described it: its certificate as a source, not yet an id. */
@@ -75,20 +77,21 @@ export async function assemblePlan(input: PlanInput, report: Report): Promise<Pl
   let defaultAt: number | undefined;
   const authUsers = new Map<SiteRulesInput['auth'][number], Record<string, string>>();
   const proxyCas = new Map<SiteInput, Map<ProxyInput, string>>();
+  const place = (i: number): string => `sites[${input.siteIndexes?.[i] ?? i}]`;
   for (const [i, site] of input.sites.entries()) {
-    const at = `sites[${i}]`;
+    const at = place(i);
     const before = names.get(site.name);
-    if (before !== undefined) fail(`${at}.name`, `${JSON.stringify(site.name)} is already the name of sites[${before}]; give each site its own name`, 'ERR_CONFIG_CONFLICT');
+    if (before !== undefined) fail(`${at}.name`, `${JSON.stringify(site.name)} is already the name of ${place(before)}; give each site its own name`, 'ERR_CONFIG_CONFLICT');
     else names.set(site.name, i);
     for (const [j, host] of site.hosts.entries()) {
       const owner = hosts.get(host);
-      if (owner !== undefined && owner !== i) fail(`${at}.hosts[${j}]`, `${host} is claimed by sites[${owner}] (${input.sites[owner]!.name}) too; a name can belong to one site only`, 'ERR_CONFIG_CONFLICT');
+      if (owner !== undefined && owner !== i) fail(`${at}.hosts[${j}]`, `${host} is claimed by ${place(owner)} (${input.sites[owner]!.name}) too; a name can belong to one site only`, 'ERR_CONFIG_CONFLICT');
       else hosts.set(host, i);
     }
     if (site.hosts.includes('*') && site.onDemand === undefined) fail(`${at}.hosts[${site.hosts.indexOf('*')}]`, '* matches any name, and only on-demand TLS can have a certificate for any name: add tls: { onDemand: { ask: URL } }, or list the names (default: true answers every other Host)', 'ERR_CONFIG_INVALID');
     if (site.onDemand !== undefined && !site.hosts.some((host) => host === '*' || host.startsWith('*.'))) fail(`${at}.tls.onDemand`, 'needs a host pattern to match names against: add * (any name) or *.example.test to the hosts', 'ERR_CONFIG_INVALID');
     if (site.isDefault) {
-      if (defaultAt !== undefined) fail(`${at}.default`, `sites[${defaultAt}] (${input.sites[defaultAt]!.name}) is the default site already; at most one site can be default: true`, 'ERR_CONFIG_CONFLICT');
+      if (defaultAt !== undefined) fail(`${at}.default`, `${place(defaultAt)} (${input.sites[defaultAt]!.name}) is the default site already; at most one site can be default: true`, 'ERR_CONFIG_CONFLICT');
       else defaultAt = i;
     }
     if (site.root !== undefined) await checkFolder(site.root, `${at}.root`, fail);

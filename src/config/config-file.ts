@@ -64,6 +64,7 @@ export async function planFromConfigFile(file: string, cwd = process.cwd()): Pro
   const parsed = configSchema.safeParse(tree ?? {}, { reportInput: true });
   if (!parsed.success) {
     reportSchemaIssues(parsed.error.issues, report);
+    await checkTheRest(tree, parsed.error.issues, path, report);
     throw new PlanError(problems);
   }
   const plan = await toPlan(parsed.data, path, report);
@@ -71,7 +72,40 @@ export async function planFromConfigFile(file: string, cwd = process.cwd()): Pro
   return plan;
 }
 
-async function toPlan(config: ConfigFile, file: string, report: (path: Path, problem: string, code: ErrorCode) => void): Promise<Plan | undefined> {
+/**
+ * After the schema found problems, the checks of what it did accept: the sites it found nothing
+ * wrong with go through the value and disk checks (folders, certificate files, htpasswd, log
+ * folders) and the checks between sites, so one run lists an unknown key in one site and a
+ * missing folder in another. A top-level key the schema refused is left out, and with it every
+ * top-level check (they would judge its default instead of what was written).
+ */
+async function checkTheRest(tree: unknown, issues: readonly z.core.$ZodIssue[], file: string, report: (path: Path, problem: string, code: ErrorCode) => void): Promise<void> {
+  if (typeof tree !== 'object' || tree === null || Array.isArray(tree)) return;
+  const top: Record<string, unknown> = { ...tree };
+  if (!Array.isArray(top.sites)) return;
+  const badSites = new Set<unknown>();
+  let topRefused = false;
+  for (const issue of issues) {
+    const [first, second] = issue.path;
+    if (first === 'sites' && typeof second === 'number') badSites.add(second);
+    else if (first === 'sites' || (first === undefined && issue.code !== 'unrecognized_keys')) return;
+    else {
+      topRefused = true;
+      if (first !== undefined) delete top[first as string];
+      if (issue.code === 'unrecognized_keys') for (const key of issue.keys) delete top[key];
+    }
+  }
+  const indexes = top.sites.flatMap((_, i) => (badSites.has(i) ? [] : [i]));
+  if (indexes.length === 0) return;
+  const accepted = configSchema.safeParse({ ...top, sites: indexes.map((i) => (top.sites as unknown[])[i]) });
+  if (!accepted.success) return;
+  await toPlan(accepted.data, file, (path, problem, code) => {
+    if (!topRefused || path[0] === 'sites') report(path, problem, code);
+  }, indexes);
+}
+
+/** `siteIndexes`: where each of `config.sites` is in the file, when some were left out (checkTheRest). */
+async function toPlan(config: ConfigFile, file: string, report: (path: Path, problem: string, code: ErrorCode) => void, siteIndexes?: readonly number[]): Promise<Plan | undefined> {
   const base = dirname(file);
   let failed = false;
   const check = <T>(path: Path, parsed: Parsed<T>, code: ErrorCode = 'ERR_CONFIG_INVALID'): T | undefined => {
@@ -114,7 +148,7 @@ async function toPlan(config: ConfigFile, file: string, report: (path: Path, pro
   const shutdownGraceMs = duration('shutdownGrace', 10_000, 0);
   const trustedProxies = (config.trustedProxies ?? []).map((entry, i) => check(['trustedProxies', i], parseAddressRange(entry)) ?? entry);
   const sites: SiteInput[] = config.sites.map((site, i) => {
-    const at = (...rest: (string | number)[]): (string | number)[] => ['sites', i, ...rest];
+    const at = (...rest: (string | number)[]): (string | number)[] => ['sites', siteIndexes?.[i] ?? i, ...rest];
     const hosts = [...new Set(site.hosts.map((host, j) => check(at('hosts', j), parseHostName(host)) ?? host))];
     const browse = site.browse ?? false;
     return {
@@ -170,6 +204,7 @@ async function toPlan(config: ConfigFile, file: string, report: (path: Path, pro
     configFile: file,
     trustedProxies,
     sites,
+    ...(siteIndexes ? { siteIndexes } : {}),
     ...(config.tlsGroups ? { tlsGroups: config.tlsGroups.map((group, i) => check(['tlsGroups', i], offersGroup(group) ? { value: group } : { problem: `${JSON.stringify(group)} is not a key exchange group this runtime's OpenSSL (${process.versions.openssl}) offers; X25519MLKEM768 needs OpenSSL 3.5 (Node 24); X25519, P-256 and P-384 are everywhere` }) ?? group) } : {}),
     storage: config.storage?.redis
       ? { kind: 'redis' as const, url: config.storage.redis.url, prefix: config.storage.redis.prefix ?? 'portico', leaseMs: config.storage.redis.lease === undefined ? 10_000 : (check(['storage', 'redis', 'lease'], parseDurationOption(config.storage.redis.lease, 500)) ?? 10_000) }

@@ -136,6 +136,24 @@ test('config file: an alias bomb on the command line is one FILE:LINE:COL line, 
   assert.match(stderr.trimEnd(), new RegExp(`^portico: ${path}:5:45: aliases from here on add more than 10000 values .*\\(ERR_CONFIG_SYNTAX\\)$`));
 });
 
+test('config file: an unknown key in one site and a missing root folder in another are both reported, with the disk checks after the schema', async () => {
+  const problems = await problemsOf(file(site('    colour: blue\n') + '  - name: shop\n    hosts: [shop.example.test]\n    root: ./missing\n'));
+  assert.deepEqual(problems, [
+    'FILE:7:5 sites[0].colour: is not a key here; the keys here are name, hosts, root, default, browse, cacheControl, tls, log, vdirs, proxy, tryFiles, errors, headers, cors, auth, redirects, httpsRedirect, hsts, symlinks',
+    'FILE:10:11 sites[1].root: DIR/missing does not exist; create it or correct the path',
+  ]);
+});
+
+test('config file: past a site the schema refused, the checks between the other sites name their places in the file', async () => {
+  const problems = await problemsOf(file(site('    default: maybe\n') + site('', 'shop', '[shop.example.test]') + site('    vdirs: [{ path: /x, root: ./nowhere }]\n', 'blog', '[blog.example.test, shop.example.test]'), 'workers: 0\nhttp: 0\nhttps: 0\n'));
+  assert.deepEqual(problems, [
+    'FILE:1:10 workers: got 0; must be a number of worker processes, 1 to 256',
+    'FILE:8:14 sites[0].default: got "maybe"; must be true or false',
+    'FILE:13:32 sites[2].hosts[1]: shop.example.test is claimed by sites[1] (shop) too; a name can belong to one site only',
+    'FILE:15:31 sites[2].vdirs[0].root: DIR/nowhere does not exist; create it or correct the path',
+  ]);
+});
+
 test('config file: a broken file on the command line gives one line per problem, exit 1, and no stack trace', async () => {
   const path = join(dir, 'cli.yaml');
   await writeFile(path, file(site('    rooot: ./x\n'), 'workers: 0\n'));
