@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import bcrypt from 'bcryptjs';
 import { planFromConfigFile } from '../../src/config/config-file.js';
 import { configJsonSchema } from '../../src/config/config-schema.js';
 import { PlanError, renderProblem } from '../../src/config/problem.js';
@@ -27,6 +28,8 @@ before(async () => {
   await writeFile(join(dir, 'other.key'), other.keyPem);
   await writeFile(join(dir, 'other.crt'), other.certPem);
   await writeFile(join(dir, 'md5.htpasswd'), 'alice:$apr1$abcdefgh$0123456789abcdefghijkl\n');
+  await mkdir(join(dir, 'public'));
+  await writeFile(join(dir, 'users.htpasswd'), `alice:${bcrypt.hashSync('secret', 4)}\nbob:${bcrypt.hashSync('secret', 4)}\n`);
 });
 
 after(() => rm(dir, { recursive: true, force: true }));
@@ -166,10 +169,18 @@ test('config file: a broken file on the command line gives one line per problem,
   assert.doesNotMatch(stderr, /\n\s+at /);
 });
 
+/** Writes FILE from its lines, runs `portico check --config FILE`, and compares every line it prints (the sandbox as DIR). */
+async function assertCheckPrints(name: string, lines: readonly string[], expected: readonly string[]): Promise<void> {
+  const path = join(dir, name);
+  await writeFile(path, [...lines, ''].join('\n'));
+  const { code, stdout, stderr } = await runPortico(['check', '--config', path]);
+  assert.equal(code, 0, stderr);
+  assert.equal(stdout.replaceAll(dir, 'DIR'), [...expected, ''].join('\n'));
+}
+
 test('portico check prints the sites of a valid three-site file, their hosts, certificates and log folders, and exits 0', async () => {
-  const path = join(dir, 'three.yaml');
-  await writeFile(
-    path,
+  await assertCheckPrints(
+    'three.yaml',
     [
       '# yaml-language-server: $schema=../portico.schema.json',
       'http: 8080',
@@ -192,13 +203,7 @@ test('portico check prints the sites of a valid three-site file, their hosts, ce
       '  - name: blog',
       '    hosts: [Blog.Example.Test]',
       '    root: ./blog',
-      '',
-    ].join('\n'),
-  );
-  const { code, stdout, stderr } = await runPortico(['check', '--config', path]);
-  assert.equal(code, 0, stderr);
-  assert.equal(
-    stdout.replaceAll(dir, 'DIR'),
+    ],
     [
       'DIR/three.yaml: valid, 3 site(s)',
       '  listeners: http 127.0.0.1:8080, https 127.0.0.1:8443; workers: 2; state: DIR/state',
@@ -217,8 +222,63 @@ test('portico check prints the sites of a valid three-site file, their hosts, ce
       '    root:        DIR/blog',
       '    certificate: internal CA (ec-p256)',
       '    access log:  off',
-      '',
-    ].join('\n'),
+    ],
+  );
+});
+
+// `portico check` "shows what it will serve" (docs/recipes.md): besides hosts, root and
+// certificate, each site's routes, rules and proxy targets, one line each.
+test('portico check lists each site\'s redirects, auth, proxy routes, tryFiles, error pages, header rules and CORS, one line each', async () => {
+  await assertCheckPrints(
+    'app.yaml',
+    [
+      'http: 8080',
+      'https: 8443',
+      'workers: 1',
+      'state: ./state',
+      'sites:',
+      '  - name: app',
+      '    hosts: [app.example.test]',
+      '    root: ./public',
+      '    httpsRedirect: true',
+      '    hsts: { maxAge: 31536000 }',
+      '    redirects: [{ from: /old/, to: "/new/{path}" }]',
+      '    auth: [{ path: /admin/, realm: Admin, htpasswd: ./users.htpasswd }]',
+      '    proxy:',
+      '      - { path: /api/, to: [http://127.0.0.1:3001, http://127.0.0.1:3002], balance: least_conn, health: { path: /health } }',
+      '    tryFiles: ["{path}", "/index.html"]',
+      '    errors: { 404: /404.html }',
+      '    headers:',
+      '      - { path: "/assets/**", set: { Cache-Control: "public, max-age=31536000, immutable" }, remove: [Server] }',
+      '    cors: { origins: [https://web.example.test] }',
+      '  - name: api',
+      '    hosts: [api.example.test]',
+      '    proxy: [{ path: /, to: [http://127.0.0.1:4000], host: upstream }]',
+    ],
+    [
+      'DIR/app.yaml: valid, 2 site(s)',
+      '  listeners: http *:8080, https *:8443; workers: 1; state: DIR/state',
+      '  site app',
+      '    hosts:       app.example.test',
+      '    root:        DIR/public',
+      '    certificate: internal CA (ec-p256)',
+      '    access log:  off',
+      '    redirect:    plain HTTP -> https:// (308)',
+      '    hsts:        max-age=31536000',
+      '    redirect:    /old/ -> /new/{path} (301)',
+      '    auth:        /admin/ realm "Admin", 2 user(s) from DIR/users.htpasswd',
+      '    proxy:       /api/ -> http://127.0.0.1:3001, http://127.0.0.1:3002 (least_conn, health /health every 5s)',
+      '    tryFiles:    {path}, /index.html',
+      '    error page:  404 -> /404.html',
+      '    headers:     /assets/** set cache-control: public, max-age=31536000, immutable; remove server',
+      '    cors:        https://web.example.test (GET, HEAD, POST)',
+      '  site api',
+      '    hosts:       api.example.test',
+      '    root:        none (every path is proxied)',
+      '    certificate: internal CA (ec-p256)',
+      '    access log:  off',
+      '    proxy:       / -> http://127.0.0.1:4000 (round_robin, Host: upstream)',
+    ],
   );
 });
 
