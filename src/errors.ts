@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   ERR_ALL_WORKERS_FAILED: 'every worker was stopped by rapid-fail protection',
   ERR_WORKER_SPAWN: 'a worker process could not be started at all',
   ERR_CONFIG_READ: 'the config file cannot be read',
+  ERR_NOT_A_FILE: 'a file the configuration names is a device, a FIFO, a folder or a socket, not a regular file',
+  ERR_FILE_TOO_LARGE: 'a file the configuration names is larger than such a file can be',
   ERR_CONFIG_SYNTAX: 'the config file is not valid YAML (or JSON)',
   ERR_CONFIG_INVALID: 'a key of the config file is unknown, missing or has a wrong value',
   ERR_CONFIG_CONFLICT: 'two parts of the config file contradict each other (a name, a host, the default site)',

@@ -7,7 +7,7 @@ import { checkCommand, reloadCommand, schemaCommand } from './commands/config.js
 import { serveCommand, serveConfigCommand } from './commands/serve.js';
 import { CA_HELP, CERT_HELP, CHECK_HELP, MAIN_HELP, RELOAD_HELP, SERVE_HELP } from './help.js';
 import { parserOptions, SERVE_OPTIONS, withDefaults } from './serve-options.js';
-import { suggest } from './suggest.js';
+import { suggestAll } from './suggest.js';
 import { PORTICO_VERSION } from '../version.js';
 
 const COMMANDS = ['serve', 'check', 'reload', 'ca', 'cert', 'schema'] as const;
@@ -94,8 +94,8 @@ async function dispatch(argv: readonly string[]): Promise<number> {
       throw usage(`unknown cert command ${JSON.stringify(positionals.join(' '))}: use cert request, cert install FILE, cert list or cert renew`, 'cert');
     }
     default: {
-      const guess = suggest(command, COMMANDS);
-      throw usage(`unknown command ${JSON.stringify(command)}: ${guess ? `did you mean ${guess}? ` : ''}use ${COMMANDS.join(' or ')}`, undefined);
+      const guesses = suggestAll(command, COMMANDS);
+      throw usage(`unknown command ${JSON.stringify(command)}: ${guesses.length > 0 ? `did you mean ${guesses.join(' or ')}? ` : ''}use ${COMMANDS.join(' or ')}`, undefined);
     }
   }
 }
@@ -107,8 +107,8 @@ function parse(command: string, args: string[], options: NonNullable<ParseArgsCo
     const option = /'(-[^' ]+)/.exec(describeError(error))?.[1] ?? '';
     switch (systemErrorCode(error)) {
       case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': {
-        const guess = suggest(option.replace(/^-+/, ''), Object.keys(options));
-        throw usage(`unknown option ${option} for ${command}${guess ? ` (did you mean --${guess}?)` : ''}`, command);
+        const guesses = suggestAll(option.replace(/^-+/, ''), Object.keys(options));
+        throw usage(`unknown option ${option} for ${command}${guesses.length > 0 ? ` (did you mean ${guesses.map((guess) => `--${guess}`).join(' or ')}?)` : ''}`, command);
       }
       case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
         throw usage(`option ${option} needs a value`, command);

@@ -1,4 +1,32 @@
 /**
+ * Words other servers and tools use for what Portico names otherwise: no typo, so edit distance
+ * cannot find them (`-p` and `--port`: Portico has two ports; `nginx -t`, `caddy validate`,
+ * `caddy fmt`: Portico checks with `check`).
+ */
+const SYNONYMS: Readonly<Record<string, readonly string[]>> = {
+  p: ['http', 'https'],
+  port: ['http', 'https'],
+  listen: ['http', 'https', 'bind'],
+  address: ['bind'],
+  validate: ['check'],
+  fmt: ['check'],
+  lint: ['check'],
+  verify: ['check'],
+  test: ['check'],
+};
+
+/**
+ * What the user may have meant by a word Portico does not know: a known word that other tools
+ * use it for (`--port`: `http`, `https`), else the closest typo (`suggest`); empty if neither.
+ */
+export function suggestAll(typed: string, known: readonly string[]): string[] {
+  const synonyms = (SYNONYMS[typed.toLowerCase()] ?? []).filter((word) => known.includes(word));
+  if (synonyms.length > 0) return synonyms;
+  const guess = suggest(typed, known);
+  return guess === undefined ? [] : [guess];
+}
+
+/**
  * The known word closest to what the user typed, if it is close enough to be a typo
  * (`--brwose` → `--browse`, `serv` → `serve`): at most a third of its letters differ.
  */

@@ -2,7 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { CertificatePlan, Plan, WorkerPlan } from '../config/plan.js';
-import { PlanError, renderProblem } from '../config/problem.js';
+import { inConfigTerms, PlanError, renderProblem } from '../config/problem.js';
 import { describeError, PorticoError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { freezeBundle, type TlsBundle } from '../tls/bundle.js';
@@ -570,7 +570,7 @@ export class Primary {
   /** A fatal error: one clear line for the user (reported once, however many workers hit it), then shutdown. */
   private fail(error: unknown): void {
     if (this.stopping) return;
-    process.stderr.write(`portico: ${describeError(error)}${error instanceof PorticoError ? ` (${error.code})` : ''}\n`);
+    process.stderr.write(`portico: ${inConfigTerms(describeError(error), this.plan.configFile)}${error instanceof PorticoError ? ` (${error.code})` : ''}\n`);
     this.shutdown(1, 'a fatal error');
   }
 

@@ -1,13 +1,13 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, readFile, stat } from 'node:fs/promises';
-import type { ErrorCode } from '../errors.js';
-import { describeError, systemErrorCode } from '../errors.js';
+import { access, mkdir, stat } from 'node:fs/promises';
+import { type ErrorCode, isPorticoError, describeError, systemErrorCode } from '../errors.js';
 import type { KeyType } from '../tls/key-types.js';
 import { leafId } from '../tls/storage/storage-keys.js';
 import { certificateCovers } from '../tls/certificate-names.js';
 import { readPassphrase } from '../tls/passphrase.js';
 import { readHtpasswd } from './htpasswd.js';
+import { describeReadError, FILE_LIMITS, readNamedFile } from './named-file.js';
 import type { SiteRulesInput } from './site-rules-config.js';
 import { type AccessLogPlan, type Binding, type CertificatePlan, freezePlan, type Limits, type Plan, type ProxyRoute, type SitePlan, type StoragePlan } from './plan.js';
 
@@ -31,6 +31,8 @@ export interface PlanInput {
   /** Default: the state folder. */
   readonly storage?: StoragePlan;
   readonly tlsGroups?: readonly string[];
+  /** Where each site is in the config file's `sites`, when some were left out; problems name that place. */
+  readonly siteIndexes?: readonly number[];
 }
 
 /** A site as the user described it: its certificate as a source, not yet an id. */
@@ -75,20 +77,21 @@ export async function assemblePlan(input: PlanInput, report: Report): Promise<Pl
   let defaultAt: number | undefined;
   const authUsers = new Map<SiteRulesInput['auth'][number], Record<string, string>>();
   const proxyCas = new Map<SiteInput, Map<ProxyInput, string>>();
+  const place = (i: number): string => `sites[${input.siteIndexes?.[i] ?? i}]`;
   for (const [i, site] of input.sites.entries()) {
-    const at = `sites[${i}]`;
+    const at = place(i);
     const before = names.get(site.name);
-    if (before !== undefined) fail(`${at}.name`, `${JSON.stringify(site.name)} is already the name of sites[${before}]; give each site its own name`, 'ERR_CONFIG_CONFLICT');
+    if (before !== undefined) fail(`${at}.name`, `${JSON.stringify(site.name)} is already the name of ${place(before)}; give each site its own name`, 'ERR_CONFIG_CONFLICT');
     else names.set(site.name, i);
     for (const [j, host] of site.hosts.entries()) {
       const owner = hosts.get(host);
-      if (owner !== undefined && owner !== i) fail(`${at}.hosts[${j}]`, `${host} is claimed by sites[${owner}] (${input.sites[owner]!.name}) too; a name can belong to one site only`, 'ERR_CONFIG_CONFLICT');
+      if (owner !== undefined && owner !== i) fail(`${at}.hosts[${j}]`, `${host} is claimed by ${place(owner)} (${input.sites[owner]!.name}) too; a name can belong to one site only`, 'ERR_CONFIG_CONFLICT');
       else hosts.set(host, i);
     }
     if (site.hosts.includes('*') && site.onDemand === undefined) fail(`${at}.hosts[${site.hosts.indexOf('*')}]`, '* matches any name, and only on-demand TLS can have a certificate for any name: add tls: { onDemand: { ask: URL } }, or list the names (default: true answers every other Host)', 'ERR_CONFIG_INVALID');
     if (site.onDemand !== undefined && !site.hosts.some((host) => host === '*' || host.startsWith('*.'))) fail(`${at}.tls.onDemand`, 'needs a host pattern to match names against: add * (any name) or *.example.test to the hosts', 'ERR_CONFIG_INVALID');
     if (site.isDefault) {
-      if (defaultAt !== undefined) fail(`${at}.default`, `sites[${defaultAt}] (${input.sites[defaultAt]!.name}) is the default site already; at most one site can be default: true`, 'ERR_CONFIG_CONFLICT');
+      if (defaultAt !== undefined) fail(`${at}.default`, `${place(defaultAt)} (${input.sites[defaultAt]!.name}) is the default site already; at most one site can be default: true`, 'ERR_CONFIG_CONFLICT');
       else defaultAt = i;
     }
     if (site.root !== undefined) await checkFolder(site.root, `${at}.root`, fail);
@@ -96,11 +99,10 @@ export async function assemblePlan(input: PlanInput, report: Report): Promise<Pl
     const proxyCa = new Map<ProxyInput, string>();
     for (const [j, route] of site.proxy.entries()) {
       if (route.caFile === undefined) continue;
-      const pem = await readFile(route.caFile, 'utf8').catch((error: unknown) => fail(`${at}.proxy[${j}].ca`, `${route.caFile} cannot be read (${systemErrorCode(error) ?? describeError(error)})`, 'ERR_CONFIG_INVALID'));
-      if (typeof pem !== 'string') continue;
-      if (!pem.includes('-----BEGIN CERTIFICATE-----')) fail(`${at}.proxy[${j}].ca`, `${route.caFile} holds no PEM certificate`, 'ERR_CONFIG_INVALID');
-      else proxyCa.set(route, pem);
+      const pem = await readCaFile(route.caFile, `${at}.proxy[${j}].ca`, fail);
+      if (pem !== undefined) proxyCa.set(route, pem);
     }
+    if (site.tls !== 'internal' && 'acme' in site.tls && site.tls.acme.caFile !== undefined) await readCaFile(site.tls.acme.caFile, `${at}.tls.acme.ca`, fail);
     proxyCas.set(site, proxyCa);
     const prefixes = new Set<string>();
     for (const [j, vdir] of site.vdirs.entries()) {
@@ -182,22 +184,22 @@ async function checkCertificateFiles(files: { cert: string; key: string; passphr
   let cert: X509Certificate | undefined;
   let key: ReturnType<typeof createPrivateKey> | undefined;
   try {
-    cert = new X509Certificate(await readFile(files.cert));
+    cert = new X509Certificate(await readNamedFile(files.cert, FILE_LIMITS.pem));
   } catch (error) {
-    fail(`${at}.cert`, `${files.cert} ${systemErrorCode(error) === 'ENOENT' ? 'does not exist' : 'is not a PEM certificate'}; give the certificate file (PEM, leaf first)`, 'ERR_CERTIFICATE_FILES');
+    fail(`${at}.cert`, `${isPorticoError(error) ? error.message : `${files.cert} ${systemErrorCode(error) === 'ENOENT' ? 'does not exist' : 'is not a PEM certificate'}`}; give the certificate file (PEM, leaf first)`, codeOf(error, 'ERR_CERTIFICATE_FILES'));
   }
   let passphrase: string | undefined;
   if (files.passphraseFile) {
     try {
       passphrase = await readPassphrase(files.passphraseFile);
     } catch (error) {
-      fail(`${at}.passphraseFile`, `${files.passphraseFile} cannot be read (${systemErrorCode(error) ?? describeError(error)}); give the file holding the key's passphrase`, 'ERR_CERTIFICATE_FILES');
+      fail(`${at}.passphraseFile`, `${describeReadError(files.passphraseFile, error)}; give the file holding the key's passphrase`, codeOf(error, 'ERR_CERTIFICATE_FILES'));
       return;
     }
   }
   let keyText = '';
   try {
-    keyText = await readFile(files.key, 'latin1');
+    keyText = (await readNamedFile(files.key, FILE_LIMITS.pem)).toString('latin1');
     key = createPrivateKey({ key: keyText, ...(passphrase !== undefined ? { passphrase } : {}) });
   } catch (error) {
     // OpenSSL's errors for a missing passphrase vary by version: the PEM header says it plainly.
@@ -210,12 +212,31 @@ async function checkCertificateFiles(files: { cert: string; key: string; passphr
           : encrypted
             ? 'cannot be decrypted with the passphrase in passphraseFile; check that file'
             : "is not a PEM private key; give the certificate's private key (PEM)";
-    fail(`${at}.key`, `${files.key} ${why}`, 'ERR_CERTIFICATE_FILES');
+    fail(`${at}.key`, isPorticoError(error) ? `${error.message}; give the certificate's private key (PEM)` : `${files.key} ${why}`, codeOf(error, 'ERR_CERTIFICATE_FILES'));
   }
   if (!cert || !key) return;
   if (!cert.checkPrivateKey(key)) return fail(`${at}.key`, `${files.key} is not the private key of ${files.cert}; give the key the certificate was issued for`, 'ERR_CERTIFICATE_FILES');
   const uncovered = hosts.filter((host) => !certificateCovers(cert, host));
   if (uncovered.length > 0) fail(`${at}.cert`, `${files.cert} does not cover ${uncovered.join(', ')}; use a certificate issued for every host of the site, or tls: internal`, 'ERR_CERTIFICATE_FILES');
+}
+
+/** A PEM bundle of CA certificates (a proxy route's or an ACME directory's `ca`), or undefined after reporting why not. */
+async function readCaFile(file: string, at: string, fail: Report): Promise<string | undefined> {
+  let pem: string;
+  try {
+    pem = (await readNamedFile(file, FILE_LIMITS.pem)).toString('utf8');
+  } catch (error) {
+    fail(at, `${describeReadError(file, error)}; give a PEM file of CA certificates`, codeOf(error, 'ERR_CONFIG_INVALID'));
+    return undefined;
+  }
+  if (pem.includes('-----BEGIN CERTIFICATE-----')) return pem;
+  fail(at, `${file} holds no PEM certificate`, 'ERR_CONFIG_INVALID');
+  return undefined;
+}
+
+/** A refused file's own code (ERR_NOT_A_FILE, ERR_FILE_TOO_LARGE), else the check's. */
+export function codeOf(error: unknown, fallback: ErrorCode): ErrorCode {
+  return isPorticoError(error) ? error.code : fallback;
 }
 
 async function checkLogFolder(dir: string, at: string, fail: Report): Promise<void> {

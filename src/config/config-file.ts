@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
-import { type ErrorCode, describeError } from '../errors.js';
+import { type ErrorCode, describeError, isPorticoError } from '../errors.js';
+import { FILE_LIMITS, readNamedFile } from './named-file.js';
 import { DEFAULT_W3C_FIELDS } from '../log/w3c-fields.js';
 import { suggest } from '../cli/suggest.js';
 import { assemblePlan, type SiteInput } from './assemble-plan.js';
@@ -31,8 +31,9 @@ export async function planFromConfigFile(file: string, cwd = process.cwd()): Pro
   const path = resolve(cwd, file);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = (await readNamedFile(path, FILE_LIMITS.config)).toString('utf8');
   } catch (error) {
+    if (isPorticoError(error)) throw new PlanError([{ path: '', problem: `the config file ${error.message}; give a YAML or JSON file`, code: error.code }]);
     throw new PlanError([{ path: '', problem: `cannot read the config file ${path}: ${describeError(error)}`, code: 'ERR_CONFIG_READ' }]);
   }
   const lines = new LineCounter();
@@ -44,13 +45,26 @@ export async function planFromConfigFile(file: string, cwd = process.cwd()): Pro
   if (doc.errors.length > 0) {
     throw new PlanError(doc.errors.map((error) => ({ where: at(error.pos[0]), path: '', problem: yamlMessage(error.message), code: 'ERR_CONFIG_SYNTAX' })));
   }
+  const expansion = aliasExpansion(doc);
+  if (expansion !== undefined) {
+    throw new PlanError([{ where: at(expansion), path: '', problem: `aliases from here on add more than ${MAX_ALIAS_VALUES} values to the file (an alias bomb, "billion laughs"?); write the values out, or use fewer aliases`, code: 'ERR_CONFIG_SYNTAX' }]);
+  }
   const problems: Problem[] = [];
   const report = (configPath: Path, problem: string, code: ErrorCode, key = false): void => {
     problems.push({ where: at(offsetOf(doc, configPath, key)), path: renderPath(configPath), problem, code });
   };
-  const parsed = configSchema.safeParse(doc.toJS() ?? {}, { reportInput: true });
+  let tree: unknown;
+  try {
+    tree = doc.toJS({ maxAliasCount: MAX_ALIAS_VALUES });
+  } catch (error) {
+    // The yaml package's own alias guard, behind the one above; anything else it throws is a bug.
+    if (!(error instanceof ReferenceError)) throw error;
+    throw new PlanError([{ where: at(0), path: '', problem: `${error.message}; write the values out, or use fewer aliases`, code: 'ERR_CONFIG_SYNTAX' }]);
+  }
+  const parsed = configSchema.safeParse(tree ?? {}, { reportInput: true });
   if (!parsed.success) {
     reportSchemaIssues(parsed.error.issues, report);
+    await checkTheRest(tree, parsed.error.issues, path, report);
     throw new PlanError(problems);
   }
   const plan = await toPlan(parsed.data, path, report);
@@ -58,7 +72,40 @@ export async function planFromConfigFile(file: string, cwd = process.cwd()): Pro
   return plan;
 }
 
-async function toPlan(config: ConfigFile, file: string, report: (path: Path, problem: string, code: ErrorCode) => void): Promise<Plan | undefined> {
+/**
+ * After the schema found problems, the checks of what it did accept: the sites it found nothing
+ * wrong with go through the value and disk checks (folders, certificate files, htpasswd, log
+ * folders) and the checks between sites, so one run lists an unknown key in one site and a
+ * missing folder in another. A top-level key the schema refused is left out, and with it every
+ * top-level check (they would judge its default instead of what was written).
+ */
+async function checkTheRest(tree: unknown, issues: readonly z.core.$ZodIssue[], file: string, report: (path: Path, problem: string, code: ErrorCode) => void): Promise<void> {
+  if (typeof tree !== 'object' || tree === null || Array.isArray(tree)) return;
+  const top: Record<string, unknown> = { ...tree };
+  if (!Array.isArray(top.sites)) return;
+  const badSites = new Set<unknown>();
+  let topRefused = false;
+  for (const issue of issues) {
+    const [first, second] = issue.path;
+    if (first === 'sites' && typeof second === 'number') badSites.add(second);
+    else if (first === 'sites' || (first === undefined && issue.code !== 'unrecognized_keys')) return;
+    else {
+      topRefused = true;
+      if (first !== undefined) delete top[first as string];
+      if (issue.code === 'unrecognized_keys') for (const key of issue.keys) delete top[key];
+    }
+  }
+  const indexes = top.sites.flatMap((_, i) => (badSites.has(i) ? [] : [i]));
+  if (indexes.length === 0) return;
+  const accepted = configSchema.safeParse({ ...top, sites: indexes.map((i) => (top.sites as unknown[])[i]) });
+  if (!accepted.success) return;
+  await toPlan(accepted.data, file, (path, problem, code) => {
+    if (!topRefused || path[0] === 'sites') report(path, problem, code);
+  }, indexes);
+}
+
+/** `siteIndexes`: where each of `config.sites` is in the file, when some were left out (checkTheRest). */
+async function toPlan(config: ConfigFile, file: string, report: (path: Path, problem: string, code: ErrorCode) => void, siteIndexes?: readonly number[]): Promise<Plan | undefined> {
   const base = dirname(file);
   let failed = false;
   const check = <T>(path: Path, parsed: Parsed<T>, code: ErrorCode = 'ERR_CONFIG_INVALID'): T | undefined => {
@@ -101,7 +148,7 @@ async function toPlan(config: ConfigFile, file: string, report: (path: Path, pro
   const shutdownGraceMs = duration('shutdownGrace', 10_000, 0);
   const trustedProxies = (config.trustedProxies ?? []).map((entry, i) => check(['trustedProxies', i], parseAddressRange(entry)) ?? entry);
   const sites: SiteInput[] = config.sites.map((site, i) => {
-    const at = (...rest: (string | number)[]): (string | number)[] => ['sites', i, ...rest];
+    const at = (...rest: (string | number)[]): (string | number)[] => ['sites', siteIndexes?.[i] ?? i, ...rest];
     const hosts = [...new Set(site.hosts.map((host, j) => check(at('hosts', j), parseHostName(host)) ?? host))];
     const browse = site.browse ?? false;
     return {
@@ -157,6 +204,7 @@ async function toPlan(config: ConfigFile, file: string, report: (path: Path, pro
     configFile: file,
     trustedProxies,
     sites,
+    ...(siteIndexes ? { siteIndexes } : {}),
     ...(config.tlsGroups ? { tlsGroups: config.tlsGroups.map((group, i) => check(['tlsGroups', i], offersGroup(group) ? { value: group } : { problem: `${JSON.stringify(group)} is not a key exchange group this runtime's OpenSSL (${process.versions.openssl}) offers; X25519MLKEM768 needs OpenSSL 3.5 (Node 24); X25519, P-256 and P-384 are everywhere` }) ?? group) } : {}),
     storage: config.storage?.redis
       ? { kind: 'redis' as const, url: config.storage.redis.url, prefix: config.storage.redis.prefix ?? 'portico', leaseMs: config.storage.redis.lease === undefined ? 10_000 : (check(['storage', 'redis', 'lease'], parseDurationOption(config.storage.redis.lease, 500)) ?? 10_000) }
@@ -282,6 +330,47 @@ function offsetOf(doc: Document, path: Path, key: boolean): number {
     if (range) return range[0];
   }
   return 0;
+}
+
+/** How many values aliases may add to a file, all together: far more than sharing a few settings takes. */
+const MAX_ALIAS_VALUES = 10_000;
+
+/**
+ * Where aliases (`*name`) start to add more than MAX_ALIAS_VALUES values to the file, or
+ * undefined if they do not. Each alias stands for a copy of what its anchor names, aliases
+ * inside it included, so ten nested lists of ten aliases are 10^10 values ("billion laughs"),
+ * which the schema check and every loop over sites or hosts would walk one by one.
+ */
+function aliasExpansion(doc: Document): number | undefined {
+  const sizes = new Map<unknown, number>();
+  const sizeOf = (node: unknown): number => {
+    const known = sizes.get(node);
+    if (known !== undefined) return known;
+    // An anchor whose alias sits inside it would never end: count it as too large.
+    sizes.set(node, Number.POSITIVE_INFINITY);
+    let size = 1;
+    if (isAlias(node)) size = sizeOf(node.resolve(doc));
+    else if (isPair(node)) size = sizeOf(node.key) + sizeOf(node.value);
+    else if (isMap(node) || isSeq(node)) for (const item of node.items) size += sizeOf(item);
+    sizes.set(node, size);
+    return size;
+  };
+  let added = 0;
+  let found: number | undefined;
+  const walk = (node: unknown): void => {
+    if (found !== undefined) return;
+    if (isAlias(node)) {
+      added += sizeOf(node);
+      if (added > MAX_ALIAS_VALUES) found = (node as YamlNode).range?.[0] ?? 0;
+    } else if (isPair(node)) {
+      walk(node.key);
+      walk(node.value);
+    } else if (isMap(node) || isSeq(node)) {
+      for (const item of node.items) walk(item);
+    }
+  };
+  walk(doc.contents);
+  return found;
 }
 
 /** `sites[1].hosts[0]`, as problems name a place. */

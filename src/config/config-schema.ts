@@ -172,10 +172,13 @@ const siteRules = {
   symlinks: z.enum(['inside', 'follow'], { error: 'must be inside or follow' }).optional().meta({ description: 'inside (default): refuse links that leave the root; follow: serve them (as nginx and Caddy do)' }),
 };
 
+/** A site's names are one certificate's: Let's Encrypt takes 100, and no CA anything like this. */
+const MAX_SITE_HOSTS = 1000;
+
 export const siteSchema = z
   .strictObject({
     name: z.string({ error: 'must be a name: lower-case letters, digits and -' }).regex(/^[a-z0-9-]+$/, { error: 'must be a name of lower-case letters, digits and - (for example docs or shop-eu)' }).max(63, { error: 'must be at most 63 characters' }),
-    hosts: z.array(z.string({ error: 'must be a host name, *.name or an IP address' }), { error: 'must be a list of host names, such as [example.test, "*.example.test"]' }).min(1, { error: 'must list at least one host name' }).meta({ description: 'names this site answers: Host, :authority and SNI; *.name matches one label; * any name (with tls.onDemand)' }),
+    hosts: z.array(z.string({ error: 'must be a host name, *.name or an IP address' }), { error: 'must be a list of host names, such as [example.test, "*.example.test"]' }).min(1, { error: 'must list at least one host name' }).max(MAX_SITE_HOSTS, { error: `must list at most ${MAX_SITE_HOSTS} names (one certificate covers them all); for more, use *.name or tls.onDemand` }).meta({ description: 'names this site answers: Host, :authority and SNI; *.name matches one label; * any name (with tls.onDemand)' }),
     root: path.optional().meta({ description: 'the folder this site serves; must exist (optional when a proxy route has path /)' }),
     default: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'answer requests whose Host matches no site (at most one site)' }),
     browse: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'list folders that have no index.html (default false: 403)' }),

@@ -1,5 +1,4 @@
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { availableParallelism, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,6 +8,7 @@ import { assemblePlan, checkFolder } from './assemble-plan.js';
 import { isKeyType, KEY_TYPES, type KeyType } from '../tls/key-types.js';
 import { parseDuration } from './duration.js';
 import { type Binding, DEFAULT_LIMITS, NO_RULES, type Plan } from './plan.js';
+import { FILE_LIMITS, readNamedFile } from './named-file.js';
 import { PlanError, type Problem } from './problem.js';
 
 /** The flag values of `portico serve`, defaults filled in, still unvalidated strings. */
@@ -62,7 +62,7 @@ export async function planFromFlags(flags: ServeFlags, cwd = process.cwd()): Pro
   if ((flags.cert === undefined) !== (flags.key === undefined)) problems.push({ path: flags.cert === undefined ? '--key' : '--cert', problem: `needs ${flags.cert === undefined ? '--cert' : '--key'} too: give the certificate and its private key`, code: 'ERR_INVALID_OPTION' });
   const own = flags.cert !== undefined && flags.key !== undefined ? { cert: resolve(cwd, flags.cert), key: resolve(cwd, flags.key) } : undefined;
   // With your own certificate, the names it covers are the site's names, unless --host says otherwise.
-  const hosts = check('--host', 'ERR_INVALID_OPTION', parseHosts(flags.host ?? (own ? namesInCertificateFile(own.cert) : undefined)));
+  const hosts = check('--host', 'ERR_INVALID_OPTION', parseHosts(flags.host ?? (own ? await namesInCertificateFile(own.cert) : undefined)));
   const workers = check('--workers', 'ERR_INVALID_OPTION', parseWorkers(flags.workers));
   const keyType = check('--key-type', 'ERR_INVALID_OPTION', parseKeyType(flags['key-type'] ?? 'ec-p256'));
   const lifetimeMs = check('--cert-lifetime', 'ERR_INVALID_OPTION', parseDurationOption(flags['cert-lifetime'] ?? '7d', MIN_CERT_LIFETIME_MS));
@@ -116,9 +116,9 @@ export async function planFromFlags(flags: ServeFlags, cwd = process.cwd()): Pro
 const FLAG_OF: Record<string, string> = { 'sites[0].root': '', 'sites[0].tls.cert': '--cert', 'sites[0].tls.key': '--key' };
 
 /** The DNS names and IP addresses a certificate file names; undefined if it cannot be read (the check reports it). */
-function namesInCertificateFile(file: string): string[] | undefined {
+async function namesInCertificateFile(file: string): Promise<string[] | undefined> {
   try {
-    const names = certificateNames(new X509Certificate(readFileSync(file)));
+    const names = certificateNames(new X509Certificate(await readNamedFile(file, FILE_LIMITS.pem)));
     return names.length > 0 ? names : undefined;
   } catch {
     return undefined;

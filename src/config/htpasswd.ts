@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { describeError, systemErrorCode } from '../errors.js';
-import type { Report } from './assemble-plan.js';
+import { isPorticoError } from '../errors.js';
+import { codeOf, type Report } from './assemble-plan.js';
+import { describeReadError, FILE_LIMITS, readNamedFile } from './named-file.js';
 
 const BCRYPT = /^\$2[abxy]\$\d\d\$[./A-Za-z0-9]{53}$/;
 
@@ -11,9 +11,9 @@ const BCRYPT = /^\$2[abxy]\$\d\d\$[./A-Za-z0-9]{53}$/;
 export async function readHtpasswd(file: string, at: string, fail: Report): Promise<Record<string, string> | undefined> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = (await readNamedFile(file, FILE_LIMITS.htpasswd)).toString('utf8');
   } catch (error) {
-    fail(at, `${file} ${systemErrorCode(error) === 'ENOENT' ? 'does not exist' : `cannot be read (${describeError(error)})`}; create it with htpasswd -B -c ${file} USER`, 'ERR_CONFIG_INVALID');
+    fail(at, `${describeReadError(file, error)}; ${isPorticoError(error) ? 'give the path of an htpasswd file' : `create it with htpasswd -B -c ${file} USER`}`, codeOf(error, 'ERR_CONFIG_INVALID'));
     return undefined;
   }
   const users: Record<string, string> = {};

@@ -1,6 +1,6 @@
 import { createPrivateKey } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { readPassphrase } from './passphrase.js';
+import { FILE_LIMITS, readNamedFile } from '../config/named-file.js';
 import { PorticoError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { freezeBundle, type TlsBundle } from './bundle.js';
@@ -59,7 +59,7 @@ export class FileCertificate {
 
   private async read(): Promise<TlsBundle> {
     const { certFile, keyFile, passphraseFile } = this.options;
-    const [certPem, stored] = await Promise.all([readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
+    const [certPem, stored] = (await Promise.all([readNamedFile(certFile, FILE_LIMITS.pem), readNamedFile(keyFile, FILE_LIMITS.pem)])).map((bytes) => bytes.toString('utf8')) as [string, string];
     // An encrypted key is decrypted here, in the primary; workers receive it ready to use, as
     // they receive the internal CA's keys.
     const keyPem = passphraseFile === undefined ? stored : (createPrivateKey({ key: stored, passphrase: await readPassphrase(passphraseFile) }).export({ type: 'pkcs8', format: 'pem' }) as string);

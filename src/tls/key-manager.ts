@@ -82,7 +82,10 @@ export async function installCertificate(storage: Storage, chainPem: string, now
       ],
       { fencedBy: lock },
     );
-    await storage.setAside(StorageKeys.pending(id).key, 'installed');
+    // The key now lives in the installed bundle: its pending copy is done with, not broken (set
+    // aside is for broken material, and says so in a WARN), so it goes, with the hosts it was for.
+    await storage.delete(StorageKeys.pending(id).key);
+    await storage.delete(StorageKeys.pendingHosts(id));
   } finally {
     await lock.release();
   }

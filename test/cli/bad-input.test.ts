@@ -92,6 +92,26 @@ test('a mistyped flag gets a suggestion', async () => {
   await assertOneClearLine(serveWith('--hots', 'example.test'), /did you mean --host\?/);
 });
 
+test('-p and --port, which other servers use, point at --http and --https', async () => {
+  await assertOneClearLine(['serve', box.site, '-p', '8080'], /unknown option -p for serve \(did you mean --http or --https\?\).*ERR_USAGE/);
+  await assertOneClearLine(['serve', box.site, '--port', '8080'], /unknown option --port for serve \(did you mean --http or --https\?\).*ERR_USAGE/);
+});
+
+test('validate and fmt, as caddy names them, point at check', async () => {
+  await assertOneClearLine(['validate', '--config', 'portico.yaml'], /unknown command "validate": did you mean check\?.*ERR_USAGE/);
+  await assertOneClearLine(['fmt'], /unknown command "fmt": did you mean check\?.*ERR_USAGE/);
+});
+
+test('in config mode, a port in use is named by its key in the file, not by a flag config mode refuses', async () => {
+  const config = join(box.dir, 'busy.yaml');
+  await writeFile(config, `http: off\nhttps: ${occupiedPort}\nbind: 127.0.0.1\nworkers: 1\nstate: ${box.state}\nsites:\n  - { name: site, hosts: [localhost], root: ${box.site} }\n`);
+  const { code, stderr } = await runPortico(['serve', '--config', config]);
+  assert.equal(code, 1);
+  const line = stderr.split('\n').find((candidate) => candidate.includes('ERR_PORT_IN_USE'));
+  assert.equal(line, `portico: port ${occupiedPort} (https: in ${config}) is already in use: stop the program using it or choose another port by changing https: in ${config} (ERR_PORT_IN_USE)`, stderr);
+  assert.doesNotMatch(stderr, /--https/);
+});
+
 test('an IPv6 address with a zone id is refused as a --host: a certificate cannot name it', async () => {
   await assertOneClearLine(serveWith('--host', 'fe80::1%lo'), /--host "fe80::1%lo" has an IPv6 zone id.*ERR_INVALID_OPTION/);
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -25,4 +25,29 @@ test("npm test's launcher hands Node's runner every test file by name, top-level
     assert.ok(files.some((file) => file.endsWith(join('dist', 'test', name))), `${name} in:\n${stdout}`);
   }
   assert.ok(files.every((file) => file.endsWith('.test.js')));
+});
+
+const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
+
+/** The command lines of README.md's sh blocks. */
+async function readmeCommands(): Promise<string[]> {
+  const readme = await readFile(join(repoRoot, 'README.md'), 'utf8');
+  return [...readme.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].flatMap((block) => block[1]!.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#')));
+}
+
+test('the portico commands README.md shows run the built command itself, never npx or npm exec (5 to 17 s the first time on a fresh clone)', async () => {
+  const commands = await readmeCommands();
+  const portico = commands.filter((line) => /\bportico\b|dist\/src\/main\.js/.test(line.replace(/#.*$/, '')));
+  assert.ok(portico.length >= 7, `README's portico commands:\n${portico.join('\n')}`);
+  for (const line of portico) {
+    assert.doesNotMatch(line, /^\s*(npx|npm exec|npm x)\b/, `copies and rebuilds the checkout first: ${line}`);
+    assert.match(line, /^node dist\/src\/main\.js /, line);
+  }
+});
+
+test("README.md's check command, run as written from the clone, validates the example", async () => {
+  const line = (await readmeCommands()).find((candidate) => candidate.includes(' check --config '));
+  assert.ok(line !== undefined);
+  const { stdout } = await run('bash', ['-c', line.replace(/#.*$/, '')], { cwd: repoRoot });
+  assert.match(stdout, /portico\.yaml: valid, 2 site\(s\)/);
 });

@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import bcrypt from 'bcryptjs';
 import { planFromConfigFile } from '../../src/config/config-file.js';
 import { configJsonSchema } from '../../src/config/config-schema.js';
 import { PlanError, renderProblem } from '../../src/config/problem.js';
@@ -27,6 +28,8 @@ before(async () => {
   await writeFile(join(dir, 'other.key'), other.keyPem);
   await writeFile(join(dir, 'other.crt'), other.certPem);
   await writeFile(join(dir, 'md5.htpasswd'), 'alice:$apr1$abcdefgh$0123456789abcdefghijkl\n');
+  await mkdir(join(dir, 'public'));
+  await writeFile(join(dir, 'users.htpasswd'), `alice:${bcrypt.hashSync('secret', 4)}\nbob:${bcrypt.hashSync('secret', 4)}\n`);
 });
 
 after(() => rm(dir, { recursive: true, force: true }));
@@ -95,6 +98,14 @@ const BROKEN: Array<[string, string, RegExp]> = [
   ['a JSON file with a wrong type', '{\n  "http": 0,\n  "sites": [\n    { "name": "docs", "hosts": ["docs.example.test"], "root": "./docs", "browse": "yes" }\n  ]\n}\n', /^FILE:4:83 sites\[0\]\.browse: got "yes"; must be true or false$/],
 ];
 
+// Ten lists of ten aliases to the list before: 10^10 values once expanded ("billion laughs").
+const laughs = (name: string): string => ['  - &l0 [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 9 }, (_, i) => `  - &l${i + 1} [${Array(10).fill(`*l${i}`).join(', ')}]`)].join('\n').replaceAll('l', name);
+BROKEN.push(
+  ['a billion laughs', `x:\n${laughs('l')}\n${file(site())}`, /^FILE:5:45: aliases from here on add more than 10000 values to the file \(an alias bomb, "billion laughs"\?\); write the values out, or use fewer aliases$/],
+  ['an alias bomb inside hosts', file(`${site()}  - name: shop\n    root: ./shop\n    hosts:\n${laughs('h').replaceAll('  - ', '      - ')}\n`), /^FILE:13:49: aliases from here on add more than 10000 values/],
+  ['a site with 1001 hosts', file(site('', 'docs', `[${Array.from({ length: 1001 }, (_, i) => `h${i}.example.test`).join(', ')}]`)), /^FILE:5:12 sites\[0\]\.hosts: got a list; must list at most 1000 names \(one certificate covers them all\); for more, use \*\.name or tls\.onDemand$/],
+);
+
 for (const [what, text, expected] of BROKEN) {
   test(`config file: ${what} is reported at its place`, async () => {
     const problems = await problemsOf(text, what.includes('JSON') ? 'portico.json' : 'portico.yaml');
@@ -113,6 +124,39 @@ test('config file: every problem of a file is reported at once, in the order of 
   );
 });
 
+test('config file: anchors and aliases that share a few settings between sites are accepted', async () => {
+  const path = join(dir, 'aliases.yaml');
+  await writeFile(path, `http: 0\nhttps: 0\nsites:\n  - name: docs\n    hosts: [docs.example.test]\n    root: ./docs\n    headers: &security\n      - { path: /**, set: { X-Frame-Options: DENY, X-Content-Type-Options: nosniff } }\n  - name: shop\n    hosts: [shop.example.test]\n    root: ./shop\n    headers: *security\n`);
+  const plan = await planFromConfigFile(path);
+  assert.deepEqual(plan.serving.sites[1]!.rules.headers, plan.serving.sites[0]!.rules.headers);
+});
+
+test('config file: an alias bomb on the command line is one FILE:LINE:COL line, exit 1, no stack', async () => {
+  const path = join(dir, 'laughs.yaml');
+  await writeFile(path, `x:\n${laughs('l')}\n${file(site())}`);
+  const { code, stderr } = await runPortico(['check', '--config', path]);
+  assert.equal(code, 1);
+  assert.match(stderr.trimEnd(), new RegExp(`^portico: ${path}:5:45: aliases from here on add more than 10000 values .*\\(ERR_CONFIG_SYNTAX\\)$`));
+});
+
+test('config file: an unknown key in one site and a missing root folder in another are both reported, with the disk checks after the schema', async () => {
+  const problems = await problemsOf(file(site('    colour: blue\n') + '  - name: shop\n    hosts: [shop.example.test]\n    root: ./missing\n'));
+  assert.deepEqual(problems, [
+    'FILE:7:5 sites[0].colour: is not a key here; the keys here are name, hosts, root, default, browse, cacheControl, tls, log, vdirs, proxy, tryFiles, errors, headers, cors, auth, redirects, httpsRedirect, hsts, symlinks',
+    'FILE:10:11 sites[1].root: DIR/missing does not exist; create it or correct the path',
+  ]);
+});
+
+test('config file: past a site the schema refused, the checks between the other sites name their places in the file', async () => {
+  const problems = await problemsOf(file(site('    default: maybe\n') + site('', 'shop', '[shop.example.test]') + site('    vdirs: [{ path: /x, root: ./nowhere }]\n', 'blog', '[blog.example.test, shop.example.test]'), 'workers: 0\nhttp: 0\nhttps: 0\n'));
+  assert.deepEqual(problems, [
+    'FILE:1:10 workers: got 0; must be a number of worker processes, 1 to 256',
+    'FILE:8:14 sites[0].default: got "maybe"; must be true or false',
+    'FILE:13:32 sites[2].hosts[1]: shop.example.test is claimed by sites[1] (shop) too; a name can belong to one site only',
+    'FILE:15:31 sites[2].vdirs[0].root: DIR/nowhere does not exist; create it or correct the path',
+  ]);
+});
+
 test('config file: a broken file on the command line gives one line per problem, exit 1, and no stack trace', async () => {
   const path = join(dir, 'cli.yaml');
   await writeFile(path, file(site('    rooot: ./x\n'), 'workers: 0\n'));
@@ -125,10 +169,18 @@ test('config file: a broken file on the command line gives one line per problem,
   assert.doesNotMatch(stderr, /\n\s+at /);
 });
 
+/** Writes FILE from its lines, runs `portico check --config FILE`, and compares every line it prints (the sandbox as DIR). */
+async function assertCheckPrints(name: string, lines: readonly string[], expected: readonly string[]): Promise<void> {
+  const path = join(dir, name);
+  await writeFile(path, [...lines, ''].join('\n'));
+  const { code, stdout, stderr } = await runPortico(['check', '--config', path]);
+  assert.equal(code, 0, stderr);
+  assert.equal(stdout.replaceAll(dir, 'DIR'), [...expected, ''].join('\n'));
+}
+
 test('portico check prints the sites of a valid three-site file, their hosts, certificates and log folders, and exits 0', async () => {
-  const path = join(dir, 'three.yaml');
-  await writeFile(
-    path,
+  await assertCheckPrints(
+    'three.yaml',
     [
       '# yaml-language-server: $schema=../portico.schema.json',
       'http: 8080',
@@ -151,13 +203,7 @@ test('portico check prints the sites of a valid three-site file, their hosts, ce
       '  - name: blog',
       '    hosts: [Blog.Example.Test]',
       '    root: ./blog',
-      '',
-    ].join('\n'),
-  );
-  const { code, stdout, stderr } = await runPortico(['check', '--config', path]);
-  assert.equal(code, 0, stderr);
-  assert.equal(
-    stdout.replaceAll(dir, 'DIR'),
+    ],
     [
       'DIR/three.yaml: valid, 3 site(s)',
       '  listeners: http 127.0.0.1:8080, https 127.0.0.1:8443; workers: 2; state: DIR/state',
@@ -176,8 +222,63 @@ test('portico check prints the sites of a valid three-site file, their hosts, ce
       '    root:        DIR/blog',
       '    certificate: internal CA (ec-p256)',
       '    access log:  off',
-      '',
-    ].join('\n'),
+    ],
+  );
+});
+
+// `portico check` "shows what it will serve" (docs/recipes.md): besides hosts, root and
+// certificate, each site's routes, rules and proxy targets, one line each.
+test('portico check lists each site\'s redirects, auth, proxy routes, tryFiles, error pages, header rules and CORS, one line each', async () => {
+  await assertCheckPrints(
+    'app.yaml',
+    [
+      'http: 8080',
+      'https: 8443',
+      'workers: 1',
+      'state: ./state',
+      'sites:',
+      '  - name: app',
+      '    hosts: [app.example.test]',
+      '    root: ./public',
+      '    httpsRedirect: true',
+      '    hsts: { maxAge: 31536000 }',
+      '    redirects: [{ from: /old/, to: "/new/{path}" }]',
+      '    auth: [{ path: /admin/, realm: Admin, htpasswd: ./users.htpasswd }]',
+      '    proxy:',
+      '      - { path: /api/, to: [http://127.0.0.1:3001, http://127.0.0.1:3002], balance: least_conn, health: { path: /health } }',
+      '    tryFiles: ["{path}", "/index.html"]',
+      '    errors: { 404: /404.html }',
+      '    headers:',
+      '      - { path: "/assets/**", set: { Cache-Control: "public, max-age=31536000, immutable" }, remove: [Server] }',
+      '    cors: { origins: [https://web.example.test] }',
+      '  - name: api',
+      '    hosts: [api.example.test]',
+      '    proxy: [{ path: /, to: [http://127.0.0.1:4000], host: upstream }]',
+    ],
+    [
+      'DIR/app.yaml: valid, 2 site(s)',
+      '  listeners: http *:8080, https *:8443; workers: 1; state: DIR/state',
+      '  site app',
+      '    hosts:       app.example.test',
+      '    root:        DIR/public',
+      '    certificate: internal CA (ec-p256)',
+      '    access log:  off',
+      '    redirect:    plain HTTP -> https:// (308)',
+      '    hsts:        max-age=31536000',
+      '    redirect:    /old/ -> /new/{path} (301)',
+      '    auth:        /admin/ realm "Admin", 2 user(s) from DIR/users.htpasswd',
+      '    proxy:       /api/ -> http://127.0.0.1:3001, http://127.0.0.1:3002 (least_conn, health /health every 5s)',
+      '    tryFiles:    {path}, /index.html',
+      '    error page:  404 -> /404.html',
+      '    headers:     /assets/** set cache-control: public, max-age=31536000, immutable; remove server',
+      '    cors:        https://web.example.test (GET, HEAD, POST)',
+      '  site api',
+      '    hosts:       api.example.test',
+      '    root:        none (every path is proxied)',
+      '    certificate: internal CA (ec-p256)',
+      '    access log:  off',
+      '    proxy:       / -> http://127.0.0.1:4000 (round_robin, Host: upstream)',
+    ],
   );
 });
 

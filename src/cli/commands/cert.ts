@@ -1,9 +1,9 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { FILE_LIMITS, readNamedFile } from '../../config/named-file.js';
 import { resolve } from 'node:path';
 import { defaultStateDir, parseHosts, parseKeyType } from '../../config/flags.js';
 import { PlanError, type Problem } from '../../config/problem.js';
-import { describeError, PorticoError } from '../../errors.js';
+import { describeError, isPorticoError, PorticoError } from '../../errors.js';
 import { createLogger } from '../../log/logger.js';
 import { planFromConfigFile } from '../../config/config-file.js';
 import type { CertificatePlan, Plan } from '../../config/plan.js';
@@ -45,9 +45,9 @@ export async function certInstallCommand(file: string | undefined, stateArg: str
   if (file === undefined) throw new PorticoError('ERR_USAGE', 'cert install needs the signed certificate file: portico cert install SIGNED.pem; see portico cert --help');
   let pem: string;
   try {
-    pem = await readFile(resolve(file), 'utf8');
+    pem = (await readNamedFile(resolve(file), FILE_LIMITS.pem)).toString('utf8');
   } catch (error) {
-    throw new PorticoError('ERR_CERTIFICATE_INSTALL', `cannot read ${file}: ${describeError(error)}`);
+    throw new PorticoError(isPorticoError(error) ? error.code : 'ERR_CERTIFICATE_INSTALL', isPorticoError(error) ? error.message : `cannot read ${file}: ${describeError(error)}`);
   }
   const stateDir = resolve(stateArg ?? defaultStateDir());
   const installed = await installCertificate(await FileStorage.open(stateDir, createLogger('cert', 'warn')), pem, Date.now());
@@ -113,7 +113,7 @@ export async function certListCommand(json: boolean, stateArg: string | undefine
     const installedSites = new Map<string, string[]>();
     for (const wanted of plan?.certificates ?? []) {
       if (wanted.source === 'files') {
-        const certPem = await readFile(wanted.certFile, 'utf8').catch(() => undefined);
+        const certPem = await readNamedFile(wanted.certFile, FILE_LIMITS.pem).then((bytes) => bytes.toString('utf8'), () => undefined);
         const row = certPem && describeCertificate(certPem, undefined, 'files', sitesOf(wanted.id));
         if (row) rows.push(row);
       } else if (wanted.source === 'internal') {

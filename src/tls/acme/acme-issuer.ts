@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { FILE_LIMITS, readNamedFile } from '../../config/named-file.js';
 import { Agent } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { PorticoError, describeError } from '../../errors.js';
@@ -87,7 +87,7 @@ export class AcmeIssuer implements Issuer {
   async prepare(): Promise<void> {
     if (this.client) return;
     this.acme ??= (await import('acme-client')).default as unknown as AcmeModule;
-    const extra = this.options.caFile ? await readFile(this.options.caFile, 'utf8') : undefined;
+    const extra = this.options.caFile ? (await readNamedFile(this.options.caFile, FILE_LIMITS.pem)).toString('utf8') : undefined;
     if (extra) this.acme.axios.defaults.httpsAgent = new Agent({ ca: [...rootCertificates, extra] });
     const id = AcmeIssuer.accountId(this.options);
     const keyName = `acme/${id}/account.key`;
