@@ -1,3 +1,4 @@
+import { constants } from 'node:crypto';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 
 /**
@@ -5,7 +6,9 @@ import { createSecureContext, type SecureContextOptions } from 'node:tls';
  * (tls.Server.setSecureContext resets whatever the new options leave out, so the policy must
  * travel with each certificate). TLS 1.2 and 1.3 only; TLS 1.3's suites (all AEAD) first, then
  * TLS 1.2's: ECDHE (forward secrecy) with AES-GCM or ChaCha20-Poly1305 (AEAD). No CBC, CCM8,
- * ARIA or static RSA; the server's order wins.
+ * ARIA or static RSA; the server's order wins. No renegotiation (TLS 1.2; 1.3 has none): a client
+ * that asks for it is refused by OpenSSL itself. Node's own limit (3 in 10 minutes) let the first
+ * ones through, and Node 26's OpenSSL 3.5 answered them, which testssl.sh rates a DoS threat.
  */
 export const TLS_POLICY = {
   minVersion: 'TLSv1.2',
@@ -21,6 +24,7 @@ export const TLS_POLICY = {
     'ECDHE-RSA-CHACHA20-POLY1305',
   ].join(':'),
   honorCipherOrder: true,
+  secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
 } as const satisfies SecureContextOptions;
 
 /** Whether this runtime's OpenSSL offers a key exchange group (found by asking it, never by version). */
