@@ -2,7 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { CertificatePlan, Plan, WorkerPlan } from '../config/plan.js';
-import { inConfigTerms, PlanError, renderProblem } from '../config/problem.js';
+import { PlanError, renderProblem } from '../config/problem.js';
 import { describeError, PorticoError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { freezeBundle, type TlsBundle } from '../tls/bundle.js';
@@ -110,8 +110,8 @@ export class Primary {
     if (this.ownSockets) {
       // Another program's SO_REUSEPORT socket (a second Portico) would take our workers in and
       // share its port; a shared socket would have failed with EADDRINUSE. Fail the same way.
-      for (const { name, address, port } of this.plan.serving.bindings) {
-        if (port !== 0 && ((await listeningSockets(address, port)) ?? 0) > 0) return this.fail(listenError(name, port, Object.assign(new Error('in use'), { code: 'EADDRINUSE' })));
+      for (const binding of this.plan.serving.bindings) {
+        if (binding.port !== 0 && ((await listeningSockets(binding.address, binding.port)) ?? 0) > 0) return this.fail(listenError(binding, Object.assign(new Error('in use'), { code: 'EADDRINUSE' })));
       }
     }
     cluster.schedulingPolicy = cluster.SCHED_NONE;
@@ -570,7 +570,7 @@ export class Primary {
   /** A fatal error: one clear line for the user (reported once, however many workers hit it), then shutdown. */
   private fail(error: unknown): void {
     if (this.stopping) return;
-    process.stderr.write(`portico: ${inConfigTerms(describeError(error), this.plan.configFile)}${error instanceof PorticoError ? ` (${error.code})` : ''}\n`);
+    process.stderr.write(`portico: ${describeError(error)}${error instanceof PorticoError ? ` (${error.code})` : ''}\n`);
     this.shutdown(1, 'a fatal error');
   }
 

@@ -190,8 +190,8 @@ async function toPlan(config: ConfigFile, file: string, report: (path: Path, pro
     };
   });
   const bindings: Binding[] = [];
-  if (typeof httpPort === 'number') bindings.push({ name: 'http', port: httpPort, address, tls: false });
-  if (typeof httpsPort === 'number') bindings.push({ name: 'https', port: httpsPort, address, tls: true });
+  if (typeof httpPort === 'number') bindings.push({ name: 'http', port: httpPort, address, tls: false, setting: `http: in ${file}` });
+  if (typeof httpsPort === 'number') bindings.push({ name: 'https', port: httpsPort, address, tls: true, setting: `https: in ${file}` });
   const input = {
     workers: config.workers ?? availableParallelism(),
     stateDir: resolve(base, config.state ?? defaultStateDir()),

@@ -82,8 +82,8 @@ export async function planFromFlags(flags: ServeFlags, cwd = process.cwd()): Pro
   }
 
   const bindings: Binding[] = [];
-  if (typeof httpPort === 'number') bindings.push({ name: 'http', port: httpPort, address, tls: false });
-  if (typeof httpsPort === 'number') bindings.push({ name: 'https', port: httpsPort, address, tls: true });
+  if (typeof httpPort === 'number') bindings.push({ name: 'http', port: httpPort, address, tls: false, setting: '--http' });
+  if (typeof httpsPort === 'number') bindings.push({ name: 'https', port: httpsPort, address, tls: true, setting: '--https' });
   const shutdownGraceMs = 10_000;
   // Flag mode is one default site, through the same assembly as a config file.
   const plan = await assemblePlan(

@@ -98,6 +98,8 @@ export interface Binding {
   /** Undefined listens on every interface, as nginx and Caddy do. */
   readonly address: string | undefined;
   readonly tls: boolean;
+  /** What set its port, as the user wrote it: `--https`, or `https: in FILE`; errors about the port name it. */
+  readonly setting: string;
 }
 
 export interface SitePlan {

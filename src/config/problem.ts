@@ -28,12 +28,3 @@ export function renderProblem(problem: Problem): string {
   return problem.path ? `${problem.path} ${problem.problem}` : problem.problem;
 }
 
-/**
- * A message that names a listener's flag (`port 8443 (--https) is already in use: … choose
- * another port with --https`), said in the config file's terms when the listeners came from one:
- * config mode refuses the flags, so the advice names the key (`https: in FILE`).
- */
-export function inConfigTerms(message: string, configFile: string | undefined): string {
-  if (configFile === undefined) return message;
-  return message.replace(/\(--(https?)\)/g, `($1: in ${configFile})`).replace(/ with --(https?)\b/g, ` by changing $1: in ${configFile}`);
-}

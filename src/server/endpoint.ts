@@ -119,7 +119,7 @@ export class Endpoint {
   open(reusePort = false): Promise<number> {
     const { name, port, address } = this.binding;
     return new Promise((resolve, reject) => {
-      const onError = (error: Error): void => reject(listenError(name, port, error));
+      const onError = (error: Error): void => reject(listenError(this.binding, error));
       this.listener.once('error', onError);
       // A deep accept queue (the kernel caps it at net.core.somaxconn): in an accept storm a
       // client's SYN waits in the queue instead of being dropped and retried a second later.

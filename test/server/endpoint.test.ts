@@ -44,7 +44,7 @@ before(async () => {
     for (const wake of onFinished.splice(0)) wake();
   });
   const limits = { ...DEFAULT_LIMITS, headerTimeoutMs: 5_000, handshakeHoldMs: 5_000 };
-  endpoint = new Endpoint({ name: 'https', port: 0, address: '127.0.0.1', tls: true }, limits, { select: () => pipeline }, { begin: () => undefined, end: () => undefined }, log, certificates);
+  endpoint = new Endpoint({ name: 'https', port: 0, address: '127.0.0.1', tls: true, setting: '--https' }, limits, { select: () => pipeline }, { begin: () => undefined, end: () => undefined }, log, certificates);
   port = await endpoint.open();
   session = connect(`https://localhost:${port}`, { ca: rootPem, host: '127.0.0.1' });
 });
