@@ -38,6 +38,12 @@ export interface Exchange {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   /** One header's value; repeated fields are joined as RFC 9110 §5.3 allows. */
   header(name: string): string | undefined;
+  /**
+   * Where the answer goes, seen only as whether the client is still there: a handler that works
+   * elsewhere on the client's behalf (the proxy's upstream request) stops when it closes before
+   * the response has finished (`clientGone`). Set by the transports.
+   */
+  readonly reply?: ReplyEnd;
   /** Who the request was authenticated as (HTTP Basic), once a rule checked it: the log's cs-username. */
   user?: string;
   /**
@@ -47,6 +53,46 @@ export interface Exchange {
   readonly body?: Readable;
   /** The upstream that answered (a proxied request): the log's x-upstream and x-upstream-time. */
   upstream?: { readonly address: string; readonly ms: number };
+}
+
+/** The writable a response goes to (an HTTP/1.1 response, an HTTP/2 stream), as far as a handler may see it. */
+export interface ReplyEnd {
+  readonly destroyed: boolean;
+  readonly writableFinished: boolean;
+  readonly headersSent: boolean;
+  /** HTTP/2: how the stream was reset; non-zero when the client cancelled it (it may still say finished). */
+  readonly rstCode?: number;
+  /** HTTP/1.1: the connection, whose `end` is the client's FIN. */
+  readonly socket?: { once(event: 'end', listener: () => void): unknown; off(event: 'end', listener: () => void): unknown } | null;
+  once(event: 'close', listener: () => void): unknown;
+}
+
+/**
+ * A signal aborted when the client leaves before it is answered: its stream or connection closed
+ * before the response finished, or (HTTP/1.1) it sent its FIN before the response began, which
+ * nginx takes for the client giving up too (`proxy_ignore_client_abort off`). Made on demand,
+ * only by a handler that works elsewhere on the client's behalf. Undefined without a reply.
+ */
+export function clientGone(exchange: Exchange): AbortSignal | undefined {
+  const { reply } = exchange;
+  if (reply === undefined) return undefined;
+  const controller = new AbortController();
+  const abort = (): void => controller.abort(Object.assign(new Error('the client went away before it was answered'), { code: 'ERR_CLIENT_GONE' }));
+  const finished = (): boolean => reply.headersSent && reply.writableFinished && !reply.rstCode;
+  if (reply.destroyed) {
+    if (!finished()) abort();
+    return controller.signal;
+  }
+  const socket = reply.socket ?? undefined;
+  const onEnd = (): void => {
+    if (!reply.headersSent) abort();
+  };
+  socket?.once('end', onEnd);
+  reply.once('close', () => {
+    socket?.off('end', onEnd);
+    if (!finished()) abort();
+  });
+  return controller.signal;
 }
 
 /** What the transport knows of a connection once, for every exchange on it. */

@@ -1,4 +1,5 @@
 import { describeError } from '../errors.js';
+import { loggedTarget } from '../log/logged-target.js';
 import type { Logger } from '../log/logger.js';
 import { errorPage } from './error-page.js';
 import type { Exchange } from './exchange.js';
@@ -84,7 +85,7 @@ export class Pipeline {
   }
 
   private fail(exchange: Exchange, error: unknown): Response {
-    this.log.error(`${exchange.method} ${exchange.target}: ${describeError(error)}`);
+    this.log.error(`${exchange.method} ${loggedTarget(exchange.target)}: ${describeError(error)}`);
     return errorPage(500, exchange.method === 'HEAD');
   }
 }

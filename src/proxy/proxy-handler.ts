@@ -3,15 +3,16 @@ import type { Duplex, Readable } from 'node:stream';
 import type { ProxyRoute, SitePlan } from '../config/plan.js';
 import { describeError } from '../errors.js';
 import { errorPage } from '../http/error-page.js';
-import type { Exchange } from '../http/exchange.js';
+import { clientGone, type Exchange } from '../http/exchange.js';
 import type { Handler } from '../http/handler.js';
 import { NO_BODY, type Response, type Traffic } from '../http/response.js';
 import { normalisedPath } from '../http/rules/path-pattern.js';
+import { loggedTarget } from '../log/logged-target.js';
 import type { Logger } from '../log/logger.js';
 import { clientAddress, isTrusted } from '../sites/client-address.js';
 import { watchClientBody } from './client-body.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
-import { type Upstream, UpstreamGroup } from './upstream-group.js';
+import { isInvalidResponse, type Upstream, UpstreamGroup } from './upstream-group.js';
 
 /** Methods that may be sent twice (RFC 9110 §9.2.2): retried on another upstream when one fails. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -49,7 +50,7 @@ export async function createProxyHandler(site: SitePlan, log: Logger, trusted: B
   };
 
   const fail = (exchange: Exchange, route: ProxyRoute, status: 502 | 504, why: string): Response => {
-    log.warn(`proxy ${route.path}: ${exchange.method} ${exchange.target}: ${why} (${status})`);
+    log.warn(`proxy ${route.path}: ${exchange.method} ${loggedTarget(exchange.target)}: ${why} (${status})`);
     return errorPage(status, exchange.method === 'HEAD');
   };
 
@@ -63,6 +64,10 @@ export async function createProxyHandler(site: SitePlan, log: Logger, trusted: B
     const client = route.balance === 'ip_hash' ? clientAddress(exchange, trusted) : undefined;
     // Whether a failure is the client's (its body) or the upstream's is told from the body itself.
     const body = exchange.body === undefined ? undefined : watchClientBody(exchange.body);
+    // A client that leaves unanswered cancels its upstream request (nginx does the same), so a
+    // burst of abandoned requests to a slow path does not hold the upstream's pool for the
+    // response timeout.
+    const signal = clientGone(exchange);
     for (;;) {
       const upstream = group.pick(client, tried);
       if (upstream === undefined) return fail(exchange, route, 502, tried.size === 0 ? `no upstream is up (${route.to.join(', ')})` : `every upstream failed; the last: ${lastFailure}`);
@@ -80,7 +85,7 @@ export async function createProxyHandler(site: SitePlan, log: Logger, trusted: B
         // undici sends Expect itself or not at all; the client's 100-continue was answered by the transport.
         delete headers.expect;
         // undici takes an AsyncIterable body (its docs/api/Dispatcher.md); its types name Readable only.
-        const answer = await upstream.pool.request({ method: exchange.method as 'GET', path: exchange.target, headers, body: (body?.chunks ?? null) as Readable | null });
+        const answer = await upstream.pool.request({ method: exchange.method as 'GET', path: exchange.target, headers, body: (body?.chunks ?? null) as Readable | null, ...(signal ? { signal } : {}) });
         exchange.upstream = { address: upstream.hostPort, ms: Date.now() - started };
         const { headers: out, cookies } = clientResponseHeaders(answer.headers, route, exchange, upstream.origin, siteOrigin(exchange));
         const status = answer.statusCode;
@@ -106,6 +111,8 @@ export async function createProxyHandler(site: SitePlan, log: Logger, trusted: B
           return { status, headers: out, ...(cookies ? { cookies } : {}), body: { kind: 'bytes', data } };
         }
         const stream = answer.body;
+        // Destroyed when the client leaves (release): undici then errors it, with nobody to tell.
+        stream.on('error', () => undefined);
         stream.once('close', done);
         return { status, headers: out, ...(cookies ? { cookies } : {}), body: { kind: 'stream', stream }, release: () => stream.destroy() };
       } catch (error) {
@@ -115,22 +122,26 @@ export async function createProxyHandler(site: SitePlan, log: Logger, trusted: B
         // The client's body failed (malformed, abandoned, reset) or did not match its Content-Length:
         // that exchange is answered 400 (nothing goes out if the client is gone) and the upstream
         // is not to blame.
-        const clientFault = body?.failure ?? (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' ? error : undefined);
+        // A client that leaves with its body unsent (its FIN came first) spoilt its body too.
+        const clientFault = body?.failure ?? (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' ? error : undefined) ?? (signal?.aborted && body !== undefined ? (signal.reason as Error) : undefined);
         if (clientFault !== undefined) {
-          log.info(`proxy ${route.path}: ${exchange.method} ${exchange.target}: the client's request body failed: ${describeError(clientFault)} (400); upstream ${upstream.origin} is not marked down`);
+          log.info(`proxy ${route.path}: ${exchange.method} ${loggedTarget(exchange.target)}: the client's request body failed: ${describeError(clientFault)} (400); upstream ${upstream.origin} is not marked down`);
           return errorPage(400, exchange.method === 'HEAD');
+        }
+        if (signal?.aborted) {
+          body?.abandon();
+          log.debug(`proxy ${route.path}: ${exchange.method} ${loggedTarget(exchange.target)}: the client went away before upstream ${upstream.origin} answered; its request was cancelled`);
+          return errorPage(502, exchange.method === 'HEAD');
         }
         body?.abandon();
         const why = `upstream ${upstream.origin}: ${describeError(error)}${code ? ` (${code})` : ''}`;
         if (code === 'UND_ERR_HEADERS_TIMEOUT') return fail(exchange, route, 504, `${why}: no response within ${route.responseTimeoutMs / 1000} s`);
-        // A response undici could not parse (llhttp's HPE_ codes, or its own assertion on a status
-        // under 100) is an invalid response: 502, and, as nginx counts it, no mark against the upstream.
-        if ((error as Error).name === 'HTTPParserError' || code === 'ERR_ASSERTION') return fail(exchange, route, 502, `upstream ${upstream.origin} sent an invalid response (${describeError(error)})`);
+        if (isInvalidResponse(error)) return fail(exchange, route, 502, `upstream ${upstream.origin} sent an invalid response (${describeError(error)})`);
         group.failed(upstream, error);
         const retry = exchange.body === undefined && (NOT_SENT.has(code) || IDEMPOTENT.has(exchange.method));
         if (!retry) return fail(exchange, route, 502, why);
         lastFailure = why;
-        log.info(`proxy ${route.path}: ${exchange.method} ${exchange.target}: ${why}; trying another upstream`);
+        log.info(`proxy ${route.path}: ${exchange.method} ${loggedTarget(exchange.target)}: ${why}; trying another upstream`);
       }
     }
   };
@@ -149,7 +160,8 @@ export async function createProxyHandler(site: SitePlan, log: Logger, trusted: B
     const started = Date.now();
     let answer: Awaited<ReturnType<typeof upstream.pool.upgrade>>;
     try {
-      answer = await upstream.pool.upgrade({ path: exchange.target, method: 'GET', headers, protocol: 'websocket' });
+      const signal = clientGone(exchange);
+      answer = await upstream.pool.upgrade({ path: exchange.target, method: 'GET', headers, protocol: 'websocket', ...(signal ? { signal } : {}) });
     } catch (error) {
       exchange.upstream = { address: upstream.hostPort, ms: Date.now() - started };
       const code = (error as { code?: string }).code ?? '';

@@ -13,6 +13,20 @@ import type { Logger } from '../log/logger.js';
  */
 const NOT_THE_UPSTREAM = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'UND_ERR_ABORTED', 'UND_ERR_BODY_TIMEOUT']);
 
+/**
+ * Whether undici failed because the upstream's response was not valid HTTP: a head llhttp cannot
+ * parse (or a status under 100, which undici asserts against), a head over undici's size limit,
+ * a 101 to a request that did not ask to upgrade, a lone 1xx. The upstream is up and answering:
+ * that one request is a 502, and nothing counts against the upstream (nginx's default, without
+ * `invalid_header` in proxy_next_upstream). Some of these a client can provoke (an application that
+ * echoes a query into a header), so counting them would let one client take the upstream down.
+ */
+export function isInvalidResponse(error: unknown): boolean {
+  const { name, code, message } = error as { name?: string; code?: string; message?: string };
+  if (name === 'HTTPParserError' || code === 'ERR_ASSERTION' || code === 'UND_ERR_HEADERS_OVERFLOW') return true;
+  return code === 'UND_ERR_SOCKET' && (message === 'bad upgrade' || message === 'bad response');
+}
+
 /** One upstream: its connection pool (undici, HTTP/1.1 keep-alive) and what is known of its health. */
 export interface Upstream {
   /** `http://127.0.0.1:3001`. */

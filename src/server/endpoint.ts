@@ -7,6 +7,7 @@ import type { Exchange } from '../http/exchange.js';
 import type { Pipeline } from '../http/pipeline.js';
 import type { Response } from '../http/response.js';
 import type { Logger } from '../log/logger.js';
+import { loggedTarget } from '../log/logged-target.js';
 import { OnceAMinute } from '../log/once-a-minute.js';
 import { ACME_TLS, type CertificateTable } from './certificate-table.js';
 import { peekServerName, UNRECOGNIZED_NAME_ALERT } from './client-hello.js';
@@ -220,7 +221,7 @@ export class Endpoint {
           writer.ended?.(out, complete);
           if (pipeline.observed) pipeline.finished({ exchange, status, bytesSent, ...(bytesReceived === undefined ? {} : { bytesReceived }), complete, startedAt });
         },
-        (error) => this.log.error(`${exchange.method} ${exchange.target}: the ${response.status} response could not be written (${describeError(error)}); answered 500 instead`),
+        (error) => this.log.error(`${exchange.method} ${loggedTarget(exchange.target)}: the ${response.status} response could not be written (${describeError(error)}); answered 500 instead`),
       );
     if (outcome instanceof Promise) void outcome.then(send);
     else send(outcome);

@@ -176,7 +176,7 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
   }
 
   /** The exchange of a request; `absolute` is its absolute-form target, split (RFC 9112 §3.2.2), if it has one. */
-  private exchangeOf(req: IncomingMessage, connection: Connection | undefined, absolute: AbsoluteForm | undefined, upgrade: boolean): Exchange {
+  private exchangeOf(req: IncomingMessage, res: ServerResponse, connection: Connection | undefined, absolute: AbsoluteForm | undefined, upgrade: boolean): Exchange {
     const socket = req.socket;
     const method = req.method ?? 'GET';
     const target = absolute?.target ?? req.url ?? '/';
@@ -186,7 +186,7 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
     const host = absolute?.authority ?? req.headers.host;
     const hostName = host === undefined ? '' : connection !== undefined && host === connection.validHost ? connection.hostName : (parseHost(host)?.name ?? '');
     const { headers } = req;
-    const exchange: Exchange = { method, target, path, query, protocol: 'HTTP/1.1', ...facts, host: hostName, authority: host ?? '', headers, header: headerGetter(headers) };
+    const exchange: Exchange = { method, target, path, query, protocol: 'HTTP/1.1', ...facts, host: hostName, authority: host ?? '', headers, header: headerGetter(headers), reply: res };
     return upgrade ? { ...exchange, upgrade: (headers.upgrade ?? '').trim().toLowerCase() } : exchange;
   }
 
@@ -200,7 +200,7 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
       if (connection.requests >= this.limits.maxRequestsPerConnection) this.closing.add(res);
     }
     const absolute = absoluteForm(req);
-    const parsed = this.exchangeOf(req, connection, absolute, this.upgrades.has(res));
+    const parsed = this.exchangeOf(req, res, connection, absolute, this.upgrades.has(res));
     const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
     const streams = hasBody && this.policy.streamsBody(parsed);
     const refusal = this.judge(req, absolute?.authority, connection, streams);

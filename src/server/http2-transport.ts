@@ -91,7 +91,7 @@ export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
     const authority = headers[':authority'] ?? headers.host;
     const host = authority === undefined ? undefined : parseHost(authority);
     const facts = state?.facts ?? connectionFacts(session.socket as TLSSocket);
-    const exchange: Exchange = { method, target: target ?? '', path, query, protocol: 'HTTP/2', ...facts, host: host?.name ?? '', authority: authority ?? '', headers, header: headerGetter(headers) };
+    const exchange: Exchange = { method, target: target ?? '', path, query, protocol: 'HTTP/2', ...facts, host: host?.name ?? '', authority: authority ?? '', headers, header: headerGetter(headers), reply: stream };
     const invalid = typeof target !== 'string' || (authority !== undefined && host === undefined) || (host !== undefined && !sameEntity(host, headers.host));
     if (invalid) return dispatch(exchange, stream, this, errorPage(400, method === 'HEAD'));
     // A handler that streams the body on (the proxy) gets it as it arrives, without a limit of ours.

@@ -17,6 +17,10 @@ export function requestBody(source: Readable): Readable {
       callback(error);
     },
   });
+  // The failure is the reader's to see (a stream that errored hands its error to whoever reads it
+  // later); until one reads, or when none ever will (an answer came first), it must not become an
+  // uncaught 'error' that ends the worker.
+  body.on('error', () => undefined);
   const onData = (chunk: Buffer): void => {
     if (!body.push(chunk)) source.pause();
   };

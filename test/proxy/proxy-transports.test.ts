@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
+import { connect as http2Connect, type ClientHttp2Session, constants } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -184,6 +184,72 @@ test('HTTP/2 requests with a body are answered by the upstream: small and large,
   }
 });
 
+/** Sends an HTTP/2 request whose body breaks its promise (too short, too long) or is reset before its end; resolves when the stream is over. */
+function brokenBody(session: ClientHttp2Session, path: string, how: 'short' | 'long' | 'reset'): Promise<void> {
+  return new Promise((resolve) => {
+    const headers: Record<string, string> = { ':method': 'POST', ':path': path, ':authority': HOST };
+    if (how !== 'reset') headers['content-length'] = '100';
+    const stream = session.request(headers, { endStream: false });
+    stream.on('error', () => undefined);
+    stream.on('close', () => resolve());
+    stream.resume();
+    if (how === 'short') stream.end('short');
+    else if (how === 'long') stream.end(Buffer.alloc(200, 0x61));
+    // A user cancelling an upload: part of the body, then RST_STREAM CANCEL.
+    else stream.write('part of it', () => stream.close(constants.NGHTTP2_CANCEL));
+  });
+}
+
+test('HTTP/2 bodies that break their Content-Length or are reset mid-way cost that exchange only, on open and protected paths', async () => {
+  const [worker] = portico.workerPids();
+  const session = connectH2();
+  session.on('error', () => undefined);
+  try {
+    for (let i = 0; i < 3; i += 1) {
+      for (const how of ['short', 'long', 'reset'] as const) {
+        for (const path of ['/api/upload', '/api/private/upload']) {
+          assert.ok(!session.destroyed, `the connection was dropped before ${how} body #${i} to ${path}: ${portico.output.split('\n').filter((line) => /ERROR/.test(line)).slice(0, 2).join(' / ')}`);
+          await brokenBody(session, path, how);
+        }
+      }
+    }
+  } finally {
+    session.close();
+  }
+  const after = connectH2();
+  try {
+    assert.equal((await h2(after, { ':path': '/api/whoami' })).body, 'A');
+  } finally {
+    after.close();
+  }
+  assert.deepEqual(portico.workerPids(), [worker], `the worker was never restarted:\n${portico.output.split('\n').filter((line) => /ERROR|exited/.test(line)).slice(0, 4).join('\n')}`);
+});
+
+test('a client that leaves unanswered cancels its upstream request, over HTTP/2 and HTTP/1.1', async () => {
+  // The upstream's /hang accepts and never answers; /hanging counts those whose connection is
+  // still open. Without cancelling, each is held until the route's response timeout (60 s).
+  const hanging = async (): Promise<number> => {
+    const session = connectH2();
+    try {
+      return Number((await h2(session, { ':path': '/api/hanging' })).body);
+    } finally {
+      session.close();
+    }
+  };
+  const session = connectH2();
+  session.on('error', () => undefined);
+  for (let i = 0; i < 6; i += 1) session.request({ ':path': `/api/hang?n=${i}`, ':authority': HOST }).on('error', () => undefined);
+  const sockets = Array.from({ length: 4 }, () =>
+    tlsConnect({ host: '127.0.0.1', port: httpsPort, servername: HOST, ca: rootCa, ALPNProtocols: ['http/1.1'] }, function (this: import('node:tls').TLSSocket) {
+      this.write(`GET /api/hang HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`);
+    }).on('error', () => undefined),
+  );
+  assert.ok(await eventually(async () => (await hanging()) === 10, 15_000), `the ten requests reached the upstream: ${await hanging()} open there`);
+  session.destroy();
+  for (const socket of sockets) socket.destroy();
+  assert.ok(await eventually(async () => (await hanging()) === 0, 15_000), `the upstream's requests were cancelled: ${await hanging()} still open there`);
+});
+
 test('an upstream\'s invalid status is a 502 on every transport, and the worker keeps serving', async () => {
   const [worker] = portico.workerPids();
   const session = connectH2();
@@ -196,10 +262,17 @@ test('an upstream\'s invalid status is a 502 on every transport, and the worker 
     overH1.socket.destroy();
     assert.equal(overH1.status, 502, 'HTTP/1.1, upstream status 999');
     assert.equal((await h2(session, { ':path': '/api/whoami' })).body, 'A');
+    // Heads undici refuses (one a client can provoke, from an application that echoes its query
+    // into a header) are 502 for that request, and the upstream stays up for the next one.
+    for (const head of ['overflow', 'upgrade', 'continue']) {
+      assert.equal((await h2(session, { ':path': `/api/raw?head=${head}` })).status, 502, `upstream head ${head}`);
+      assert.equal((await h2(session, { ':path': '/api/whoami' })).body, 'A', `served after an upstream's ${head} head`);
+    }
   } finally {
     session.close();
   }
   assert.deepEqual(portico.workerPids(), [worker], 'the same worker, never restarted');
+  assert.doesNotMatch(portico.output, /is down/, 'an invalid response marks nobody down');
   await portico.waitFor(/WARN .*proxy \/api\/: GET \/api\/status\?code=999: upstream http:\/\/127\.0\.0\.1:\d+ answered with the invalid status 999 \(502\)/, 5_000);
 });
 

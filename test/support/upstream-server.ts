@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
  * SIGKILL it): `node upstream-server.js PORT NAME`. It prints `listening PORT` when ready.
  *
  *   /whoami          its NAME              /slow?ms=N   its NAME after N ms
- *   /hang            accepts, never answers
+ *   /hang            accepts, never answers  /hanging     how many /hang requests are still open
  *   /chunks          5 chunks, 200 ms apart /sse         3 server-sent events, 100 ms apart
  *   /upload (POST)   {"bytes", "sha256"} of the body
  *   /headers         the request's header fields as JSON
@@ -15,19 +15,28 @@ import type { Duplex } from 'node:stream';
  *   /health          200
  *   /ws              a WebSocket echo (RFC 6455, text frames)
  *   /status?code=N   a raw `HTTP/1.1 N Weird` response (any three digits, valid or not)
+ *   /raw?head=NAME   a raw response head undici refuses: `overflow` (a 20 KiB field), `upgrade`
+ *                    (101 to a plain GET), `continue` (a lone 100)
  */
 const port = Number(process.argv[2]);
 const name = process.argv[3] ?? 'upstream';
 
+let hanging = 0;
+
 const server = createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://upstream');
-  switch (url.pathname.replace(/^\/(api|lc|dead|via|ip)(?=\/)/, '').replace(/^.*(?=\/(?:whoami|upload|headers|status)$)/, '')) {
+  switch (url.pathname.replace(/^\/(api|lc|dead|via|ip)(?=\/)/, '').replace(/^.*(?=\/(?:whoami|upload|headers|status|raw|hang|hanging)$)/, '')) {
     case '/whoami':
       return void res.end(name);
     case '/slow':
       return void setTimeout(() => res.end(name), Number(url.searchParams.get('ms') ?? 1000));
     case '/hang':
+      hanging += 1;
+      // Over when its connection closes: the proxy gave up on it.
+      req.socket.once('close', () => (hanging -= 1));
       return;
+    case '/hanging':
+      return void res.end(String(hanging));
     case '/chunks':
       res.writeHead(200, { 'content-type': 'text/plain' });
       return paced(res, 5, 200, (i) => `chunk ${i} at ${Date.now()}\n`);
@@ -60,6 +69,14 @@ const server = createServer((req, res) => {
       return void res.end();
     case '/health':
       return void res.end('ok');
+    case '/raw': {
+      const heads: Record<string, string> = {
+        overflow: `HTTP/1.1 200 OK\r\nx-echo: ${'a'.repeat(20_000)}\r\ncontent-length: 2\r\n\r\nok`,
+        upgrade: 'HTTP/1.1 101 Switching Protocols\r\nupgrade: x\r\nconnection: upgrade\r\n\r\n',
+        continue: 'HTTP/1.1 100 Continue\r\n\r\n',
+      };
+      return void req.socket.end(heads[url.searchParams.get('head') ?? ''] ?? 'HTTP/1.1 500 Nothing\r\ncontent-length: 0\r\n\r\n');
+    }
     case '/status':
       // Written past node:http, which would refuse a status it thinks invalid.
       return void req.socket.end(`HTTP/1.1 ${url.searchParams.get('code') ?? '999'} Weird\r\ncontent-length: 5\r\nconnection: close\r\n\r\nweird`);
