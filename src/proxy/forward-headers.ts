@@ -7,11 +7,16 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'transfer-encoding
 /** Set by this proxy from what it knows, never taken from an untrusted client. */
 const FORWARDING = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded']);
 /**
- * Other fields by which a request claims a client's address or how it came (read by frameworks
- * and libraries such as request-ip): passed on only from a trusted proxy, as is every other
- * `X-Forwarded-*` (-Port, -Prefix, -Ssl, …).
+ * Other fields by which a request claims a client's address, how it came or what it asked for
+ * (read by frameworks and libraries such as request-ip, and PHP's HTTP_CLIENT_IP snippets): passed
+ * on only from a trusted proxy, as is every other `X-Forwarded-*` (-Port, -Prefix, -Ssl, …).
  */
-const CLAIMS = new Set(['x-real-ip', 'x-client-ip', 'true-client-ip', 'x-cluster-client-ip', 'cf-connecting-ip', 'fastly-client-ip', 'x-forwarded', 'forwarded-for']);
+const CLAIMS = new Set([
+  'x-real-ip', 'x-client-ip', 'client-ip', 'x-proxyuser-ip', 'true-client-ip', 'x-cluster-client-ip', 'cf-connecting-ip', 'fastly-client-ip', 'x-forwarded', 'forwarded-for',
+  // Claims of which URL was asked for, which IIS URL Rewrite and older Symfony route by: from a
+  // client they would route /api/x to /api/admin/x past the rule that guards it.
+  'x-original-url', 'x-rewrite-url',
+]);
 
 /**
  * Whether a client's field is withheld from the upstream: a name with an underscore (CGI-style

@@ -58,10 +58,12 @@ export function rulePaths(path: string, proxied: boolean): RulePaths {
     if (!spellings.includes(spelling)) spellings.push(spelling);
   };
   if (path.length > 1 && path.endsWith('/')) add(path.slice(0, -1));
-  if (proxied && /[;.]/.test(path)) {
+  if (proxied && /[;.\s]/.test(path)) {
+    // What an application may read the path as: `;parameters` dropped, trailing dots and
+    // whitespace trimmed from each segment (Spring's trimTokens, CVE-2016-5007's class).
     const bare = path
       .split('/')
-      .map((segment) => segment.replace(/;.*$/s, '').replace(/(?<=.)\.+$/, ''))
+      .map((segment) => segment.replace(/;.*$/s, '').replace(/(?<=\S)[.\s]+$/, '').replace(/^\s+(?=\S)/, ''))
       .join('/')
       .replace(/\/{2,}/g, '/');
     add(bare);

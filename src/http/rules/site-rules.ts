@@ -53,7 +53,9 @@ export function createRulesHandler(site: SitePlan, context: RulesContext): SiteR
   const decorate = (exchange: Exchange, path: string | undefined, response: Response): Response => {
     let out: Record<string, string> | undefined;
     const edit = (): Record<string, string> => (out ??= { ...response.headers });
-    const asked = path === undefined || headers.length === 0 ? undefined : pathsOf(path);
+    // A path the mapping refuses (`%2F`, `/./`: answered 400) is matched as sent, so a rule for
+    // every path (`/**`, `always: true`) dresses that refusal too.
+    const asked = headers.length === 0 ? undefined : pathsOf(path ?? exchange.path);
     const served = asked === undefined ? undefined : servedPaths(path, response);
     for (const rule of headers) {
       // A header rule is for what was found (a page, an asset): not an error unless it says `always`.
