@@ -123,7 +123,7 @@ export async function createProxyHandler(site: SitePlan, log: Logger, trusted: B
         // that exchange is answered 400 (nothing goes out if the client is gone) and the upstream
         // is not to blame.
         // A client that leaves with its body unsent (its FIN came first) spoilt its body too.
-        const clientFault = body?.failure ?? (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' ? error : undefined) ?? (signal?.aborted && body !== undefined ? (signal.reason as Error) : undefined);
+        const clientFault = body?.failure ?? (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' ? error : undefined) ?? (signal?.aborted && body !== undefined ? (signal.reason ?? new Error('the client went away')) : undefined);
         if (clientFault !== undefined) {
           log.info(`proxy ${route.path}: ${exchange.method} ${loggedTarget(exchange.target)}: the client's request body failed: ${describeError(clientFault)} (400); upstream ${upstream.origin} is not marked down`);
           return errorPage(400, exchange.method === 'HEAD');
