@@ -13,10 +13,15 @@ const FORWARDING = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded
  */
 const CLAIMS = new Set([
   'x-real-ip', 'x-client-ip', 'client-ip', 'x-proxyuser-ip', 'true-client-ip', 'x-cluster-client-ip', 'cf-connecting-ip', 'fastly-client-ip', 'x-forwarded', 'forwarded-for',
-  // Claims of which URL was asked for, which IIS URL Rewrite and older Symfony route by: from a
-  // client they would route /api/x to /api/admin/x past the rule that guards it.
-  'x-original-url', 'x-rewrite-url',
+  'proxy-client-ip', 'wl-proxy-client-ip', 'akamai-client-ip', 'x-azure-clientip', 'x-appengine-user-ip', 'x-envoy-external-address', 'x-originating-ip', 'x-remote-ip', 'x-remote-addr', 'remote-addr', 'x-client-real-ip',
+  // Claims of which URL or host was asked for, which IIS URL Rewrite, older Symfony and nginx's
+  // auth_request route by: from a client they would route /api/x to /api/admin/x past the rule
+  // that guards it. (Method overrides are the client's own request, and pass.)
+  'x-original-url', 'x-rewrite-url', 'x-original-uri', 'x-original-host', 'x-original-method', 'x-host', 'x-http-host-override', 'x-backend-host',
 ]);
+
+/** Name shapes that claim the same: `x-original-*` (x-original-forwarded-for, …) and any `*-client-ip`. */
+const CLAIM_SHAPES = /^x-original-|-client-?ip$/;
 
 /**
  * Whether a client's field is withheld from the upstream: a name with an underscore (CGI-style
@@ -24,7 +29,7 @@ const CLAIMS = new Set([
  * and, from a peer that is not a trusted proxy, a claim of address or scheme.
  */
 function withheld(name: string, trustedPeer: boolean): boolean {
-  return name.includes('_') || (!trustedPeer && (CLAIMS.has(name) || name.startsWith('x-forwarded-')));
+  return name.includes('_') || (!trustedPeer && (CLAIMS.has(name) || name.startsWith('x-forwarded-') || CLAIM_SHAPES.test(name)));
 }
 
 /** The fields a Connection header names, lower-case: hop-by-hop too. */

@@ -106,7 +106,15 @@ export async function createProxyHandler(site: SitePlan, log: Logger, trusted: B
         // length (server-sent events), streams.
         const length = Number(answer.headers['content-length'] ?? Number.NaN);
         if (length <= SMALL_BODY_BYTES) {
-          const data = Buffer.from(await answer.body.arrayBuffer());
+          let data: Buffer;
+          try {
+            data = Buffer.from(await answer.body.arrayBuffer());
+          } catch (error) {
+            // The head came, the body was cut short: that request is a 502, but the upstream was up
+            // and answering, so nothing counts against it and nothing is retried (nginx's rule too).
+            done();
+            return fail(exchange, route, 502, `upstream ${upstream.origin} cut its response body short: ${describeError(error)}`);
+          }
           done();
           return { status, headers: out, ...(cookies ? { cookies } : {}), body: { kind: 'bytes', data } };
         }

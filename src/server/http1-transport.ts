@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, ServerResponse, STATUS
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Limits } from '../config/plan.js';
+import { describeError } from '../errors.js';
 import { errorPage } from '../http/error-page.js';
 import { type ConnectionFacts, connectionFacts, type Exchange, headerGetter, splitTarget } from '../http/exchange.js';
 import { parseHost, splitAbsoluteForm } from '../http/host.js';
@@ -26,6 +27,8 @@ interface Connection {
   readonly timer: NodeJS.Timeout;
   /** A parse error's status line, held until the responses owed before it are out; then the connection closes. */
   refusal: string | undefined;
+  /** An upgrade pipelined behind requests still being answered: it is taken up once they are. */
+  upgrade: (() => void) | undefined;
 }
 
 const CLOSE = { connection: 'close' } as const;
@@ -84,7 +87,7 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
       if (connection.active === 0) endConnection(socket, 'HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     }, this.limits.headerTimeoutMs);
     timer.unref();
-    const connection: Connection = { active: 0, requests: 0, last: undefined, validHost: undefined, hostName: '', facts: undefined, timer, refusal: undefined };
+    const connection: Connection = { active: 0, requests: 0, last: undefined, validHost: undefined, hostName: '', facts: undefined, timer, refusal: undefined, upgrade: undefined };
     this.connections.set(socket, connection);
     socket.once('close', () => {
       clearTimeout(timer);
@@ -124,6 +127,11 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
     if (connection === undefined) return;
     connection.active -= 1;
     if (socket.destroyed || connection.active > 0) return;
+    if (connection.upgrade !== undefined) {
+      const upgrade = connection.upgrade;
+      connection.upgrade = undefined;
+      return upgrade();
+    }
     if (connection.refusal !== undefined) refuse(socket, connection.refusal);
     else if (this.stopping) socket.end();
     else connection.timer.refresh();
@@ -138,6 +146,23 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     // Bytes the client sends before a tunnel is set up wait in the socket, unread.
     socket.pause();
+    const connection = this.connections.get(socket);
+    // Pipelined behind requests still being answered (their response holds the socket): answered
+    // in order once they are, as every pipelined request is (RFC 9112 §9.3.2).
+    if (connection !== undefined && connection.active > 0) {
+      connection.upgrade = () => this.onUpgrade(req, socket, head);
+      return;
+    }
+    try {
+      this.answerUpgrade(req, socket, head);
+    } catch (error) {
+      // Whatever goes wrong costs this connection only, never the worker.
+      this.log.warn(`an upgrade request from ${(socket as Socket).remoteAddress ?? 'a client'} could not be answered (${describeError(error)}); its connection was closed`);
+      socket.destroy();
+    }
+  }
+
+  private answerUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const res = new ServerResponse(req);
     res.shouldKeepAlive = false;
     res.assignSocket(socket as Socket);

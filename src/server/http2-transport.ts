@@ -120,7 +120,8 @@ export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
     const timer = setTimeout(() => settle(errorPage(408, exchange.method === 'HEAD')), this.limits.headerTimeoutMs);
     stream.on('data', (chunk: Buffer) => {
       received += chunk.length;
-      if (received > this.limits.maxBodyBytes) settle(this.bodyTooLarge(exchange));
+      // Once: a body goes on arriving after its 413, and each DATA frame would log again.
+      if (received > this.limits.maxBodyBytes && !settled) settle(this.bodyTooLarge(exchange));
     });
     stream.once('end', () => settle(undefined));
     stream.once('close', () => {

@@ -148,6 +148,28 @@ test('a WebSocket upgrade goes through the site rules: 401 without credentials, 
   }
 });
 
+test('an upgrade pipelined behind a request is answered after it, in order, and the worker goes on', async () => {
+  const [worker] = portico.workerPids();
+  for (const [path, expected] of [['/', 200], ['/api/ws', 101], ['/api/private/ws', 401]] as const) {
+    const session = await raw(`GET /index.html HTTP/1.1\r\nHost: ${HOST}\r\n\r\n${upgradeRequest(path)}`);
+    const rest = await new Promise<string>((resolve) => {
+      let text = session.rest.toString('latin1');
+      const done = (): void => resolve(text);
+      session.socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString('latin1');
+        if (/\r\n\r\n/.test(text.slice(text.indexOf('HTTP/1.1', 1)))) done();
+      });
+      session.socket.once('close', done);
+    });
+    session.socket.destroy();
+    assert.equal(session.status, 200, `the first response, before the upgrade to ${path}`);
+    const second = /HTTP\/1\.1 (\d{3})/.exec(rest.slice(rest.indexOf('HTTP/1.1')))?.[1];
+    assert.equal(Number(second), expected, `the pipelined upgrade to ${path}: ${JSON.stringify(rest.slice(0, 200))}`);
+  }
+  assert.deepEqual(portico.workerPids(), [worker], 'the same worker');
+  assert.doesNotMatch(portico.output, /uncaught/);
+});
+
 test('a WebSocket session reaches the access log when it ends, with its user and the bytes carried each way', async () => {
   const session = await raw(upgradeRequest('/api/private/echo-log', [`Authorization: Basic ${Buffer.from('alice:secret').toString('base64')}`]));
   assert.equal(session.status, 101);
@@ -266,7 +288,7 @@ test('an upstream\'s invalid status is a 502 on every transport, and the worker 
     assert.equal((await h2(session, { ':path': '/api/whoami' })).body, 'A');
     // Heads undici refuses (one a client can provoke, from an application that echoes its query
     // into a header) are 502 for that request, and the upstream stays up for the next one.
-    for (const head of ['overflow', 'upgrade', 'continue']) {
+    for (const head of ['overflow', 'upgrade', 'continue', 'short']) {
       assert.equal((await h2(session, { ':path': `/api/raw?head=${head}` })).status, 502, `upstream head ${head}`);
       assert.equal((await h2(session, { ':path': '/api/whoami' })).body, 'A', `served after an upstream's ${head} head`);
     }

@@ -16,7 +16,7 @@ import type { Duplex } from 'node:stream';
  *   /ws              a WebSocket echo (RFC 6455, text frames)
  *   /status?code=N   a raw `HTTP/1.1 N Weird` response (any three digits, valid or not)
  *   /raw?head=NAME   a raw response head undici refuses: `overflow` (a 20 KiB field), `upgrade`
- *                    (101 to a plain GET), `continue` (a lone 100)
+ *                    (101 to a plain GET), `continue` (a lone 100), `short` (2 of 100 body bytes)
  */
 const port = Number(process.argv[2]);
 const name = process.argv[3] ?? 'upstream';
@@ -74,6 +74,7 @@ const server = createServer((req, res) => {
         overflow: `HTTP/1.1 200 OK\r\nx-echo: ${'a'.repeat(20_000)}\r\ncontent-length: 2\r\n\r\nok`,
         upgrade: 'HTTP/1.1 101 Switching Protocols\r\nupgrade: x\r\nconnection: upgrade\r\n\r\n',
         continue: 'HTTP/1.1 100 Continue\r\n\r\n',
+        short: 'HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nok',
       };
       return void req.socket.end(heads[url.searchParams.get('head') ?? ''] ?? 'HTTP/1.1 500 Nothing\r\ncontent-length: 0\r\n\r\n');
     }
