@@ -6,12 +6,12 @@ import { errorPage } from '../http/error-page.js';
 import { clientGone, type Exchange } from '../http/exchange.js';
 import type { Handler } from '../http/handler.js';
 import { NO_BODY, type Response, type Traffic } from '../http/response.js';
-import { normalisedPath } from '../http/rules/path-pattern.js';
+import { normalisedPath, underPrefix } from '../http/rules/path-pattern.js';
 import { loggedTarget } from '../log/logged-target.js';
 import type { Logger } from '../log/logger.js';
 import { clientAddress, isTrusted } from '../sites/client-address.js';
 import { watchClientBody } from './client-body.js';
-import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
+import { clientResponseHeaders, type ForwardFacts, upstreamRequestHeaders } from './forward-headers.js';
 import { isInvalidResponse, type Upstream, UpstreamGroup } from './upstream-group.js';
 
 /** Methods that may be sent twice (RFC 9110 §9.2.2): retried on another upstream when one fails. */
@@ -46,7 +46,13 @@ export async function createProxyHandler(site: SitePlan, log: Logger, trusted: B
   const groups = site.proxy.map((route) => new UpstreamGroup(route, log, Pool));
   const groupOf = (exchange: Exchange): UpstreamGroup | undefined => {
     const path = normalisedPath(exchange);
-    return path === undefined ? undefined : groups.find((group) => path.startsWith(group.route.path) || `${path}/` === group.route.path);
+    return path === undefined ? undefined : groups.find((group) => underPrefix(path, group.route.path));
+  };
+
+  /** What the forwarding fields are made from: the TCP peer, whether it is a trusted proxy, the authority routed by. */
+  const forwardFacts = (exchange: Exchange, upstream: Upstream): ForwardFacts => {
+    const peer = exchange.remoteAddress;
+    return { peer, trustedPeer: trusted !== undefined && peer !== undefined && isTrusted(trusted, peer), host: exchange.authority || undefined, upstreamHost: upstream.hostPort };
   };
 
   const fail = (exchange: Exchange, route: ProxyRoute, status: 502 | 504, why: string): Response => {
@@ -58,8 +64,6 @@ export async function createProxyHandler(site: SitePlan, log: Logger, trusted: B
     const { route } = group;
     const tried = new Set<Upstream>();
     let lastFailure = '';
-    const peer = exchange.remoteAddress;
-    const trustedPeer = trusted !== undefined && peer !== undefined && isTrusted(trusted, peer);
     // Only ip_hash needs the client's address (through trusted proxies): not computed otherwise.
     const client = route.balance === 'ip_hash' ? clientAddress(exchange, trusted) : undefined;
     // Whether a failure is the client's (its body) or the upstream's is told from the body itself.
@@ -81,7 +85,7 @@ export async function createProxyHandler(site: SitePlan, log: Logger, trusted: B
         upstream.active -= 1;
       };
       try {
-        const headers = upstreamRequestHeaders(exchange, route, { peer, trustedPeer, host: exchange.authority || undefined, upstreamHost: upstream.hostPort });
+        const headers = upstreamRequestHeaders(exchange, route, forwardFacts(exchange, upstream));
         // undici sends Expect itself or not at all; the client's 100-continue was answered by the transport.
         delete headers.expect;
         // undici takes an AsyncIterable body (its docs/api/Dispatcher.md); its types name Readable only.
@@ -136,12 +140,11 @@ export async function createProxyHandler(site: SitePlan, log: Logger, trusted: B
           log.info(`proxy ${route.path}: ${exchange.method} ${loggedTarget(exchange.target)}: the client's request body failed: ${describeError(clientFault)} (400); upstream ${upstream.origin} is not marked down`);
           return errorPage(400, exchange.method === 'HEAD');
         }
+        body?.abandon();
         if (signal?.aborted) {
-          body?.abandon();
           log.debug(`proxy ${route.path}: ${exchange.method} ${loggedTarget(exchange.target)}: the client went away before upstream ${upstream.origin} answered; its request was cancelled`);
           return errorPage(502, exchange.method === 'HEAD');
         }
-        body?.abandon();
         const why = `upstream ${upstream.origin}: ${describeError(error)}${code ? ` (${code})` : ''}`;
         if (code === 'UND_ERR_HEADERS_TIMEOUT') return fail(exchange, route, 504, `${why}: no response within ${route.responseTimeoutMs / 1000} s`);
         if (isInvalidResponse(error)) return fail(exchange, route, 502, `upstream ${upstream.origin} sent an invalid response (${describeError(error)})`);
@@ -163,8 +166,7 @@ export async function createProxyHandler(site: SitePlan, log: Logger, trusted: B
     const { route } = group;
     const upstream = group.pick(route.balance === 'ip_hash' ? clientAddress(exchange, trusted) : undefined, new Set());
     if (upstream === undefined) return fail(exchange, route, 502, `WebSocket: no upstream is up (${route.to.join(', ')})`);
-    const peer = exchange.remoteAddress;
-    const headers = upstreamRequestHeaders(exchange, route, { peer, trustedPeer: trusted !== undefined && peer !== undefined && isTrusted(trusted, peer), host: exchange.authority || undefined, upstreamHost: upstream.hostPort });
+    const headers = upstreamRequestHeaders(exchange, route, forwardFacts(exchange, upstream));
     const started = Date.now();
     let answer: Awaited<ReturnType<typeof upstream.pool.upgrade>>;
     try {

@@ -84,7 +84,7 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
    */
   accept(socket: Duplex): void {
     const timer = setTimeout(() => {
-      if (connection.active === 0) endConnection(socket, 'HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      if (connection.active === 0) refuse(socket, '408 Request Timeout');
     }, this.limits.headerTimeoutMs);
     timer.unref();
     const connection: Connection = { active: 0, requests: 0, last: undefined, validHost: undefined, hostName: '', facts: undefined, timer, refusal: undefined, upgrade: undefined };

@@ -96,10 +96,12 @@ export function compileRule(pattern: string, caseSensitive: boolean | undefined)
 export function isProxiedPath(routes: readonly { readonly path: string }[], path: string): boolean {
   if (routes.length === 0) return false;
   const lower = path.toLowerCase();
-  return routes.some((route) => {
-    const prefix = route.path.toLowerCase();
-    return lower.startsWith(prefix) || `${lower}/` === prefix;
-  });
+  return routes.some((route) => underPrefix(lower, route.path.toLowerCase()));
+}
+
+/** Whether a proxy route's prefix (`/api/`) takes a normalised path: anything under it, and the prefix without its slash. */
+export function underPrefix(path: string, prefix: string): boolean {
+  return path.startsWith(prefix) || `${path}/` === prefix;
 }
 
 /**
