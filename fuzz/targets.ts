@@ -1,5 +1,4 @@
-import { parseDuration } from '../src/config/duration.js';
-import { parseHosts, parsePort } from '../src/config/flags.js';
+import { parseDuration, parseHosts, parsePort } from '../src/config/values.js';
 import { parseHost } from '../src/http/host.js';
 import { mapPath } from '../src/http/map-path.js';
 import { MAX_RANGES, parseRange } from '../src/http/static/byte-range.js';

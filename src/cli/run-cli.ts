@@ -7,7 +7,7 @@ import { checkCommand, reloadCommand, schemaCommand } from './commands/config.js
 import { serveCommand, serveConfigCommand } from './commands/serve.js';
 import { CA_HELP, CERT_HELP, CHECK_HELP, MAIN_HELP, RELOAD_HELP, SERVE_HELP } from './help.js';
 import { parserOptions, SERVE_OPTIONS, withDefaults } from './serve-options.js';
-import { suggestAll } from './suggest.js';
+import { suggestAll } from '../text/suggest.js';
 import { PORTICO_VERSION } from '../version.js';
 
 const COMMANDS = ['serve', 'check', 'reload', 'ca', 'cert', 'schema'] as const;

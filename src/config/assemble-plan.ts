@@ -1,12 +1,13 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir, stat } from 'node:fs/promises';
-import { type ErrorCode, isPorticoError, describeError, systemErrorCode } from '../errors.js';
+import { isPorticoError, describeError, systemErrorCode } from '../errors.js';
 import type { KeyType } from '../tls/key-types.js';
 import { leafId } from '../tls/storage/storage-keys.js';
 import { certificateCovers } from '../tls/certificate-names.js';
 import { readPassphrase } from '../tls/passphrase.js';
 import { readHtpasswd } from './htpasswd.js';
+import { codeOf, type Report } from './problem.js';
 import { describeReadError, FILE_LIMITS, readNamedFile } from './named-file.js';
 import type { SiteRulesInput } from './site-rules-config.js';
 import { type AccessLogPlan, type Binding, type CertificatePlan, freezePlan, type Limits, type Plan, type ProxyRoute, type SitePlan, type StoragePlan } from './plan.js';
@@ -56,9 +57,6 @@ export interface AcmeInput {
   readonly caFile: string | undefined;
   readonly challenges: readonly ('http-01' | 'tls-alpn-01')[];
 }
-
-/** Reports one problem at a config path (`sites[1].root`); the caller knows where that is in the file. */
-export type Report = (path: string, problem: string, code: ErrorCode) => void;
 
 /**
  * Checks what needs the disk or the whole configuration (folders exist, names and hosts are
@@ -232,11 +230,6 @@ async function readCaFile(file: string, at: string, fail: Report): Promise<strin
   if (pem.includes('-----BEGIN CERTIFICATE-----')) return pem;
   fail(at, `${file} holds no PEM certificate`, 'ERR_CONFIG_INVALID');
   return undefined;
-}
-
-/** A refused file's own code (ERR_NOT_A_FILE, ERR_FILE_TOO_LARGE), else the check's. */
-export function codeOf(error: unknown, fallback: ErrorCode): ErrorCode {
-  return isPorticoError(error) ? error.code : fallback;
 }
 
 async function checkLogFolder(dir: string, at: string, fail: Report): Promise<void> {

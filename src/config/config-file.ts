@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
@@ -6,18 +5,15 @@ import type { z } from 'zod';
 import { type ErrorCode, describeError, isPorticoError } from '../errors.js';
 import { FILE_LIMITS, readNamedFile } from './named-file.js';
 import { DEFAULT_W3C_FIELDS } from '../log/w3c-fields.js';
-import { suggest } from '../cli/suggest.js';
+import { suggest } from '../text/suggest.js';
 import { assemblePlan, type SiteInput } from './assemble-plan.js';
 import { type ConfigFile, configSchema, type SiteConfig } from './config-schema.js';
-import { offersGroup } from '../server/tls-policy.js';
-import { defaultStateDir, type Parsed, parseBindAddress, parseDurationOption, parseHeaderValue, parseHostName } from './flags.js';
-import { type Binding, DEFAULT_LIMITS, type Limits, type Plan } from './plan.js';
+import { offersGroup } from '../tls/key-exchange-groups.js';
+import { DEFAULT_LIMITS, DEFAULTS, defaultMs, defaultStateDir, MINIMUM_MS } from './defaults.js';
+import type { Binding, Limits, Plan } from './plan.js';
 import { PlanError, type Problem } from './problem.js';
-import { parseSize } from './size.js';
 import { parseSiteRules } from './site-rules-config.js';
-
-/** Let's Encrypt's production directory, the default (its staging one is in docs/certificates.md). */
-const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
+import { type Parsed, parseAddressRange, parseBindAddress, parseDurationOption, parseHeaderValue, parseHostName, parseSize } from './values.js';
 
 type Path = readonly (string | number)[];
 
@@ -114,30 +110,29 @@ async function toPlan(config: ConfigFile, file: string, report: (path: Path, pro
     report(path, parsed.problem, code);
     return undefined;
   };
-  const duration = (key: keyof NonNullable<ConfigFile['limits']>, fallback: number, minimum: number): number => {
+  const duration = (key: keyof typeof MINIMUM_MS & keyof NonNullable<ConfigFile['limits']>, fallback: number): number => {
     const text = config.limits?.[key];
-    return typeof text === 'string' ? (check(['limits', key], parseDurationOption(text, minimum)) ?? fallback) : fallback;
+    return typeof text === 'string' ? (check(['limits', key], parseDurationOption(text, MINIMUM_MS[key])) ?? fallback) : fallback;
   };
   const size = (key: 'maxBodySize' | 'maxHeaderSize', fallback: number): number => {
     const value = config.limits?.[key];
     return value === undefined ? fallback : (check(['limits', key], parseSize(value)) ?? fallback);
   };
 
-  const httpPort = config.http ?? 8080;
-  const httpsPort = config.https ?? 8443;
+  const httpPort = config.http ?? DEFAULTS.http;
+  const httpsPort = config.https ?? DEFAULTS.https;
   if (httpPort === 'off' && httpsPort === 'off') check(['https'], { problem: 'and http are both off, so nothing would be served; give at least one of them a port' });
   if (typeof httpPort === 'number' && httpPort !== 0 && httpPort === httpsPort) check(['https'], { problem: `is ${httpPort}, the same as http; give them different ports` });
   const address = config.bind === undefined ? undefined : check(['bind'], parseBindAddress(config.bind));
-  const keyType = config.internalCa?.keyType ?? 'ec-p256';
-  const certLifetime = config.internalCa?.certLifetime;
-  const certLifetimeMs = certLifetime === undefined ? 7 * 86_400_000 : (check(['internalCa', 'certLifetime'], parseDurationOption(certLifetime, 2_000)) ?? 0);
+  const keyType = config.internalCa?.keyType ?? DEFAULTS.keyType;
+  const certLifetimeMs = check(['internalCa', 'certLifetime'], parseDurationOption(config.internalCa?.certLifetime ?? DEFAULTS.certLifetime, MINIMUM_MS.certLifetime)) ?? 0;
   const limits: Limits = {
     ...DEFAULT_LIMITS,
-    headerTimeoutMs: duration('headerTimeout', 20_000, 100),
-    keepAliveTimeoutMs: duration('keepAliveTimeout', DEFAULT_LIMITS.keepAliveTimeoutMs, 100),
-    sendTimeoutMs: duration('sendTimeout', DEFAULT_LIMITS.sendTimeoutMs, 100),
-    handshakeHoldMs: duration('handshakeHold', 30_000, 1),
-    http2IdleTimeoutMs: duration('http2IdleTimeout', DEFAULT_LIMITS.http2IdleTimeoutMs, 100),
+    headerTimeoutMs: duration('headerTimeout', DEFAULT_LIMITS.headerTimeoutMs),
+    keepAliveTimeoutMs: duration('keepAliveTimeout', DEFAULT_LIMITS.keepAliveTimeoutMs),
+    sendTimeoutMs: duration('sendTimeout', DEFAULT_LIMITS.sendTimeoutMs),
+    handshakeHoldMs: duration('handshakeHold', DEFAULT_LIMITS.handshakeHoldMs),
+    http2IdleTimeoutMs: duration('http2IdleTimeout', DEFAULT_LIMITS.http2IdleTimeoutMs),
     maxBodyBytes: size('maxBodySize', DEFAULT_LIMITS.maxBodyBytes),
     maxHeaderBytes: size('maxHeaderSize', DEFAULT_LIMITS.maxHeaderBytes),
     maxRequestsPerConnection: config.limits?.maxRequestsPerConnection ?? DEFAULT_LIMITS.maxRequestsPerConnection,
@@ -145,7 +140,7 @@ async function toPlan(config: ConfigFile, file: string, report: (path: Path, pro
     maxConnectionsPerAddress: config.limits?.maxConnectionsPerAddress ?? DEFAULT_LIMITS.maxConnectionsPerAddress,
     maxHttp2Streams: config.limits?.http2MaxStreams ?? DEFAULT_LIMITS.maxHttp2Streams,
   };
-  const shutdownGraceMs = duration('shutdownGrace', 10_000, 0);
+  const shutdownGraceMs = duration('shutdownGrace', defaultMs(DEFAULTS.limits.shutdownGrace));
   const trustedProxies = (config.trustedProxies ?? []).map((entry, i) => check(['trustedProxies', i], parseAddressRange(entry)) ?? entry);
   const sites: SiteInput[] = config.sites.map((site, i) => {
     const at = (...rest: (string | number)[]): (string | number)[] => ['sites', siteIndexes?.[i] ?? i, ...rest];
@@ -157,32 +152,30 @@ async function toPlan(config: ConfigFile, file: string, report: (path: Path, pro
       isDefault: site.default ?? false,
       root: site.root === undefined ? undefined : resolve(base, site.root),
       proxy: (site.proxy ?? []).map((route, j) => {
-        const time = (key: 'connect' | 'response' | 'idle', fallback: number): number => {
-          const text = route.timeouts?.[key];
-          return text === undefined ? fallback : (check(at('proxy', j, 'timeouts', key), parseDurationOption(text, 1)) ?? fallback);
-        };
+        // A default is parsed as if written, so each is written once (defaults.ts); the 0 after a problem is never served.
+        const time = (path: (string | number)[], text: string, minimum: number): number => check(at('proxy', j, ...path), parseDurationOption(text, minimum)) ?? 0;
         return {
           path: route.path,
           to: route.to.map((origin) => origin.replace(/\/$/, '')),
-          balance: route.balance ?? 'round_robin',
-          health: route.health && { path: route.health.path, intervalMs: route.health.interval === undefined ? 5_000 : (check(at('proxy', j, 'health', 'interval'), parseDurationOption(route.health.interval, 100)) ?? 5_000) },
-          connectTimeoutMs: time('connect', 5_000),
-          responseTimeoutMs: time('response', 60_000),
-          idleTimeoutMs: time('idle', 300_000),
-          downForMs: route.downFor === undefined ? 5_000 : (check(at('proxy', j, 'downFor'), parseDurationOption(route.downFor, 0)) ?? 5_000),
-          host: route.host ?? 'keep',
-          via: route.via ?? false,
-          rewriteLocation: route.rewriteLocation ?? true,
+          balance: route.balance ?? DEFAULTS.proxy.balance,
+          health: route.health && { path: route.health.path, intervalMs: time(['health', 'interval'], route.health.interval ?? DEFAULTS.proxy.healthInterval, MINIMUM_MS.healthInterval) },
+          connectTimeoutMs: time(['timeouts', 'connect'], route.timeouts?.connect ?? DEFAULTS.proxy.connect, MINIMUM_MS.proxyTimeout),
+          responseTimeoutMs: time(['timeouts', 'response'], route.timeouts?.response ?? DEFAULTS.proxy.response, MINIMUM_MS.proxyTimeout),
+          idleTimeoutMs: time(['timeouts', 'idle'], route.timeouts?.idle ?? DEFAULTS.proxy.idle, MINIMUM_MS.proxyTimeout),
+          downForMs: time(['downFor'], route.downFor ?? DEFAULTS.proxy.downFor, MINIMUM_MS.downFor),
+          host: route.host ?? DEFAULTS.proxy.host,
+          via: route.via ?? DEFAULTS.proxy.via,
+          rewriteLocation: route.rewriteLocation ?? DEFAULTS.proxy.rewriteLocation,
           cookieDomain: route.cookieDomain,
           caFile: route.ca === undefined ? undefined : resolve(base, route.ca),
         };
       }),
       browse,
-      cacheControl: site.cacheControl === undefined ? 'no-cache' : (check(at('cacheControl'), parseHeaderValue(site.cacheControl)) ?? ''),
+      cacheControl: check(at('cacheControl'), parseHeaderValue(site.cacheControl ?? DEFAULTS.cacheControl)) ?? '',
       tls: siteTls(site.tls, base),
       onDemand:
         site.tls !== undefined && site.tls !== 'internal' && 'onDemand' in site.tls
-          ? { ask: site.tls.onDemand.ask, ratePerMinute: site.tls.onDemand.ratePerMinute ?? 10, concurrency: site.tls.onDemand.concurrency ?? 4, max: site.tls.onDemand.max ?? 1000 }
+          ? { ask: site.tls.onDemand.ask, ratePerMinute: site.tls.onDemand.ratePerMinute ?? DEFAULTS.onDemand.ratePerMinute, concurrency: site.tls.onDemand.concurrency ?? DEFAULTS.onDemand.concurrency, max: site.tls.onDemand.max ?? DEFAULTS.onDemand.max }
           : undefined,
       log: site.log && { dir: resolve(base, site.log.dir), fields: site.log.fields ?? DEFAULT_W3C_FIELDS },
       vdirs: (site.vdirs ?? []).map((vdir) => ({ path: vdir.path, root: resolve(base, vdir.root), browse: vdir.browse ?? browse })),
@@ -200,14 +193,14 @@ async function toPlan(config: ConfigFile, file: string, report: (path: Path, pro
     shutdownGraceMs,
     keyType,
     certLifetimeMs,
-    logFormat: config.logFormat ?? 'text',
+    logFormat: config.logFormat ?? DEFAULTS.logFormat,
     configFile: file,
     trustedProxies,
     sites,
     ...(siteIndexes ? { siteIndexes } : {}),
     ...(config.tlsGroups ? { tlsGroups: config.tlsGroups.map((group, i) => check(['tlsGroups', i], offersGroup(group) ? { value: group } : { problem: `${JSON.stringify(group)} is not a key exchange group this runtime's OpenSSL (${process.versions.openssl}) offers; X25519MLKEM768 needs OpenSSL 3.5 (Node 24); X25519, P-256 and P-384 are everywhere` }) ?? group) } : {}),
     storage: config.storage?.redis
-      ? { kind: 'redis' as const, url: config.storage.redis.url, prefix: config.storage.redis.prefix ?? 'portico', leaseMs: config.storage.redis.lease === undefined ? 10_000 : (check(['storage', 'redis', 'lease'], parseDurationOption(config.storage.redis.lease, 500)) ?? 10_000) }
+      ? { kind: 'redis' as const, url: config.storage.redis.url, prefix: config.storage.redis.prefix ?? DEFAULTS.redis.prefix, leaseMs: check(['storage', 'redis', 'lease'], parseDurationOption(config.storage.redis.lease ?? DEFAULTS.redis.lease, MINIMUM_MS.lease)) ?? 0 }
       : { kind: 'files' as const },
   };
   // Disk and whole-file checks run even after a value problem, so every problem is listed at once.
@@ -220,16 +213,7 @@ function siteTls(tls: SiteConfig['tls'], base: string): SiteInput['tls'] {
   if (tls === undefined || tls === 'internal') return 'internal';
   if ('cert' in tls) return { cert: resolve(base, tls.cert), key: resolve(base, tls.key), ...(tls.passphraseFile ? { passphraseFile: resolve(base, tls.passphraseFile) } : {}) };
   if (tls.acme === undefined) return 'internal';
-  return { acme: { directory: tls.acme.directory ?? LETS_ENCRYPT, email: tls.acme.email, caFile: tls.acme.ca === undefined ? undefined : resolve(base, tls.acme.ca), challenges: tls.acme.challenges ?? ['http-01', 'tls-alpn-01'] } };
-}
-
-/** An IP address or a CIDR range (`10.0.0.0/8`, `fd00::/8`). */
-export function parseAddressRange(text: string): Parsed<string> {
-  const [address, bits, extra] = text.split('/');
-  const family = isIP(address ?? '');
-  const maxBits = family === 4 ? 32 : 128;
-  if (family !== 0 && extra === undefined && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits))) return { value: text };
-  return { problem: `${JSON.stringify(text)} is not an IP address or a CIDR range; write it as 10.0.0.1 or 10.0.0.0/8` };
+  return { acme: { directory: tls.acme.directory ?? DEFAULTS.acme.directory, email: tls.acme.email, caFile: tls.acme.ca === undefined ? undefined : resolve(base, tls.acme.ca), challenges: tls.acme.challenges ?? [...DEFAULTS.acme.challenges] } };
 }
 
 /** Turns the schema's findings into problems: unknown keys (with a guess), missing keys, wrong values. */

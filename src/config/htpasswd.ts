@@ -1,5 +1,5 @@
 import { isPorticoError } from '../errors.js';
-import { codeOf, type Report } from './assemble-plan.js';
+import { codeOf, type Report } from './problem.js';
 import { describeReadError, FILE_LIMITS, readNamedFile } from './named-file.js';
 
 const BCRYPT = /^\$2[abxy]\$\d\d\$[./A-Za-z0-9]{53}$/;

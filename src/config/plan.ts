@@ -246,20 +246,6 @@ export interface Limits {
   readonly maxHttp2ResetsPer10s: number;
 }
 
-export const DEFAULT_LIMITS = {
-  keepAliveTimeoutMs: 5_000,
-  maxHeaderBytes: 16 * 1024,
-  maxRequestTargetBytes: 8 * 1024,
-  maxHttp2Streams: 100,
-  http2IdleTimeoutMs: 120_000,
-  sendTimeoutMs: 60_000,
-  maxBodyBytes: 1024 * 1024,
-  maxRequestsPerConnection: 10_000,
-  maxConnections: 0,
-  maxConnectionsPerAddress: 256,
-  maxHttp2ResetsPer10s: 200,
-} as const;
-
 /** Deep-freezes a plan so no process can change what every process serves. */
 export function freezePlan<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {

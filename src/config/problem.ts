@@ -1,4 +1,4 @@
-import { type ErrorCode, PorticoError } from '../errors.js';
+import { type ErrorCode, isPorticoError, PorticoError } from '../errors.js';
 
 /**
  * One thing wrong with what the user gave, found by validation: where (`--https` for a flag,
@@ -28,3 +28,11 @@ export function renderProblem(problem: Problem): string {
   return problem.path ? `${problem.path} ${problem.problem}` : problem.problem;
 }
 
+
+/** Reports one problem at a config path (`sites[1].root`); the caller knows where that is in the file. */
+export type Report = (path: string, problem: string, code: ErrorCode) => void;
+
+/** A refused file's own code (ERR_NOT_A_FILE, ERR_FILE_TOO_LARGE), else the check's. */
+export function codeOf(error: unknown, fallback: ErrorCode): ErrorCode {
+  return isPorticoError(error) ? error.code : fallback;
+}

@@ -1,5 +1,5 @@
 import type { SiteConfig } from './config-schema.js';
-import type { Parsed } from './flags.js';
+import type { Parsed } from './values.js';
 import { isBarePattern } from '../http/rules/path-pattern.js';
 import type { HeaderRule, RedirectRule, SiteRules } from './plan.js';
 

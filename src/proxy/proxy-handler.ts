@@ -9,7 +9,7 @@ import { NO_BODY, type Response, type Traffic } from '../http/response.js';
 import { normalisedPath, underPrefix } from '../http/rules/path-pattern.js';
 import { loggedTarget } from '../log/logged-target.js';
 import type { Logger } from '../log/logger.js';
-import { clientAddress, isTrusted } from '../sites/client-address.js';
+import { clientAddress, isTrusted } from '../http/client-address.js';
 import { watchClientBody } from './client-body.js';
 import { clientResponseHeaders, type ForwardFacts, upstreamRequestHeaders } from './forward-headers.js';
 import { isInvalidResponse, type Upstream, UpstreamGroup } from './upstream-group.js';

@@ -3,7 +3,8 @@ import { describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { ON_DEMAND_ID, type TlsBundle } from '../tls/bundle.js';
 import { isWithinValidity } from '../tls/renewal.js';
-import { DEFAULT_GROUPS, ecdhCurveOf, TLS_POLICY } from './tls-policy.js';
+import { DEFAULT_GROUPS, ecdhCurveOf } from '../tls/key-exchange-groups.js';
+import { TLS_POLICY } from './tls-policy.js';
 
 export const ACME_TLS = 'acme-tls/1';
 

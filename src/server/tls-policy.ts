@@ -1,5 +1,5 @@
 import { constants } from 'node:crypto';
-import { createSecureContext, type SecureContextOptions } from 'node:tls';
+import type { SecureContextOptions } from 'node:tls';
 
 /**
  * What TLS Portico speaks, applied to the TLS server and to every certificate's context alike
@@ -9,6 +9,7 @@ import { createSecureContext, type SecureContextOptions } from 'node:tls';
  * ARIA or static RSA; the server's order wins. No renegotiation (TLS 1.2; 1.3 has none): a client
  * that asks for it is refused by OpenSSL itself. Node's own limit (3 in 10 minutes) let the first
  * ones through, and Node 26's OpenSSL 3.5 answered them, which testssl.sh rates a DoS threat.
+ * The key exchange groups are src/tls/key-exchange-groups.ts's.
  */
 export const TLS_POLICY = {
   minVersion: 'TLSv1.2',
@@ -26,26 +27,3 @@ export const TLS_POLICY = {
   honorCipherOrder: true,
   secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
 } as const satisfies SecureContextOptions;
-
-/** Whether this runtime's OpenSSL offers a key exchange group (found by asking it, never by version). */
-export function offersGroup(name: string): boolean {
-  try {
-    createSecureContext({ ecdhCurve: name });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * The key exchange groups offered, most preferred first: the hybrid post-quantum X25519MLKEM768
- * (what Chrome and Firefox prefer) where the runtime's OpenSSL has it (3.5, Node 24), then
- * X25519, P-256 and P-384. Set deliberately rather than left to OpenSSL's default list, so an
- * upgrade cannot change it unnoticed; `tlsGroups` in the config pins another list.
- */
-export const DEFAULT_GROUPS: readonly string[] = [...(offersGroup('X25519MLKEM768') ? ['X25519MLKEM768'] : []), 'X25519', 'P-256', 'P-384'];
-
-/** The `ecdhCurve` option for a list of groups. */
-export function ecdhCurveOf(groups: readonly string[] | undefined): string {
-  return (groups ?? DEFAULT_GROUPS).join(':');
-}

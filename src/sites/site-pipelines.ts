@@ -11,7 +11,7 @@ import { createProxyHandler, type ProxyHandler } from '../proxy/proxy-handler.js
 import type { AccessRecord } from '../log/w3c-fields.js';
 import type { W3cLog } from '../log/w3c-log.js';
 import type { AccessLogs } from './access-logs.js';
-import { addressList, clientAddress } from './client-address.js';
+import { addressList, clientAddress } from '../http/client-address.js';
 import { SiteRouter } from './site-router.js';
 
 /** What building a site's handlers may use: the worker's shared caches, its operator log, the port HTTPS is on. */

@@ -7,9 +7,9 @@ import type { Issuer } from './issuer.js';
 import type { KeyType } from './key-types.js';
 import { exportPrivateKey, generateKeyPair } from './keys.js';
 import { isRenewalDue, leafValidity, renewalTime } from './renewal.js';
-import { loadChecked, type PairLocation, storePair } from './storage/pair-storage.js';
+import { loadChecked, storePair } from './storage/pair-storage.js';
 import type { Storage } from './storage/storage.js';
-import { leafId, StorageKeys } from './storage/storage-keys.js';
+import { leafId, type PairLocation, StorageKeys } from './storage/storage-keys.js';
 
 export interface KeyringOptions {
   readonly hosts: readonly string[];

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { test } from 'node:test';
-import { parseDuration } from '../../src/config/duration.js';
-import { defaultStateDir, planFromFlags, type ServeFlags } from '../../src/config/flags.js';
+import { parseDuration } from '../../src/config/values.js';
+import { defaultStateDir } from '../../src/config/defaults.js';
+import { planFromFlags, type ServeFlags } from '../../src/config/flags.js';
 import { PlanError } from '../../src/config/problem.js';
 
 const root = tmpdir();

@@ -6,7 +6,7 @@ import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { DEFAULT_LIMITS } from '../../src/config/plan.js';
+import { DEFAULT_LIMITS } from '../../src/config/defaults.js';
 import { Pipeline } from '../../src/http/pipeline.js';
 import { createStaticCaches, createStaticHandler } from '../../src/http/static/static-handler.js';
 import { CertificateTable } from '../../src/server/certificate-table.js';

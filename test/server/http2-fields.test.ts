@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { connect as connectTls } from 'node:tls';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_LIMITS } from '../../src/config/plan.js';
+import { DEFAULT_LIMITS } from '../../src/config/defaults.js';
 import type { Exchange } from '../../src/http/exchange.js';
 import { bytesResponse, type Response } from '../../src/http/response.js';
 import type { Dispatch } from '../../src/server/dispatch.js';

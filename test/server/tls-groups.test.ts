@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { connect } from 'node:tls';
-import { offersGroup } from '../../src/server/tls-policy.js';
+import { offersGroup } from '../../src/tls/key-exchange-groups.js';
 import { PorticoProcess, runPortico } from '../support/portico-process.js';
 import { fetchRootCa } from '../support/root-ca.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';

@@ -1,6 +1,6 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { defaultStateDir } from '../../config/flags.js';
+import { defaultStateDir } from '../../config/defaults.js';
 import { PorticoError } from '../../errors.js';
 import { createLogger } from '../../log/logger.js';
 import { InternalIssuer } from '../../tls/internal-ca/internal-issuer.js';

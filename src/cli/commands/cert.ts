@@ -1,7 +1,8 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { FILE_LIMITS, readNamedFile } from '../../config/named-file.js';
 import { resolve } from 'node:path';
-import { defaultStateDir, parseHosts, parseKeyType } from '../../config/flags.js';
+import { DEFAULTS, defaultStateDir } from '../../config/defaults.js';
+import { parseHosts, parseKeyType } from '../../config/values.js';
 import { PlanError, type Problem } from '../../config/problem.js';
 import { describeError, isPorticoError, PorticoError } from '../../errors.js';
 import { createLogger } from '../../log/logger.js';
@@ -25,8 +26,8 @@ import { Keyring } from '../../tls/keyring.js';
  * request for a CA to sign.
  */
 export async function certRequestCommand(hosts: readonly string[], keyTypeText: string | undefined, stateArg: string | undefined): Promise<number> {
-  const names = parseHosts(hosts.length > 0 ? hosts : undefined);
-  const keyType = parseKeyType(keyTypeText ?? 'ec-p256');
+  const names = parseHosts(hosts);
+  const keyType = parseKeyType(keyTypeText ?? DEFAULTS.keyType);
   const problems: Problem[] = [];
   if (hosts.length === 0) problems.push({ path: '--host', problem: 'is missing: name every host the certificate is for (--host shop.example.test --host www.shop.example.test)', code: 'ERR_INVALID_OPTION' });
   else if ('problem' in names) problems.push({ path: '--host', problem: names.problem, code: 'ERR_INVALID_OPTION' });

@@ -15,8 +15,6 @@ import type { Storage } from '../storage/storage.js';
 import { leafId, StorageKeys } from '../storage/storage-keys.js';
 import type { KeyType } from '../key-types.js';
 
-export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
-
 export interface AcmeOptions {
   readonly directory: string;
   readonly email: string | undefined;

@@ -1,18 +1,7 @@
 import type { Check, ParsedPair } from '../certificate-check.js';
 import type { PemPair, StoredPair } from '../keys.js';
 import type { Lock, Storage } from './storage.js';
-import type { PairKeys } from './storage-keys.js';
-
-/**
- * Where a private key and its certificate live: one value, the key first and then the chain
- * (`bundle.pem`), so they are published together by one atomic store and no crash can leave a
- * key beside a certificate of another generation. State folders written before the bundle
- * existed kept them as two files (`legacy`): those are still read, never written.
- */
-export interface PairLocation {
-  readonly bundle: string;
-  readonly legacy?: PairKeys;
-}
+import type { PairLocation } from './storage-keys.js';
 
 const KEY_BLOCK = /-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]*?-----END \1PRIVATE KEY-----/;
 const CERT_BLOCKS = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;

@@ -1,11 +1,21 @@
 import { createHash } from 'node:crypto';
 import type { KeyType } from '../key-types.js';
-import type { PairLocation } from './pair-storage.js';
 
 /** The storage keys of one certificate and its private key. */
 export interface PairKeys {
   readonly cert: string;
   readonly key: string;
+}
+
+/**
+ * Where a private key and its certificate live: one value, the key first and then the chain
+ * (`bundle.pem`), so they are published together by one atomic store and no crash can leave a
+ * key beside a certificate of another generation. State folders written before the bundle
+ * existed kept them as two files (`legacy`): those are still read, never written.
+ */
+export interface PairLocation {
+  readonly bundle: string;
+  readonly legacy?: PairKeys;
 }
 
 /**

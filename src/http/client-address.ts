@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import type { Exchange } from '../http/exchange.js';
+import type { Exchange } from './exchange.js';
 
 /**
  * The client's address for the logs: the peer's, unless the peer is a trusted proxy; then the
