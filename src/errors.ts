@@ -44,10 +44,25 @@ export class PorticoError extends Error {
     this.name = 'PorticoError';
     this.code = code;
   }
+
+  /** What the user is shown: `what is wrong; what to do (CODE)`, one line per thing wrong. */
+  userLines(): string[] {
+    return [`${this.message} (${this.code})`];
+  }
 }
 
 export function isPorticoError(error: unknown): error is PorticoError {
   return error instanceof PorticoError;
+}
+
+/**
+ * The one rendering of a user's error, for every edge that shows one (the CLI's catch, the
+ * primary's fatal error and its refused reload): a line per thing wrong, each with its code
+ * (a config's problems one by one, PlanError). Anything but a PorticoError is a bug, not the
+ * user's: undefined, and the edge decides what to show (a stack trace, exit code 70).
+ */
+export function userErrorLines(error: unknown): string[] | undefined {
+  return isPorticoError(error) ? error.userLines() : undefined;
 }
 
 /** The code of a Node.js system error (`ENOENT`, `EADDRINUSE`, ...), if it has one. */

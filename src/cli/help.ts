@@ -1,3 +1,5 @@
+import { DEFAULT_STATE_DIR_TEXT, DEFAULTS } from '../config/defaults.js';
+import { KEY_TYPES } from '../tls/key-types.js';
 import { optionsHelp, SERVE_OPTIONS } from './serve-options.js';
 
 export const MAIN_HELP = `Usage: portico <command> [options]
@@ -19,7 +21,7 @@ Options:
   -v, --version    show the version
 
 Example:
-  portico serve ./site        then open https://localhost:8443/
+  portico serve ./site        then open https://localhost:${DEFAULTS.https}/
 `;
 
 export const SERVE_HELP = `Usage: portico serve [ROOT] [options]
@@ -53,14 +55,14 @@ export const CA_HELP = `Usage: portico ca root | trust | untrust [--state DIR]
 
   ca root       prints the internal root CA certificate (PEM) on stdout, for example:
                   portico ca root > portico-root.crt
-                  curl --cacert portico-root.crt https://localhost:8443/
+                  curl --cacert portico-root.crt https://localhost:${DEFAULTS.https}/
   ca trust      adds the root CA to the system store (update-ca-certificates; needs sudo) and to
                 the NSS databases Chromium and Firefox read (certutil, from libnss3-tools), as
                 caddy trust and mkcert do; records what it added in the state directory
   ca untrust    removes exactly what ca trust added
 
 Options:
-  --state DIR          the state directory (default: $XDG_DATA_HOME/portico or ~/.local/share/portico)
+  --state DIR          the state directory (default: ${DEFAULT_STATE_DIR_TEXT})
   --only nss|system    ca trust: only the browsers' databases, or only the system store
   -h, --help           show this help
 `;
@@ -83,10 +85,10 @@ store serves the new one within 5 s.
 
 Options:
   --host NAME        a DNS name or IP address the certificate is for; repeat for more
-  --key-type TYPE    ec-p256 (default), ec-p384, rsa-2048, rsa-3072, rsa-4096
+  --key-type TYPE    ${KEY_TYPES.map((type) => (type === DEFAULTS.keyType ? `${type} (default)` : type)).join(', ')}
   --json             cert list: one JSON array
   --config FILE      use the config file's store (its state folder, or its Redis) and sites
   --site NAME        cert renew: only this site (default: every site)
-  --state DIR        the state directory (default: $XDG_DATA_HOME/portico or ~/.local/share/portico)
+  --state DIR        the state directory (default: ${DEFAULT_STATE_DIR_TEXT})
   -h, --help         show this help
 `;

@@ -1,6 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { PlanError, renderProblem } from '../config/problem.js';
-import { describeError, isPorticoError, PorticoError, systemErrorCode } from '../errors.js';
+import { describeError, isPorticoError, PorticoError, systemErrorCode, userErrorLines } from '../errors.js';
 import { caRootCommand, caTrustCommand, caUntrustCommand } from './commands/ca.js';
 import { certInstallCommand, certListCommand, certRenewCommand, certRequestCommand } from './commands/cert.js';
 import { checkCommand, reloadCommand, schemaCommand } from './commands/config.js';
@@ -23,13 +22,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   try {
     return await dispatch(argv);
   } catch (error) {
-    if (error instanceof PlanError) {
-      for (const problem of error.problems) process.stderr.write(`portico: ${renderProblem(problem)} (${problem.code})\n`);
-      return 1;
-    }
-    if (isPorticoError(error)) {
-      process.stderr.write(`portico: ${error.message} (${error.code})\n`);
-      return error.code === 'ERR_USAGE' ? 2 : 1;
+    const lines = userErrorLines(error);
+    if (lines !== undefined) {
+      for (const line of lines) process.stderr.write(`portico: ${line}\n`);
+      return isPorticoError(error) && error.code === 'ERR_USAGE' ? 2 : 1;
     }
     process.stderr.write(`portico: internal error, please report it: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     return 70;

@@ -1,9 +1,11 @@
 import type { ParseArgsConfig } from 'node:util';
+import { DEFAULT_STATE_DIR_TEXT, DEFAULTS } from '../config/defaults.js';
 import { KEY_TYPES } from '../tls/key-types.js';
 
 /**
  * `portico serve`'s options, each declared once: this table builds the argument parser, the
- * `--help` text and the defaults. Values stay strings here; src/config/flags.ts validates them.
+ * `--help` text and the defaults (from src/config/defaults.ts). Values stay strings here;
+ * src/config/flags.ts validates them.
  */
 export interface OptionSpec {
   readonly name: string;
@@ -20,25 +22,25 @@ export interface OptionSpec {
 
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { name: 'config', type: 'string', value: 'FILE', help: 'serve the sites of this config file (YAML or JSON; see docs/config.md) instead of ROOT and the flags below' },
-  { name: 'http', type: 'string', value: 'PORT', default: '8080', help: 'plain HTTP port; 0: any free port; off: no plain HTTP' },
-  { name: 'https', type: 'string', value: 'PORT', default: '8443', help: 'HTTPS port, HTTP/2 and HTTP/1.1; 0: any free port; off: no HTTPS' },
+  { name: 'http', type: 'string', value: 'PORT', default: String(DEFAULTS.http), help: 'plain HTTP port; 0: any free port; off: no plain HTTP' },
+  { name: 'https', type: 'string', value: 'PORT', default: String(DEFAULTS.https), help: 'HTTPS port, HTTP/2 and HTTP/1.1; 0: any free port; off: no HTTPS' },
   { name: 'bind', type: 'string', value: 'ADDRESS', defaultText: 'every interface', help: 'listen on this IP address only' },
-  { name: 'host', type: 'string', multiple: true, value: 'NAME', defaultText: 'localhost, 127.0.0.1, ::1', help: 'a name or IP address the certificate covers; repeat for more (replaces the defaults)' },
+  { name: 'host', type: 'string', multiple: true, value: 'NAME', defaultText: DEFAULTS.hosts.join(', '), help: 'a name or IP address the certificate covers; repeat for more (replaces the defaults)' },
   { name: 'cert', type: 'string', value: 'FILE', defaultText: 'a certificate from the internal CA', help: 'serve your own certificate (PEM chain, leaf first); needs --key' },
   { name: 'key', type: 'string', value: 'FILE', help: 'the private key of --cert (PEM)' },
-  { name: 'workers', type: 'string', value: 'N', defaultText: 'the number of CPUs', help: 'worker processes' },
-  { name: 'state', type: 'string', value: 'DIR', defaultText: '$XDG_DATA_HOME/portico or ~/.local/share/portico', help: 'where keys and certificates live' },
-  { name: 'key-type', type: 'string', value: 'TYPE', default: 'ec-p256', help: `certificate key: ${KEY_TYPES.join(' | ')}` },
-  { name: 'cert-lifetime', type: 'string', value: 'TIME', default: '7d', help: 'certificate lifetime, renewed at two thirds (e.g. 12h, 90s)' },
-  { name: 'hold-timeout', type: 'string', value: 'TIME', default: '30s', help: 'how long a handshake waits for a certificate' },
+  { name: 'workers', type: 'string', value: 'N', defaultText: DEFAULTS.workers, help: 'worker processes' },
+  { name: 'state', type: 'string', value: 'DIR', defaultText: DEFAULT_STATE_DIR_TEXT, help: 'where keys and certificates live' },
+  { name: 'key-type', type: 'string', value: 'TYPE', default: DEFAULTS.keyType, help: `certificate key: ${KEY_TYPES.join(' | ')}` },
+  { name: 'cert-lifetime', type: 'string', value: 'TIME', default: DEFAULTS.certLifetime, help: 'certificate lifetime, renewed at two thirds (e.g. 12h, 90s)' },
+  { name: 'hold-timeout', type: 'string', value: 'TIME', default: DEFAULTS.limits.handshakeHold, help: 'how long a handshake waits for a certificate' },
   { name: 'browse', type: 'boolean', defaultText: 'off: 403', help: 'list folders that have no index.html' },
-  { name: 'cache-control', type: 'string', value: 'VALUE', default: 'no-cache', help: 'Cache-Control for files ("no-cache": revalidate each time)' },
-  { name: 'header-timeout', type: 'string', value: 'TIME', default: '20s', help: 'a client must send its request headers within this' },
-  { name: 'send-timeout', type: 'string', value: 'TIME', default: '60s', help: 'a client that stops reading a response is dropped after this' },
+  { name: 'cache-control', type: 'string', value: 'VALUE', default: DEFAULTS.cacheControl, help: 'Cache-Control for files ("no-cache": revalidate each time)' },
+  { name: 'header-timeout', type: 'string', value: 'TIME', default: DEFAULTS.limits.headerTimeout, help: 'a client must send its request headers within this' },
+  { name: 'send-timeout', type: 'string', value: 'TIME', default: DEFAULTS.limits.sendTimeout, help: 'a client that stops reading a response is dropped after this' },
   { name: 'spa', type: 'boolean', defaultText: 'off', help: 'single-page app: a path that is not a file gets /index.html (tryFiles: ["{path}", "/index.html"])' },
   { name: 'cors', type: 'string', multiple: true, value: 'ORIGIN', help: 'allow this origin (or *) cross-origin requests; repeat for more' },
   { name: 'header', type: 'string', multiple: true, value: "'NAME: VALUE'", help: 'add this header to every response; repeat for more' },
-  { name: 'log-format', type: 'string', value: 'FORMAT', default: 'text', help: 'the operator log on stderr: text | json' },
+  { name: 'log-format', type: 'string', value: 'FORMAT', default: DEFAULTS.logFormat, help: 'the operator log on stderr: text | json' },
 ];
 
 export type OptionValues = Record<string, string | boolean | (string | boolean)[] | undefined>;

@@ -2,8 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { CertificatePlan, Plan, WorkerPlan } from '../config/plan.js';
-import { PlanError, renderProblem } from '../config/problem.js';
-import { describeError, PorticoError } from '../errors.js';
+import { describeError, PorticoError, userErrorLines } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { freezeBundle, type TlsBundle } from '../tls/bundle.js';
 import { bundleCovers, loadInstalled } from '../tls/key-manager.js';
@@ -389,7 +388,7 @@ export class Primary {
     try {
       next = await this.reread(file);
     } catch (error) {
-      const problems = error instanceof PlanError ? error.problems.map(renderProblem) : [describeError(error)];
+      const problems = userErrorLines(error) ?? [describeError(error)];
       for (const problem of problems) this.log.error(`reload refused: ${problem}`);
       this.log.error(`reload refused (${problems.length} problem(s) above); still serving the configuration loaded before`);
       return;
@@ -570,7 +569,7 @@ export class Primary {
   /** A fatal error: one clear line for the user (reported once, however many workers hit it), then shutdown. */
   private fail(error: unknown): void {
     if (this.stopping) return;
-    process.stderr.write(`portico: ${describeError(error)}${error instanceof PorticoError ? ` (${error.code})` : ''}\n`);
+    for (const line of userErrorLines(error) ?? [describeError(error)]) process.stderr.write(`portico: ${line}\n`);
     this.shutdown(1, 'a fatal error');
   }
 

@@ -1,13 +1,15 @@
 import { z } from 'zod';
 import { KEY_TYPES } from '../tls/key-types.js';
 import { W3C_FIELDS } from '../log/w3c-fields.js';
+import { DEFAULT_STATE_DIR_TEXT, DEFAULTS } from './defaults.js';
 
 /**
  * The config file's one definition: its shape, its defaults where they are plain values, and the
  * words editors show. `portico.schema.json` is generated from it (`npm run schema`), and the
  * loader checks files against it before the checks that need the disk (src/config/config-file.ts).
  * Values that need parsing (durations, sizes, host names) are strings here; the loader parses
- * them with the same functions the command-line flags use, so both report the same way.
+ * them with the same functions the command-line flags use (values.ts), so both report the same
+ * way. The defaults the descriptions name are src/config/defaults.ts's, which the loader applies.
  *
  * The keys of the sites issue are a contract: http, https, bind, state, workers, sites, and in a
  * site name, hosts, root, default, browse, tls, log, vdirs. Add keys; never rename one.
@@ -36,7 +38,7 @@ const acmeSettings = z.strictObject({
       directory: z.string({ error: 'must be the URL of an ACME directory' }).regex(/^https:\/\//, { error: 'must be an https:// URL of an ACME directory' }).optional().meta({ description: "the ACME directory (default Let's Encrypt; staging: https://acme-staging-v02.api.letsencrypt.org/directory)" }),
       email: z.string({ error: 'must be an e-mail address' }).regex(/^[^@\s]+@[^@\s]+$/, { error: 'must be an e-mail address such as ops@example.test' }).optional().meta({ description: 'the account contact the CA writes to about expiry and problems' }),
       ca: path.optional().meta({ description: "extra roots to trust for the directory's own HTTPS (a test CA)" }),
-      challenges: z.array(z.enum(['http-01', 'tls-alpn-01'], { error: 'must be http-01 or tls-alpn-01' })).min(1).optional().meta({ description: 'challenge types, tried in this order (default [http-01, tls-alpn-01])' }),
+      challenges: z.array(z.enum(['http-01', 'tls-alpn-01'], { error: 'must be http-01 or tls-alpn-01' })).min(1).optional().meta({ description: `challenge types, tried in this order (default [${DEFAULTS.acme.challenges.join(', ')}])` }),
 });
 
 const acme = z.strictObject({ acme: acmeSettings }).meta({ description: 'a certificate from an ACME CA such as Let’s Encrypt' });
@@ -46,9 +48,9 @@ const onDemand = z
   .strictObject({
     onDemand: z.strictObject({
       ask: z.string({ error: 'must be the URL Portico asks before ordering, such as http://127.0.0.1:5555/allowed' }).regex(/^https?:\/\/\S+$/, { error: 'must be an http:// or https:// URL, such as http://127.0.0.1:5555/allowed' }).meta({ description: 'asked GET URL?domain=NAME before a certificate is ordered for NAME; only 200 allows it' }),
-      ratePerMinute: count('certificates').optional().meta({ description: 'at most this many orders a minute for this site (default 10)' }),
-      concurrency: count('orders').optional().meta({ description: 'at most this many orders at once (default 4)' }),
-      max: count('certificates').optional().meta({ description: 'at most this many on-demand certificates in all (default 1000)' }),
+      ratePerMinute: count('certificates').optional().meta({ description: `at most this many orders a minute for this site (default ${DEFAULTS.onDemand.ratePerMinute})` }),
+      concurrency: count('orders').optional().meta({ description: `at most this many orders at once (default ${DEFAULTS.onDemand.concurrency})` }),
+      max: count('certificates').optional().meta({ description: `at most this many on-demand certificates in all (default ${DEFAULTS.onDemand.max})` }),
     }),
     acme: acmeSettings.optional().meta({ description: 'order them from this ACME CA (default: the internal CA)' }),
   })
@@ -79,25 +81,25 @@ const proxyRoute = z
   .strictObject({
     path: z.string({ error: 'must be a URL path prefix such as /api/' }).regex(/^\//, { error: 'must be a URL path prefix starting with /, such as /api/ (/ for everything)' }).meta({ description: 'requests whose path starts with this go to the upstreams (the first matching route wins)' }),
     to: z.array(upstreamUrl, { error: 'must be a list of upstream URLs, such as [http://127.0.0.1:3000]' }).min(1, { error: 'must list at least one upstream' }).meta({ description: 'the upstreams: http:// or https:// origins' }),
-    balance: z.enum(['round_robin', 'least_conn', 'first', 'ip_hash'], { error: 'must be round_robin, least_conn, first or ip_hash' }).optional().meta({ description: 'how a request picks an upstream (default round_robin)' }),
+    balance: z.enum(['round_robin', 'least_conn', 'first', 'ip_hash'], { error: 'must be round_robin, least_conn, first or ip_hash' }).optional().meta({ description: `how a request picks an upstream (default ${DEFAULTS.proxy.balance})` }),
     health: z
       .strictObject({
         path: z.string({ error: 'must be a path such as /health' }).regex(/^\//, { error: 'must be a path starting with /, such as /health' }).meta({ description: 'GET this on every upstream; 2xx or 3xx is up' }),
-        interval: duration.optional().meta({ description: 'how often (default 5s)' }),
+        interval: duration.optional().meta({ description: `how often (default ${DEFAULTS.proxy.healthInterval})` }),
       })
       .optional()
       .meta({ description: 'active health checks (passive ones always run: a refused or reset upstream is down for downFor)' }),
     timeouts: z
       .strictObject({
-        connect: duration.optional().meta({ description: 'to connect to an upstream (default 5s); then 502' }),
-        response: duration.optional().meta({ description: 'for its response to begin, and between its body chunks (default 60s); then 504' }),
-        idle: duration.optional().meta({ description: 'a WebSocket with no traffic either way is closed after this (default 5m)' }),
+        connect: duration.optional().meta({ description: `to connect to an upstream (default ${DEFAULTS.proxy.connect}); then 502` }),
+        response: duration.optional().meta({ description: `for its response to begin, and between its body chunks (default ${DEFAULTS.proxy.response}); then 504` }),
+        idle: duration.optional().meta({ description: `a WebSocket with no traffic either way is closed after this (default ${DEFAULTS.proxy.idle})` }),
       })
       .optional(),
-    downFor: duration.optional().meta({ description: 'an upstream that refused or reset is not tried again for this long (default 5s)' }),
+    downFor: duration.optional().meta({ description: `an upstream that refused or reset is not tried again for this long (default ${DEFAULTS.proxy.downFor})` }),
     host: z.enum(['keep', 'upstream'], { error: 'must be keep or upstream' }).optional().meta({ description: 'the Host the upstream sees: the client’s (keep, default) or the upstream’s own' }),
-    via: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'add Via: 1.1 portico (default false)' }),
-    rewriteLocation: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'a Location pointing at the upstream is turned into one at this site (default true)' }),
+    via: z.boolean({ error: 'must be true or false' }).optional().meta({ description: `add Via: 1.1 portico (default ${DEFAULTS.proxy.via})` }),
+    rewriteLocation: z.boolean({ error: 'must be true or false' }).optional().meta({ description: `a Location pointing at the upstream is turned into one at this site (default ${DEFAULTS.proxy.rewriteLocation})` }),
     cookieDomain: z.string({ error: 'must be a domain such as example.test' }).optional().meta({ description: 'rewrite the Domain attribute of the upstream’s Set-Cookie to this' }),
     ca: path.optional().meta({ description: 'roots to trust for https:// upstreams (default: the system’s)' }),
   })
@@ -130,7 +132,7 @@ const siteRules = {
   cors: z
     .strictObject({
       origins: z.array(z.string({ error: 'must be an origin such as https://app.example.test, or *' })).min(1, { error: 'must list at least one origin' }),
-      methods: z.array(z.string({ error: 'must be a method such as GET' })).optional().meta({ description: 'default GET, HEAD, POST' }),
+      methods: z.array(z.string({ error: 'must be a method such as GET' })).optional().meta({ description: `default ${DEFAULTS.cors.methods.join(', ')}` }),
       headers: z.array(headerName).optional().meta({ description: 'request headers a preflight may ask for (default: whatever it asks)' }),
       credentials: z.boolean({ error: 'must be true or false' }).optional(),
       maxAge: z.number({ error: 'must be a number of seconds' }).int().min(0).optional().meta({ description: 'seconds a browser may cache a preflight answer' }),
@@ -182,7 +184,7 @@ export const siteSchema = z
     root: path.optional().meta({ description: 'the folder this site serves; must exist (optional when a proxy route has path /)' }),
     default: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'answer requests whose Host matches no site (at most one site)' }),
     browse: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'list folders that have no index.html (default false: 403)' }),
-    cacheControl: z.string({ error: 'must be a Cache-Control value such as "no-cache" or "public, max-age=3600"' }).optional().meta({ description: 'Cache-Control for files (default "no-cache": revalidate each time)' }),
+    cacheControl: z.string({ error: 'must be a Cache-Control value such as "no-cache" or "public, max-age=3600"' }).optional().meta({ description: `Cache-Control for files (default "${DEFAULTS.cacheControl}": revalidate each time)` }),
     tls: z
       .union([z.literal('internal'), tlsFiles, acme, onDemand], { error: 'must be internal, { cert: FILE, key: FILE }, { acme: { email: … } }, or { onDemand: { ask: URL } }' })
       .optional()
@@ -196,34 +198,34 @@ export const siteSchema = z
 
 const limits = z
   .strictObject({
-    headerTimeout: duration.optional().meta({ description: 'a client must send its request headers within this (default 20s)' }),
-    keepAliveTimeout: duration.optional().meta({ description: 'an idle keep-alive connection is closed after this (default 5s; a load balancer in front usually wants more than its own)' }),
-    sendTimeout: duration.optional().meta({ description: 'a client that stops reading a response is dropped after this (default 60s)' }),
-    handshakeHold: duration.optional().meta({ description: 'how long a handshake waits for a certificate (default 30s)' }),
-    http2IdleTimeout: duration.optional().meta({ description: 'an idle HTTP/2 connection is closed after this (default 120s)' }),
-    shutdownGrace: duration.optional().meta({ description: 'how long a stopping worker waits for requests in flight (default 10s)' }),
-    maxBodySize: size.optional().meta({ description: 'larger request bodies get 413 (default 1MiB)' }),
-    maxHeaderSize: size.optional().meta({ description: 'request header block limit (default 16KiB)' }),
-    maxRequestsPerConnection: z.number({ error: 'must be a whole number' }).int().min(1).optional().meta({ description: 'then the connection is closed or sent GOAWAY (default 10000)' }),
-    maxConnections: z.number({ error: 'must be a whole number' }).int().min(0).optional().meta({ description: 'open connections per worker; 0 derives it from the descriptor limit (default 0)' }),
-    maxConnectionsPerAddress: z.number({ error: 'must be a whole number' }).int().min(1).optional().meta({ description: 'open connections per client address, per listener of each worker (default 256)' }),
-    http2MaxStreams: z.number({ error: 'must be a whole number' }).int().min(1).max(1000).optional().meta({ description: 'concurrent streams per HTTP/2 connection (default 100)' }),
+    headerTimeout: duration.optional().meta({ description: `a client must send its request headers within this (default ${DEFAULTS.limits.headerTimeout})` }),
+    keepAliveTimeout: duration.optional().meta({ description: `an idle keep-alive connection is closed after this (default ${DEFAULTS.limits.keepAliveTimeout}; a load balancer in front usually wants more than its own)` }),
+    sendTimeout: duration.optional().meta({ description: `a client that stops reading a response is dropped after this (default ${DEFAULTS.limits.sendTimeout})` }),
+    handshakeHold: duration.optional().meta({ description: `how long a handshake waits for a certificate (default ${DEFAULTS.limits.handshakeHold})` }),
+    http2IdleTimeout: duration.optional().meta({ description: `an idle HTTP/2 connection is closed after this (default ${DEFAULTS.limits.http2IdleTimeout})` }),
+    shutdownGrace: duration.optional().meta({ description: `how long a stopping worker waits for requests in flight (default ${DEFAULTS.limits.shutdownGrace})` }),
+    maxBodySize: size.optional().meta({ description: `larger request bodies get 413 (default ${DEFAULTS.limits.maxBodySize})` }),
+    maxHeaderSize: size.optional().meta({ description: `request header block limit (default ${DEFAULTS.limits.maxHeaderSize})` }),
+    maxRequestsPerConnection: z.number({ error: 'must be a whole number' }).int().min(1).optional().meta({ description: `then the connection is closed or sent GOAWAY (default ${DEFAULTS.limits.maxRequestsPerConnection})` }),
+    maxConnections: z.number({ error: 'must be a whole number' }).int().min(0).optional().meta({ description: `open connections per worker; 0 derives it from the descriptor limit (default ${DEFAULTS.limits.maxConnections})` }),
+    maxConnectionsPerAddress: z.number({ error: 'must be a whole number' }).int().min(1).optional().meta({ description: `open connections per client address, per listener of each worker (default ${DEFAULTS.limits.maxConnectionsPerAddress})` }),
+    http2MaxStreams: z.number({ error: 'must be a whole number' }).int().min(1).max(1000).optional().meta({ description: `concurrent streams per HTTP/2 connection (default ${DEFAULTS.limits.http2MaxStreams})` }),
   })
   .meta({ description: 'timeouts and limits, for every site' });
 
 export const configSchema = z
   .strictObject({
     $schema: z.string().optional().meta({ description: 'the JSON Schema of this file, for editors' }),
-    http: port.optional().meta({ description: 'plain HTTP port for every site; 0: any free port; off: none (default 8080)' }),
-    https: port.optional().meta({ description: 'HTTPS port, HTTP/2 and HTTP/1.1; 0: any free port; off: none (default 8443)' }),
+    http: port.optional().meta({ description: `plain HTTP port for every site; 0: any free port; off: none (default ${DEFAULTS.http})` }),
+    https: port.optional().meta({ description: `HTTPS port, HTTP/2 and HTTP/1.1; 0: any free port; off: none (default ${DEFAULTS.https})` }),
     bind: z.string({ error: 'must be an IP address such as 127.0.0.1 or ::1' }).optional().meta({ description: 'listen on this IP address only (default: every interface)' }),
-    state: path.optional().meta({ description: 'where keys, certificates and the CA live (default $XDG_DATA_HOME/portico)' }),
-    workers: z.number({ error: 'must be a number of worker processes, 1 to 256' }).int().min(1).max(256).optional().meta({ description: 'worker processes (default: the number of CPUs)' }),
-    logFormat: z.enum(['text', 'json'], { error: 'must be text or json' }).optional().meta({ description: 'the operator log on stderr: text lines or JSON lines (default text)' }),
+    state: path.optional().meta({ description: `where keys, certificates and the CA live (default ${DEFAULT_STATE_DIR_TEXT})` }),
+    workers: z.number({ error: 'must be a number of worker processes, 1 to 256' }).int().min(1).max(256).optional().meta({ description: `worker processes (default: ${DEFAULTS.workers})` }),
+    logFormat: z.enum(['text', 'json'], { error: 'must be text or json' }).optional().meta({ description: `the operator log on stderr: text lines or JSON lines (default ${DEFAULTS.logFormat})` }),
     internalCa: z
       .strictObject({
-        keyType: z.enum(KEY_TYPES, { error: `must be one of ${KEY_TYPES.join(', ')}` }).optional().meta({ description: 'key type of the leaves the internal CA issues (default ec-p256)' }),
-        certLifetime: duration.optional().meta({ description: 'lifetime of those leaves, renewed at two thirds (default 7d)' }),
+        keyType: z.enum(KEY_TYPES, { error: `must be one of ${KEY_TYPES.join(', ')}` }).optional().meta({ description: `key type of the leaves the internal CA issues (default ${DEFAULTS.keyType})` }),
+        certLifetime: duration.optional().meta({ description: `lifetime of those leaves, renewed at two thirds (default ${DEFAULTS.certLifetime})` }),
       })
       .optional(),
     limits: limits.optional(),
@@ -237,8 +239,8 @@ export const configSchema = z
         redis: z
           .strictObject({
             url: z.string({ error: 'must be a Redis URL such as redis://127.0.0.1:6379/0' }).regex(/^rediss?:\/\/\S+$/, { error: 'must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379/0' }).meta({ description: 'the Redis server every instance of the fleet uses (rediss:// for TLS)' }),
-            prefix: z.string({ error: 'must be a key prefix: letters, digits, ., _ and -' }).regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'must be a key prefix of letters, digits, ., _ and - (up to 64)' }).optional().meta({ description: 'every key Portico writes starts with PREFIX: (default portico)' }),
-            lease: duration.optional().meta({ description: 'how long a lock lasts unless its holder renews it; renewed every third (default 10s)' }),
+            prefix: z.string({ error: 'must be a key prefix: letters, digits, ., _ and -' }).regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'must be a key prefix of letters, digits, ., _ and - (up to 64)' }).optional().meta({ description: `every key Portico writes starts with PREFIX: (default ${DEFAULTS.redis.prefix})` }),
+            lease: duration.optional().meta({ description: `how long a lock lasts unless its holder renews it; renewed every third (default ${DEFAULTS.redis.lease})` }),
           })
           .meta({ description: 'a Redis server shared by a fleet: certificates, ACME accounts, challenge answers and the locks that make each certificate ordered once' }),
       })

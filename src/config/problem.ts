@@ -20,6 +20,10 @@ export class PlanError extends PorticoError {
     super(first?.code ?? 'ERR_INVALID_OPTION', first ? renderProblem(first) : 'invalid');
     this.name = 'PlanError';
   }
+
+  override userLines(): string[] {
+    return this.problems.map((problem) => `${renderProblem(problem)} (${problem.code})`);
+  }
 }
 
 /** `FILE:LINE:COL sites[1].hosts[0]: what is wrong; what to do` for a file; `--http "x" is not a port…` for a flag. */
