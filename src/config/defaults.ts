@@ -77,7 +77,7 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(dataHome, 'portico');
 }
 
-/** A default duration in milliseconds (the table above is checked by its tests, so this cannot fail). */
+/** A default duration in milliseconds; a default that does not parse stops Portico at load, in every test. */
 export function defaultMs(text: string): number {
   const ms = parseDuration(text);
   if (ms === undefined) throw new Error(`the default ${JSON.stringify(text)} is not a duration`);
