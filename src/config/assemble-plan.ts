@@ -1,16 +1,20 @@
+import { dirname } from 'node:path';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, stat } from 'node:fs/promises';
-import { isPorticoError, describeError, systemErrorCode } from '../errors.js';
+import { access, mkdir } from 'node:fs/promises';
+import { type ErrorCode, isPorticoError, describeError, systemErrorCode } from '../errors.js';
 import type { KeyType } from '../tls/key-types.js';
 import { leafId } from '../tls/storage/storage-keys.js';
 import { certificateCovers } from '../tls/certificate-names.js';
 import { readPassphrase } from '../tls/passphrase.js';
+import { readCaBundle } from './ca-bundle.js';
+import { checkFolder } from './folder-check.js';
 import { readHtpasswd } from './htpasswd.js';
 import { codeOf, type Report } from './problem.js';
 import { describeReadError, FILE_LIMITS, readNamedFile } from './named-file.js';
 import type { SiteRulesInput } from './site-rules-config.js';
-import { type AccessLogPlan, type Binding, type CertificatePlan, freezePlan, type Limits, type Plan, type ProxyRoute, type SitePlan, type StoragePlan } from './plan.js';
+import { findKind } from '../routes/registry.js';
+import { type AccessLogPlan, type Binding, type CertificatePlan, freezePlan, type Limits, type Plan, type ProxyRoute, type RoutePlan, type SitePlan, type StoragePlan } from './plan.js';
 
 /**
  * What a config file or the command-line flags say, parsed but not yet checked against the disk
@@ -37,7 +41,9 @@ export interface PlanInput {
 }
 
 /** A site as the user described it: its certificate as a source, not yet an id. */
-export interface SiteInput extends Omit<SitePlan, 'certificateId' | 'accessLog' | 'trustedProxies' | 'rules' | 'onDemand' | 'proxy'> {
+export interface SiteInput extends Omit<SitePlan, 'certificateId' | 'accessLog' | 'trustedProxies' | 'rules' | 'onDemand' | 'proxy' | 'routes'> {
+  /** The `routes` key as checked by the schema: each handler's config as written, planned by its kind here. */
+  readonly routes: readonly RoutePlan[];
   readonly proxy: readonly ProxyInput[];
   readonly tls: 'internal' | { readonly cert: string; readonly key: string; readonly passphraseFile?: string } | { readonly acme: AcmeInput };
   /** On-demand TLS (tls.onDemand); its certificates come from `tls` (internal or acme). */
@@ -59,6 +65,29 @@ export interface AcmeInput {
 }
 
 /**
+ * Each route's handlers planned by their kinds (files read, values parsed), and every `tryFiles`
+ * `@name` checked against the routes' names by the caller.
+ */
+async function planRoutes(routes: readonly RoutePlan[], at: string, base: string, fail: Report): Promise<readonly RoutePlan[]> {
+  const planned: RoutePlan[] = [];
+  for (const [i, route] of routes.entries()) {
+    const handle = [];
+    for (const [j, entry] of route.handle.entries()) {
+      const kind = findKind(entry.kind);
+      const place = `${at}[${i}].handle[${j}].${entry.kind}`;
+      if (kind === undefined) {
+        fail(place, `is not a kind of handler`, 'ERR_CONFIG_INVALID');
+        continue;
+      }
+      const report = (key: readonly (string | number)[], problem: string, code: ErrorCode = 'ERR_CONFIG_INVALID'): void => fail(`${place}${key.map((part) => (typeof part === 'number' ? `[${part}]` : `.${part}`)).join('')}`, problem, code);
+      handle.push({ kind: entry.kind, config: kind.plan === undefined ? entry.config : await kind.plan(entry.config, { base, report }) });
+    }
+    planned.push({ ...route, handle });
+  }
+  return planned;
+}
+
+/**
  * Checks what needs the disk or the whole configuration (folders exist, names and hosts are
  * unique, one default, certificate files match their key and cover the site's hosts, log folders
  * can be written), reporting every problem, and returns the frozen Plan, or undefined if anything
@@ -75,6 +104,7 @@ export async function assemblePlan(input: PlanInput, report: Report): Promise<Pl
   let defaultAt: number | undefined;
   const authUsers = new Map<SiteRulesInput['auth'][number], Record<string, string>>();
   const proxyCas = new Map<SiteInput, Map<ProxyInput, string>>();
+  const plannedRoutes = new Map<SiteInput, readonly RoutePlan[]>();
   const place = (i: number): string => `sites[${input.siteIndexes?.[i] ?? i}]`;
   for (const [i, site] of input.sites.entries()) {
     const at = place(i);
@@ -115,6 +145,7 @@ export async function assemblePlan(input: PlanInput, report: Report): Promise<Pl
       const users = await readHtpasswd(rule.htpasswd, `${at}.auth[${j}].htpasswd`, fail);
       if (users) authUsers.set(rule, users);
     }
+    plannedRoutes.set(site, await planRoutes(site.routes, `${at}.routes`, input.configFile === undefined ? process.cwd() : dirname(input.configFile), fail));
   }
   if (failed) return undefined;
 
@@ -150,6 +181,7 @@ export async function assemblePlan(input: PlanInput, report: Report): Promise<Pl
         return { ...rest, ca: proxyCas.get(site)?.get(route) };
       }),
       trustedProxies: input.trustedProxies,
+      routes: plannedRoutes.get(site) ?? [],
       rules: { ...site.rules, auth: site.rules.auth.map((rule) => ({ path: rule.path, caseSensitive: rule.caseSensitive, realm: rule.realm, file: rule.htpasswd, users: authUsers.get(rule) ?? {} })) },
     };
   });
@@ -168,14 +200,6 @@ export async function assemblePlan(input: PlanInput, report: Report): Promise<Pl
   });
 }
 
-export async function checkFolder(path: string, at: string, fail: Report): Promise<void> {
-  try {
-    if (!(await stat(path)).isDirectory()) fail(at, `${path} is not a folder; give the folder to serve`, 'ERR_ROOT_NOT_DIRECTORY');
-  } catch (error) {
-    if (systemErrorCode(error) === 'ENOENT') fail(at, `${path} does not exist; create it or correct the path`, 'ERR_ROOT_NOT_FOUND');
-    else fail(at, `${path} cannot be read: ${describeError(error)}`, 'ERR_ROOT_NOT_FOUND');
-  }
-}
 
 /** Own certificate files: readable PEM, the key belongs to the certificate, and it covers every host. */
 async function checkCertificateFiles(files: { cert: string; key: string; passphraseFile?: string }, hosts: readonly string[], at: string, fail: Report): Promise<void> {
@@ -219,17 +243,8 @@ async function checkCertificateFiles(files: { cert: string; key: string; passphr
 }
 
 /** A PEM bundle of CA certificates (a proxy route's or an ACME directory's `ca`), or undefined after reporting why not. */
-async function readCaFile(file: string, at: string, fail: Report): Promise<string | undefined> {
-  let pem: string;
-  try {
-    pem = (await readNamedFile(file, FILE_LIMITS.pem)).toString('utf8');
-  } catch (error) {
-    fail(at, `${describeReadError(file, error)}; give a PEM file of CA certificates`, codeOf(error, 'ERR_CONFIG_INVALID'));
-    return undefined;
-  }
-  if (pem.includes('-----BEGIN CERTIFICATE-----')) return pem;
-  fail(at, `${file} holds no PEM certificate`, 'ERR_CONFIG_INVALID');
-  return undefined;
+function readCaFile(file: string, at: string, fail: Report): Promise<string | undefined> {
+  return readCaBundle(file, (problem, code) => fail(at, problem, code));
 }
 
 async function checkLogFolder(dir: string, at: string, fail: Report): Promise<void> {

@@ -7,10 +7,12 @@ import { FILE_LIMITS, readNamedFile } from './named-file.js';
 import { DEFAULT_W3C_FIELDS } from '../log/w3c-fields.js';
 import { suggest } from '../text/suggest.js';
 import { assemblePlan, type SiteInput } from './assemble-plan.js';
+import { proxyValues } from '../proxy/proxy-config.js';
+import { isBarePattern } from '../http/rules/path-pattern.js';
 import { type ConfigFile, configSchema, type SiteConfig } from './config-schema.js';
 import { offersGroup } from '../tls/key-exchange-groups.js';
 import { DEFAULT_LIMITS, DEFAULTS, defaultMs, defaultStateDir, MINIMUM_MS } from './defaults.js';
-import type { Binding, Limits, Plan } from './plan.js';
+import type { Binding, Limits, MatchPlan, Plan, RoutePlan } from './plan.js';
 import { PlanError, type Problem } from './problem.js';
 import { parseSiteRules } from './site-rules-config.js';
 import { type Parsed, parseAddressRange, parseBindAddress, parseDurationOption, parseHeaderValue, parseHostName, parseSize } from './values.js';
@@ -151,25 +153,7 @@ async function toPlan(config: ConfigFile, file: string, report: (path: Path, pro
       hosts,
       isDefault: site.default ?? false,
       root: site.root === undefined ? undefined : resolve(base, site.root),
-      proxy: (site.proxy ?? []).map((route, j) => {
-        // A default is parsed as if written, so each is written once (defaults.ts); the 0 after a problem is never served.
-        const time = (path: (string | number)[], text: string, minimum: number): number => check(at('proxy', j, ...path), parseDurationOption(text, minimum)) ?? 0;
-        return {
-          path: route.path,
-          to: route.to.map((origin) => origin.replace(/\/$/, '')),
-          balance: route.balance ?? DEFAULTS.proxy.balance,
-          health: route.health && { path: route.health.path, intervalMs: time(['health', 'interval'], route.health.interval ?? DEFAULTS.proxy.healthInterval, MINIMUM_MS.healthInterval) },
-          connectTimeoutMs: time(['timeouts', 'connect'], route.timeouts?.connect ?? DEFAULTS.proxy.connect, MINIMUM_MS.proxyTimeout),
-          responseTimeoutMs: time(['timeouts', 'response'], route.timeouts?.response ?? DEFAULTS.proxy.response, MINIMUM_MS.proxyTimeout),
-          idleTimeoutMs: time(['timeouts', 'idle'], route.timeouts?.idle ?? DEFAULTS.proxy.idle, MINIMUM_MS.proxyTimeout),
-          downForMs: time(['downFor'], route.downFor ?? DEFAULTS.proxy.downFor, MINIMUM_MS.downFor),
-          host: route.host ?? DEFAULTS.proxy.host,
-          via: route.via ?? DEFAULTS.proxy.via,
-          rewriteLocation: route.rewriteLocation ?? DEFAULTS.proxy.rewriteLocation,
-          cookieDomain: route.cookieDomain,
-          caFile: route.ca === undefined ? undefined : resolve(base, route.ca),
-        };
-      }),
+      proxy: (site.proxy ?? []).map((route, j) => proxyValues(route, route.path, base, (key, problem) => check(at('proxy', j, ...key), { problem }))),
       browse,
       cacheControl: check(at('cacheControl'), parseHeaderValue(site.cacheControl ?? DEFAULTS.cacheControl)) ?? '',
       tls: siteTls(site.tls, base),
@@ -179,6 +163,7 @@ async function toPlan(config: ConfigFile, file: string, report: (path: Path, pro
           : undefined,
       log: site.log && { dir: resolve(base, site.log.dir), fields: site.log.fields ?? DEFAULT_W3C_FIELDS },
       vdirs: (site.vdirs ?? []).map((vdir) => ({ path: vdir.path, root: resolve(base, vdir.root), browse: vdir.browse ?? browse })),
+      routes: (site.routes ?? []).map((route, j) => routeInput(route, (key, parsed) => check(at('routes', j, ...key), parsed))),
       rules: parseSiteRules(site, at, check, (path) => resolve(base, path)),
     };
   });
@@ -206,6 +191,30 @@ async function toPlan(config: ConfigFile, file: string, report: (path: Path, pro
   // Disk and whole-file checks run even after a value problem, so every problem is listed at once.
   const plan = await assemblePlan(input, (path, problem, code) => report(parsePath(path), problem, code));
   return failed ? undefined : plan;
+}
+
+/** A route as the schema checked it, in the plan's shape: one spelling per condition; handlers still as written. */
+function routeInput(route: NonNullable<SiteConfig['routes']>[number], check: <T>(key: (string | number)[], parsed: Parsed<T>) => T | undefined): RoutePlan {
+  const list = (value: string | string[] | undefined): string[] | undefined => (value === undefined ? undefined : [value].flat());
+  const values = (record: Record<string, string | string[]> | undefined, lower: boolean): Record<string, string[]> | undefined => (record === undefined ? undefined : Object.fromEntries(Object.entries(record).map(([name, value]) => [lower ? name.toLowerCase() : name, [value].flat()])));
+  const match = route.match;
+  const client = list(match?.client)?.map((entry, i) => check(['match', 'client', i], parseAddressRange(entry)) ?? entry);
+  const path = list(match?.path)?.map((pattern, i) => check(['match', 'path', i], pattern.startsWith('/') || isBarePattern(pattern) ? { value: pattern } : { problem: `${JSON.stringify(pattern)} is not a path pattern; start it with /, or write a file pattern such as *.js` }) ?? pattern);
+  const plan: MatchPlan | undefined =
+    match === undefined
+      ? undefined
+      : {
+          ...(path ? { path } : {}),
+          ...(match.caseSensitive !== undefined ? { caseSensitive: match.caseSensitive } : {}),
+          ...(match.method ? { method: list(match.method)!.map((method) => method.toUpperCase()) } : {}),
+          ...(match.header ? { header: values(match.header, true)! } : {}),
+          ...(match.query ? { query: values(match.query, false)! } : {}),
+          ...(client ? { client } : {}),
+        };
+  return { name: route.name, match: plan, handle: route.handle.map((entry) => {
+    const [kind, config] = Object.entries(entry)[0]!;
+    return { kind, config };
+  }) };
 }
 
 /** A site's certificate source; an on-demand site's own names get theirs from its ACME CA, else the internal one. */

@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { KEY_TYPES } from '../tls/key-types.js';
 import { W3C_FIELDS } from '../log/w3c-fields.js';
 import { DEFAULT_STATE_DIR_TEXT, DEFAULTS } from './defaults.js';
+import { proxyRouteSchema } from '../proxy/proxy-config.js';
+import { handleEntrySchema } from '../routes/registry.js';
+import { caseSensitive, duration, headerName, headerValues, path, pathPattern, port, size } from './schema-values.js';
 
 /**
  * The config file's one definition: its shape, its defaults where they are plain values, and the
@@ -15,10 +18,6 @@ import { DEFAULT_STATE_DIR_TEXT, DEFAULTS } from './defaults.js';
  * site name, hosts, root, default, browse, tls, log, vdirs. Add keys; never rename one.
  */
 
-const port = z.union([z.number().int().min(0).max(65535), z.literal('off')], { error: 'must be a port: a number from 1 to 65535, 0 for any free port, or off' });
-const duration = z.string({ error: 'must be a duration such as 500ms, 20s, 5m, 12h or 7d' }).meta({ description: 'a duration: 500ms, 20s, 5m, 12h, 7d' });
-const size = z.union([z.number().int().min(0), z.string()], { error: 'must be a size: a number of bytes or 512KiB, 1MiB, 2GiB' }).meta({ description: 'bytes, or 512KiB, 1MiB, 2GiB' });
-const path = z.string({ error: 'must be a path (text)' }).min(1, { error: 'must not be empty' });
 
 const vdir = z
   .strictObject({
@@ -67,43 +66,27 @@ const accessLog = z
   })
   .meta({ description: 'this site’s access log (W3C Extended, as IIS writes it)' });
 
-const headerName = z.string({ error: 'must be a header name such as Cache-Control' }).regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: 'must be a header name (letters, digits and -), such as Cache-Control' });
-const headerValues = z.record(headerName, z.string({ error: 'must be a header value (text)' }), { error: 'must be a mapping of header names to values' });
-const pathPattern = z.string({ error: 'must be a path pattern: /prefix/, /exact, a glob with * and **, or *.ext' }).meta({ description: 'a prefix ending in /, an exact path, a glob (* one segment, ** any depth, **/ zero or more folders), or a file name pattern such as *.js (any depth)' });
-const caseSensitive = z
-  .boolean({ error: 'must be true or false' })
-  .optional()
-  .meta({ description: 'how the path is compared: unset, exactly on files and ignoring case on proxied paths; true exactly; false ignoring case' });
 const redirectStatus = z.union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)], { error: 'must be 301, 302, 303, 307 or 308' });
 
-const upstreamUrl = z.string({ error: 'must be an upstream URL such as http://127.0.0.1:3000' }).regex(/^https?:\/\/[^/\s?#]+\/?$/, { error: 'must be an upstream origin: http:// or https://, a host and a port, no path (such as http://127.0.0.1:3000)' });
-const proxyRoute = z
+const oneOrMore = (item: z.ZodString, what: string) => z.union([item, z.array(item).min(1)], { error: `must be ${what}, or a list of them` });
+const routeMatch = z
   .strictObject({
-    path: z.string({ error: 'must be a URL path prefix such as /api/' }).regex(/^\//, { error: 'must be a URL path prefix starting with /, such as /api/ (/ for everything)' }).meta({ description: 'requests whose path starts with this go to the upstreams (the first matching route wins)' }),
-    to: z.array(upstreamUrl, { error: 'must be a list of upstream URLs, such as [http://127.0.0.1:3000]' }).min(1, { error: 'must list at least one upstream' }).meta({ description: 'the upstreams: http:// or https:// origins' }),
-    balance: z.enum(['round_robin', 'least_conn', 'first', 'ip_hash'], { error: 'must be round_robin, least_conn, first or ip_hash' }).optional().meta({ description: `how a request picks an upstream (default ${DEFAULTS.proxy.balance})` }),
-    health: z
-      .strictObject({
-        path: z.string({ error: 'must be a path such as /health' }).regex(/^\//, { error: 'must be a path starting with /, such as /health' }).meta({ description: 'GET this on every upstream; 2xx or 3xx is up' }),
-        interval: duration.optional().meta({ description: `how often (default ${DEFAULTS.proxy.healthInterval})` }),
-      })
-      .optional()
-      .meta({ description: 'active health checks (passive ones always run: a refused or reset upstream is down for downFor)' }),
-    timeouts: z
-      .strictObject({
-        connect: duration.optional().meta({ description: `to connect to an upstream (default ${DEFAULTS.proxy.connect}); then 502` }),
-        response: duration.optional().meta({ description: `for its response to begin, and between its body chunks (default ${DEFAULTS.proxy.response}); then 504` }),
-        idle: duration.optional().meta({ description: `a WebSocket with no traffic either way is closed after this (default ${DEFAULTS.proxy.idle})` }),
-      })
-      .optional(),
-    downFor: duration.optional().meta({ description: `an upstream that refused or reset is not tried again for this long (default ${DEFAULTS.proxy.downFor})` }),
-    host: z.enum(['keep', 'upstream'], { error: 'must be keep or upstream' }).optional().meta({ description: 'the Host the upstream sees: the client’s (keep, default) or the upstream’s own' }),
-    via: z.boolean({ error: 'must be true or false' }).optional().meta({ description: `add Via: 1.1 portico (default ${DEFAULTS.proxy.via})` }),
-    rewriteLocation: z.boolean({ error: 'must be true or false' }).optional().meta({ description: `a Location pointing at the upstream is turned into one at this site (default ${DEFAULTS.proxy.rewriteLocation})` }),
-    cookieDomain: z.string({ error: 'must be a domain such as example.test' }).optional().meta({ description: 'rewrite the Domain attribute of the upstream’s Set-Cookie to this' }),
-    ca: path.optional().meta({ description: 'roots to trust for https:// upstreams (default: the system’s)' }),
+    path: oneOrMore(pathPattern, 'a path pattern').optional().meta({ description: 'path patterns, as the rules have them; any may match' }),
+    caseSensitive,
+    method: oneOrMore(z.string({ error: 'must be a method such as GET' }).regex(/^[A-Za-z]+$/, { error: 'must be a method such as GET or POST' }), 'a method such as POST').optional().meta({ description: 'methods; any may match' }),
+    header: z.record(headerName, oneOrMore(z.string({ error: 'must be a header value, or * for any' }), 'a value (* for any)'), { error: 'must map header names to values, such as { X-Api-Version: "2" }' }).optional().meta({ description: 'header → value (or a list, or * for present); every header must match' }),
+    query: z.record(z.string(), oneOrMore(z.string({ error: 'must be a value, or * for any' }), 'a value (* for any)'), { error: 'must map parameters to values, such as { debug: "1" }' }).optional().meta({ description: 'query parameter → value (or a list, or * for present); every one must match' }),
+    client: oneOrMore(z.string({ error: 'must be an IP address or a CIDR range such as 10.0.0.0/8' }), 'an IP address or a CIDR range').optional().meta({ description: 'the real client address (through trustedProxies) is in one of these' }),
   })
-  .meta({ description: 'a reverse-proxy route: a path prefix and the upstreams that answer it' });
+  .meta({ description: 'when the route applies: every condition given must hold' });
+
+const route = z
+  .strictObject({
+    name: z.string({ error: 'must be a name: letters, digits, - and _' }).regex(/^[A-Za-z0-9_-]+$/, { error: 'must be a name of letters, digits, - and _ (such as app)' }).optional().meta({ description: 'a name tryFiles can hand requests to (@name); a named route without match is reached only so' }),
+    match: routeMatch.optional(),
+    handle: z.array(handleEntrySchema(), { error: 'must be a list of handlers, such as [{ respond: { status: 503 } }]' }).min(1, { error: 'must list at least one handler' }).meta({ description: 'handlers, run in order: each may answer or pass the request on' }),
+  })
+  .meta({ description: 'a route: its conditions and its handlers' });
 
 const siteRules = {
   tryFiles: z
@@ -191,7 +174,8 @@ export const siteSchema = z
       .meta({ description: 'internal (default): a certificate from Portico’s own CA; or your own PEM files' }),
     log: accessLog.optional(),
     vdirs: z.array(vdir, { error: 'must be a list of { path, root } entries' }).optional(),
-    proxy: z.array(proxyRoute, { error: 'must be a list of { path, to } routes' }).optional().meta({ description: 'reverse proxy: the first route whose path prefix matches answers; files serve the rest' }),
+    proxy: z.array(proxyRouteSchema, { error: 'must be a list of { path, to } routes' }).optional().meta({ description: 'reverse proxy: the first route whose path prefix matches answers; files serve the rest' }),
+    routes: z.array(route, { error: 'must be a list of routes, each { match, handle }' }).optional().meta({ description: 'routes, in order, after the site’s rules and before its proxy and files: the first whose handlers answer wins' }),
     ...siteRules,
   })
   .meta({ description: 'one site: its names, its folder, its certificate and its log' });

@@ -3,7 +3,8 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { ErrorCode } from '../errors.js';
 import { certificateNames } from '../tls/certificate-names.js';
-import { assemblePlan, checkFolder } from './assemble-plan.js';
+import { assemblePlan } from './assemble-plan.js';
+import { checkFolder } from './folder-check.js';
 import { DEFAULT_LIMITS, DEFAULTS, defaultMs, defaultStateDir, MINIMUM_MS } from './defaults.js';
 import { type Binding, NO_RULES, type Plan } from './plan.js';
 import { FILE_LIMITS, readNamedFile } from './named-file.js';
@@ -89,7 +90,7 @@ export async function planFromFlags(flags: ServeFlags, cwd = process.cwd()): Pro
       logFormat: logFormat!,
       configFile: undefined,
       trustedProxies: [],
-      sites: [{ name: 'default', hosts: hosts!, isDefault: true, root, browse: flags.browse ?? false, cacheControl: cacheControl!, tls: own ?? 'internal', log: undefined, vdirs: [], proxy: [], rules: {
+      sites: [{ name: 'default', hosts: hosts!, isDefault: true, root, browse: flags.browse ?? false, cacheControl: cacheControl!, tls: own ?? 'internal', log: undefined, vdirs: [], proxy: [], routes: [], rules: {
             ...NO_RULES,
             auth: [],
             tryFiles: flags.spa ? ['{path}', '/index.html'] : undefined,

@@ -124,6 +124,48 @@ export interface SitePlan {
   readonly rules: SiteRules;
   /** Reverse-proxy routes, the first matching prefix wins; files serve the rest. */
   readonly proxy: readonly ProxyRoute[];
+  /**
+   * The routes the config file's `routes` key lists, in order. The site's other keys are
+   * shorthand for routes around them (src/routes/site-routes.ts): its rules first, then these,
+   * then its proxy routes, then its files.
+   */
+  readonly routes: readonly RoutePlan[];
+}
+
+/**
+ * One route (caddy's Route): when every condition of `match` holds, its handlers run in order,
+ * each passing the request on to the next, the last to the routes after it.
+ */
+export interface RoutePlan {
+  /** A route a `tryFiles` entry can hand a request to (`@name`); with no `match`, reached only so. */
+  readonly name: string | undefined;
+  /** Undefined: every request (or, for a named route, none but those handed to it). */
+  readonly match: MatchPlan | undefined;
+  readonly handle: readonly HandlePlan[];
+}
+
+/** A route's conditions: all must hold; within one, any value may. */
+export interface MatchPlan {
+  /** Path patterns, as the rules have them (prefix/, exact, globs, *.ext), on the decoded, normalised path. */
+  readonly path?: readonly string[];
+  /** How `path` is compared: see AuthRule.caseSensitive. */
+  readonly caseSensitive?: boolean;
+  /** A raw path prefix, as a proxy route's `path` matches (`/api` takes `/api2` too): the shorthand's. */
+  readonly prefix?: string;
+  /** Methods, upper-case. */
+  readonly method?: readonly string[];
+  /** Header name (lower-case) → accepted values; `*`: present with any value. */
+  readonly header?: Readonly<Record<string, readonly string[]>>;
+  /** Query parameter → accepted values; `*`: present with any value. */
+  readonly query?: Readonly<Record<string, readonly string[]>>;
+  /** IP addresses and CIDR ranges the real client address (through trustedProxies) must be in. */
+  readonly client?: readonly string[];
+}
+
+/** One handler of a route: a registered kind's name and its planned config (plain JSON). */
+export interface HandlePlan {
+  readonly kind: string;
+  readonly config: unknown;
 }
 
 export type Balance = 'round_robin' | 'least_conn' | 'first' | 'ip_hash';

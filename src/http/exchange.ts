@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
+import type { RequestState } from './request-state.js';
 
 /**
  * One request as every handler sees it, whichever transport carried it (HTTP/1.1 on a plain or
@@ -45,15 +46,22 @@ export interface Exchange {
    * the response has finished (`clientGone`). Set by the transports.
    */
   readonly reply?: ReplyEnd;
-  /** Who the request was authenticated as (HTTP Basic), once a rule checked it: the log's cs-username. */
-  user?: string;
   /**
-   * The request body as it arrives, for a handler that streams it on (the reverse proxy); set
-   * only when the site said it streams this exchange's body (`Pipeline.bodyLimit`).
+   * What handlers learned about this request on the way (who signed in, which upstream
+   * answered), under typed keys (request-state.ts); also its decoded, normalised path, once.
+   */
+  readonly state: RequestState;
+  /**
+   * The request body as it arrives, for a handler that reads it (the reverse proxy, an
+   * application): set when the route that takes the exchange has a kind whose `readsBody` says
+   * so (src/routes/kind.ts); then no body limit applies. Undefined otherwise, and without a body.
    */
   readonly body?: Readable;
-  /** The upstream that answered (a proxied request): the log's x-upstream and x-upstream-time. */
-  upstream?: { readonly address: string; readonly ms: number };
+}
+
+/** The decoded, normalised path of an exchange (RequestState.pathOf), computed once per request-target. */
+export function decodedPath(exchange: Exchange): string | undefined {
+  return exchange.state.pathOf(exchange.target);
 }
 
 /** The writable a response goes to (an HTTP/1.1 response, an HTTP/2 stream), as far as a handler may see it. */

@@ -14,9 +14,21 @@ export type Next = (exchange: Exchange) => Outcome;
 export type Handler = (exchange: Exchange, next: Next) => Outcome;
 
 /**
- * Composes handlers into one, in order (hono's compose), once per site: no closure is made per
- * request, and nothing in between turns a synchronous answer into a promise.
+ * Composes handlers into one, in order (hono's compose), once per site. A handler may pass an
+ * exchange on at most once: a second `next()` (a bug in a handler, which would answer one request
+ * twice) throws, and the pipeline's catch answers 500 and logs it. Nothing in between turns a
+ * synchronous answer into a promise.
  */
 export function compose(handlers: readonly Handler[], last: Next): Next {
-  return handlers.reduceRight<Next>((next, handler) => (exchange) => handler(exchange, next), last);
+  return handlers.reduceRight<Next>((next, handler) => (exchange) => handler(exchange, once(next)), last);
+}
+
+/** `next`, callable once; the closure is the only per-request cost of the guard. */
+function once(next: Next): Next {
+  let called = false;
+  return (exchange) => {
+    if (called) throw Object.assign(new Error('a handler passed the request on twice (called next() a second time)'), { code: 'ERR_NEXT_CALLED_TWICE' });
+    called = true;
+    return next(exchange);
+  };
 }

@@ -1,12 +1,12 @@
 import type { BlockList } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
-import type { ProxyRoute, SitePlan } from '../config/plan.js';
+import type { ProxyRoute } from '../config/plan.js';
+import type { CompiledKind } from '../routes/kind.js';
 import { describeError } from '../errors.js';
 import { errorPage } from '../http/error-page.js';
 import { clientGone, type Exchange } from '../http/exchange.js';
-import type { Handler } from '../http/handler.js';
+import { ANSWERING_UPSTREAM } from '../http/request-state.js';
 import { NO_BODY, type Response, type Traffic } from '../http/response.js';
-import { normalisedPath, underPrefix } from '../http/rules/path-pattern.js';
 import { loggedTarget } from '../log/logged-target.js';
 import type { Logger } from '../log/logger.js';
 import { clientAddress, isTrusted } from '../http/client-address.js';
@@ -25,29 +25,16 @@ const TUNNEL_LINGER_MS = 5_000;
 /** Bodies up to this size, with a Content-Length, are read whole before they are sent. */
 const SMALL_BODY_BYTES = 64 * 1024;
 
-export interface ProxyHandler {
-  readonly handler: Handler;
-  /** Whether this exchange is proxied: then its body streams to the upstream. */
-  streamsBody(exchange: Exchange): boolean;
-  /** Closes the pools (after their requests in flight) and stops health checks: the site was replaced. */
-  close(): void;
-}
-
 /**
- * A site's reverse-proxy routes as one handler, after the site rules (so auth, CORS and header
- * rules apply) and before its files: the first route whose path prefix matches sends the request
- * to one of its upstreams, streaming both ways, and answers with the upstream's response; other
- * requests pass on to the files. 502 when no upstream can be reached, 504 when one does not
- * answer in time, each logged with the upstream and the reason.
+ * One reverse-proxy route's handler (a route of the `proxy` kind), after the site rules (so
+ * auth, CORS and header rules apply): it sends the request to one of its upstreams, streaming
+ * both ways, and answers with the upstream's response. 502 when no upstream can be reached, 504
+ * when one does not answer in time, each logged with the upstream and the reason. The route's
+ * matcher decided it is this handler's; it always answers.
  */
-export async function createProxyHandler(site: SitePlan, log: Logger, trusted: BlockList | undefined): Promise<ProxyHandler | undefined> {
-  if (site.proxy.length === 0) return undefined;
+export async function createProxyRoute(route: ProxyRoute, log: Logger, trusted: BlockList | undefined): Promise<CompiledKind> {
   const { Pool } = await import('undici');
-  const groups = site.proxy.map((route) => new UpstreamGroup(route, log, Pool));
-  const groupOf = (exchange: Exchange): UpstreamGroup | undefined => {
-    const path = normalisedPath(exchange);
-    return path === undefined ? undefined : groups.find((group) => underPrefix(path, group.route.path));
-  };
+  const group = new UpstreamGroup(route, log, Pool);
 
   /** What the forwarding fields are made from: the TCP peer, whether it is a trusted proxy, the authority routed by. */
   const forwardFacts = (exchange: Exchange, upstream: Upstream): ForwardFacts => {
@@ -90,7 +77,7 @@ export async function createProxyHandler(site: SitePlan, log: Logger, trusted: B
         delete headers.expect;
         // undici takes an AsyncIterable body (its docs/api/Dispatcher.md); its types name Readable only.
         const answer = await upstream.pool.request({ method: exchange.method as 'GET', path: exchange.target, headers, body: (body?.chunks ?? null) as Readable | null, ...(signal ? { signal } : {}) });
-        exchange.upstream = { address: upstream.hostPort, ms: Date.now() - started };
+        exchange.state.set(ANSWERING_UPSTREAM, { address: upstream.hostPort, ms: Date.now() - started });
         const { headers: out, cookies } = clientResponseHeaders(answer.headers, route, exchange, upstream.origin, siteOrigin(exchange));
         const status = answer.statusCode;
         // RFC 9110 §15: a final status is three digits from 200 to 599 (undici has handled 1xx).
@@ -129,7 +116,7 @@ export async function createProxyHandler(site: SitePlan, log: Logger, trusted: B
         return { status, headers: out, ...(cookies ? { cookies } : {}), body: { kind: 'stream', stream }, release: () => stream.destroy() };
       } catch (error) {
         done();
-        exchange.upstream = { address: upstream.hostPort, ms: Date.now() - started };
+        exchange.state.set(ANSWERING_UPSTREAM, { address: upstream.hostPort, ms: Date.now() - started });
         const code = (error as { code?: string }).code ?? '';
         // The client's body failed (malformed, abandoned, reset) or did not match its Content-Length:
         // that exchange is answered 400 (nothing goes out if the client is gone) and the upstream
@@ -173,12 +160,12 @@ export async function createProxyHandler(site: SitePlan, log: Logger, trusted: B
       const signal = clientGone(exchange);
       answer = await upstream.pool.upgrade({ path: exchange.target, method: 'GET', headers, protocol: 'websocket', ...(signal ? { signal } : {}) });
     } catch (error) {
-      exchange.upstream = { address: upstream.hostPort, ms: Date.now() - started };
+      exchange.state.set(ANSWERING_UPSTREAM, { address: upstream.hostPort, ms: Date.now() - started });
       const code = (error as { code?: string }).code ?? '';
       if (NOT_SENT.has(code)) group.markDown(upstream, describeError(error));
       return fail(exchange, route, 502, `WebSocket: upstream ${upstream.origin}: ${describeError(error)}`);
     }
-    exchange.upstream = { address: upstream.hostPort, ms: Date.now() - started };
+    exchange.state.set(ANSWERING_UPSTREAM, { address: upstream.hostPort, ms: Date.now() - started });
     const { socket: upstreamSocket } = answer;
     upstreamSocket.on('error', () => undefined);
     const out: Record<string, string> = {};
@@ -187,15 +174,9 @@ export async function createProxyHandler(site: SitePlan, log: Logger, trusted: B
   };
 
   return {
-    handler: (exchange, next) => {
-      const group = groupOf(exchange);
-      if (group === undefined) return next(exchange);
-      return exchange.upgrade === 'websocket' ? upgrade(group, exchange) : forward(group, exchange);
-    },
-    streamsBody: (exchange) => groupOf(exchange) !== undefined,
-    close: () => {
-      for (const group of groups) group.close();
-    },
+    handler: (exchange) => (exchange.upgrade === 'websocket' ? upgrade(group, exchange) : forward(group, exchange)),
+    readsBody: () => true,
+    close: () => group.close(),
   };
 }
 

@@ -5,6 +5,7 @@ import type { Limits } from '../config/plan.js';
 import { describeError } from '../errors.js';
 import { errorPage } from '../http/error-page.js';
 import { type ConnectionFacts, connectionFacts, type Exchange, headerGetter, splitTarget } from '../http/exchange.js';
+import { RequestState } from '../http/request-state.js';
 import { parseHost, splitAbsoluteForm } from '../http/host.js';
 import type { Response, Traffic } from '../http/response.js';
 import type { Logger } from '../log/logger.js';
@@ -211,7 +212,7 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
     const host = absolute?.authority ?? req.headers.host;
     const hostName = host === undefined ? '' : connection !== undefined && host === connection.validHost ? connection.hostName : (parseHost(host)?.name ?? '');
     const { headers } = req;
-    const exchange: Exchange = { method, target, path, query, protocol: 'HTTP/1.1', ...facts, host: hostName, authority: host ?? '', headers, header: headerGetter(headers), reply: res };
+    const exchange: Exchange = { method, target, path, query, protocol: 'HTTP/1.1', ...facts, state: new RequestState(), host: hostName, authority: host ?? '', headers, header: headerGetter(headers), reply: res };
     return upgrade ? { ...exchange, upgrade: (headers.upgrade ?? '').trim().toLowerCase() } : exchange;
   }
 

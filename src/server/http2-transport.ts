@@ -5,6 +5,7 @@ import type { Limits } from '../config/plan.js';
 import { describeError } from '../errors.js';
 import { errorPage } from '../http/error-page.js';
 import { type ConnectionFacts, connectionFacts, type Exchange, headerGetter, splitTarget } from '../http/exchange.js';
+import { RequestState } from '../http/request-state.js';
 import { parseHost, type RequestHost } from '../http/host.js';
 import type { Response } from '../http/response.js';
 import { clientWentAway } from '../log/client-gone.js';
@@ -91,7 +92,7 @@ export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
     const authority = headers[':authority'] ?? headers.host;
     const host = authority === undefined ? undefined : parseHost(authority);
     const facts = state?.facts ?? connectionFacts(session.socket as TLSSocket);
-    const exchange: Exchange = { method, target: target ?? '', path, query, protocol: 'HTTP/2', ...facts, host: host?.name ?? '', authority: authority ?? '', headers, header: headerGetter(headers), reply: stream };
+    const exchange: Exchange = { method, target: target ?? '', path, query, protocol: 'HTTP/2', ...facts, state: new RequestState(), host: host?.name ?? '', authority: authority ?? '', headers, header: headerGetter(headers), reply: stream };
     const invalid = typeof target !== 'string' || (authority !== undefined && host === undefined) || (host !== undefined && !sameEntity(host, headers.host));
     if (invalid) return dispatch(exchange, stream, this, errorPage(400, method === 'HEAD'));
     // A handler that streams the body on (the proxy) gets it as it arrives, without a limit of ours.

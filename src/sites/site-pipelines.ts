@@ -3,11 +3,13 @@ import type { SitePlan, WorkerPlan } from '../config/plan.js';
 import type { Handler } from '../http/handler.js';
 import { type Finished, Pipeline } from '../http/pipeline.js';
 import type { FailureLimit } from '../http/rules/failure-limit.js';
-import { createRulesHandler, type SiteRulesHandler } from '../http/rules/site-rules.js';
-import { createSiteFilesHandler } from '../http/static/site-files.js';
+import type { Response } from '../http/response.js';
+import { createRulesHandler } from '../http/rules/site-rules.js';
+import { createMountedFiles } from '../http/static/site-files.js';
+import { compileRoutes, siteRoutes } from '../routes/site-routes.js';
 import type { StaticCaches } from '../http/static/static-handler.js';
 import type { Logger } from '../log/logger.js';
-import { createProxyHandler, type ProxyHandler } from '../proxy/proxy-handler.js';
+import { ANSWERING_UPSTREAM, SIGNED_IN_USER } from '../http/request-state.js';
 import type { AccessRecord } from '../log/w3c-fields.js';
 import type { W3cLog } from '../log/w3c-log.js';
 import type { AccessLogs } from './access-logs.js';
@@ -22,45 +24,26 @@ export interface SiteContext {
   readonly signInFailures: FailureLimit;
 }
 
-/** A site's context once its content and rules exist (rules need the files for error pages). */
-export interface BuiltSiteContext extends SiteContext {
-  readonly files: Handler;
-  readonly proxy: ProxyHandler | undefined;
-  readonly rules: SiteRulesHandler | undefined;
-}
-
 /**
- * A kind of handler a site can have. Each kind lives in its own folder and decides from the
- * site's plan whether the site has one; adding a kind is that folder and one line in
- * HANDLER_KINDS, in pipeline order (rules before content, content last).
- */
-export interface HandlerKind {
-  readonly name: string;
-  build(site: SitePlan, context: BuiltSiteContext): Handler | undefined | Promise<Handler | undefined>;
-}
-
-const HANDLER_KINDS: readonly HandlerKind[] = [
-  { name: 'rules', build: (_site, context) => context.rules?.handler },
-  { name: 'proxy', build: (_site, context) => context.proxy?.handler },
-  { name: 'files', build: (_site, context) => context.files },
-];
-
-/**
- * Builds every site of a plan once: its handler chain, its access log on the pipeline's
- * onResponse seam, and the router that picks a site per exchange. HTTP/1.1, HTTP/2 and cache
- * hits all go through the result.
+ * Builds every site of a plan once: its routes compiled into one chain (src/routes/), its access
+ * log on the pipeline's onResponse seam, and the router that picks a site per exchange. HTTP/1.1,
+ * HTTP/2 and cache hits all go through the result.
  */
 export async function buildSites(plan: WorkerPlan, context: SiteContext, logs: AccessLogs): Promise<SiteRouter> {
   const sites = await Promise.all(
     plan.sites.map(async (site) => {
-      const files = await createSiteFilesHandler(site, context.caches, context.log);
-      const proxy = await createProxyHandler(site, context.log, site.trustedProxies.length > 0 ? addressList(site.trustedProxies) : undefined);
-      const built: BuiltSiteContext = { ...context, files, proxy, rules: createRulesHandler(site, { ...context, files }) };
-      const handlers = (await Promise.all(HANDLER_KINDS.map((kind) => kind.build(site, built)))).filter((handler): handler is Handler => handler !== undefined);
+      const trusted = site.trustedProxies.length > 0 ? addressList(site.trustedProxies) : undefined;
+      let files: Promise<Handler> | undefined;
+      const kindContext = { ...context, site, trusted, files: () => (files ??= createMountedFiles(site, context.caches, context.log)) };
+      const errorPageFiles = await kindContext.files();
+      const routes = await compileRoutes(siteRoutes(site), kindContext, (compiling) => {
+        const rules = createRulesHandler(site, { ...context, files: errorPageFiles, isProxied: compiling.isProxied });
+        return rules === undefined ? [] : [{ handler: rules.handler, dress: (exchange, next) => rules.dress(exchange, next(exchange) as Response) }];
+      });
       // Answers the transports make themselves (400, 413, 414) get the site's error pages and headers too.
-      const pipeline = new Pipeline(handlers, context.log, built.rules?.dress, proxy ? { streamsBody: proxy.streamsBody } : {});
+      const pipeline = new Pipeline([(exchange) => routes.chain(exchange)], context.log, routes.dress, { streamsBody: routes.readsBody });
       if (site.accessLog) logTo(pipeline, logs.use(site.accessLog), site);
-      return { name: site.name, hosts: site.hosts, isDefault: site.isDefault, onDemand: site.onDemand, pipeline, close: proxy?.close };
+      return { name: site.name, hosts: site.hosts, isDefault: site.isDefault, onDemand: site.onDemand, pipeline, close: routes.close };
     }),
   );
   logs.retain(plan.sites.flatMap((site) => (site.accessLog ? [site.accessLog] : [])));
@@ -108,11 +91,11 @@ class ExchangeRecord implements AccessRecord {
     return clientAddress(this.finished.exchange, this.trusted);
   }
   get upstream(): { readonly address: string; readonly ms: number } | undefined {
-    return this.finished.exchange.upstream;
+    return this.finished.exchange.state.get(ANSWERING_UPSTREAM);
   }
 
   get user(): string | undefined {
-    return this.finished.exchange.user;
+    return this.finished.exchange.state.get(SIGNED_IN_USER);
   }
   get status(): number {
     return this.finished.status;

@@ -1,6 +1,7 @@
 import { errorPage } from '../../src/http/error-page.js';
 import { type Exchange, headerGetter, splitTarget } from '../../src/http/exchange.js';
 import type { Handler } from '../../src/http/handler.js';
+import { RequestState } from '../../src/http/request-state.js';
 import { isFileSlice, type Response } from '../../src/http/response.js';
 import type { Logger } from '../../src/log/logger.js';
 import type { Reply } from './http-request.js';
@@ -15,7 +16,7 @@ export function recordingLogger(): Logger & { lines: string[] } {
 /** An exchange as a transport would build it. */
 export function exchange(method: string, target: string, headers: Record<string, string> = {}): Exchange {
   const lower = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
-  return { method, target, ...splitTarget(target), protocol: 'HTTP/1.1', remoteAddress: '127.0.0.1', host: lower.host?.split(':')[0] ?? '', authority: lower.host ?? '', secure: false, servername: undefined, localAddress: '127.0.0.1', localPort: 8080, headers: lower, header: headerGetter(lower) };
+  return { method, target, ...splitTarget(target), protocol: 'HTTP/1.1', state: new RequestState(), remoteAddress: '127.0.0.1', host: lower.host?.split(':')[0] ?? '', authority: lower.host ?? '', secure: false, servername: undefined, localAddress: '127.0.0.1', localPort: 8080, headers: lower, header: headerGetter(lower) };
 }
 
 /** Reads a response's whole body (bytes, or slices of its open files) and releases it, as a transport would. */

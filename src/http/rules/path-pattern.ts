@@ -1,5 +1,4 @@
-import type { Exchange } from '../exchange.js';
-import { mapPath } from '../map-path.js';
+import { decodedPath, type Exchange } from '../exchange.js';
 
 /**
  * A site rule's path: a prefix ending in `/` (`/admin/` matches `/admin/` and everything
@@ -104,14 +103,7 @@ export function underPrefix(path: string, prefix: string): boolean {
   return path.startsWith(prefix) || `${path}/` === prefix;
 }
 
-/**
- * The path rules are matched against: percent-decoded once, dot segments refused, repeated
- * slashes collapsed; undefined for a path the file mapping refuses too (it is answered 400/404,
- * and no rule can make that serve anything).
- */
+/** The path rules are matched against (RequestState.pathOf): computed once per request. */
 export function normalisedPath(exchange: Exchange): string | undefined {
-  const mapped = mapPath(exchange.target);
-  if (!mapped.ok) return undefined;
-  const joined = `/${mapped.segments.join('/')}`;
-  return mapped.trailingSlash && joined !== '/' ? `${joined}/` : joined;
+  return decodedPath(exchange);
 }

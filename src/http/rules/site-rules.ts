@@ -2,6 +2,7 @@ import type { SitePlan } from '../../config/plan.js';
 import { errorPage } from '../error-page.js';
 import type { Exchange } from '../exchange.js';
 import type { Handler, Outcome } from '../handler.js';
+import { SIGNED_IN_USER } from '../request-state.js';
 import { bytesResponse, type Response } from '../response.js';
 import { BasicAuth } from './basic-auth.js';
 import type { FailureLimit } from './failure-limit.js';
@@ -15,6 +16,8 @@ export interface RulesContext {
   readonly httpsPort: () => number | undefined;
   /** The worker's failed sign-ins per address, shared by every site and kept across reloads. */
   readonly signInFailures: FailureLimit;
+  /** Whether an application behind a proxy reads this path (rules ignore case there); default: the site's `proxy` prefixes. */
+  readonly isProxied?: (path: string) => boolean;
 }
 
 const ACME_CHALLENGE = '/.well-known/acme-challenge/';
@@ -35,7 +38,8 @@ export function createRulesHandler(site: SitePlan, context: RulesContext): SiteR
   const headers = rules.headers.map((rule) => ({ ...rule, match: compileRule(rule.path, rule.caseSensitive) }));
   // The spellings auth and header rules match: a request's path (and, on a proxied path, what an
   // application may read it as), and the file a static response actually came from.
-  const pathsOf = (path: string): RulePaths => rulePaths(path, isProxiedPath(site.proxy, path));
+  const isProxied = context.isProxied ?? ((path: string) => isProxiedPath(site.proxy, path));
+  const pathsOf = (path: string): RulePaths => rulePaths(path, isProxied(path));
   const servedPaths = (path: string | undefined, response: Response): RulePaths | undefined => (response.servedPath !== undefined && response.servedPath !== path ? rulePaths(response.servedPath, false) : undefined);
   const errorPages = new Map(Object.entries(rules.errorPages).map(([status, page]) => [Number(status), page]));
   const cors = rules.cors;
@@ -106,7 +110,7 @@ export function createRulesHandler(site: SitePlan, context: RulesContext): SiteR
     if (!exchange.secure) return decorate(exchange, path, httpsRequired(exchange));
     return guard.check.check(exchange).then((result) => {
       if ('response' in result) return after(exchange, path, result.response);
-      exchange.user = result.user;
+      exchange.state.set(SIGNED_IN_USER, result.user);
       return answer(next(exchange), guard);
     });
 
@@ -129,7 +133,7 @@ export function createRulesHandler(site: SitePlan, context: RulesContext): SiteR
           response.release?.();
           return after(exchange, path, result.response);
         }
-        exchange.user = result.user;
+        exchange.state.set(SIGNED_IN_USER, result.user);
         return after(exchange, path, response);
       });
     }

@@ -4,6 +4,7 @@ import { errorPage } from '../error-page.js';
 import type { Handler, Outcome } from '../handler.js';
 import type { Exchange } from '../exchange.js';
 import type { Response } from '../response.js';
+import type { NamedRoute } from '../../routes/kind.js';
 import { createStaticHandler, type StaticCaches } from './static-handler.js';
 
 /**
@@ -11,10 +12,15 @@ import { createStaticHandler, type StaticCaches } from './static-handler.js';
  * folder, as IIS has them). The longest prefix that matches whole path segments wins; the
  * prefix is compared with the decoded path, so `/down%6Coads/x` is `/downloads/x`.
  */
-export async function createSiteFilesHandler(site: SitePlan, caches: StaticCaches, log: Logger): Promise<Handler> {
+export async function createSiteFilesHandler(site: SitePlan, caches: StaticCaches, log: Logger, named: (name: string) => NamedRoute | undefined = () => undefined): Promise<Handler> {
   const files = await mountedFiles(site, caches, log);
   const candidates = site.rules.tryFiles;
-  return candidates === undefined ? files : tryFiles(files, candidates);
+  return candidates === undefined ? files : tryFiles(files, candidates, named);
+}
+
+/** The site's files without tryFiles: its root and virtual directories (error pages come from here). */
+export function createMountedFiles(site: SitePlan, caches: StaticCaches, log: Logger): Promise<Handler> {
+  return mountedFiles(site, caches, log);
 }
 
 /**
@@ -29,12 +35,22 @@ export async function createSiteFilesHandler(site: SitePlan, caches: StaticCache
  * (the rule of connect-history-api-fallback). A missing `/assets/app.js` stays a 404 instead of
  * becoming the app's HTML, which a browser would try to run as a script; a route with a dot in
  * its last segment (`/users/jane.doe`) needs a `{path}`-free rule of its own.
+ *
+ * `@name` (last only) hands what no file answers to the site's route of that name, whatever its
+ * kind (a proxy, an application), as nginx's `try_files … @name` does; and every method but GET
+ * and HEAD, which files do not serve, goes there directly.
  */
-function tryFiles(files: Handler, candidates: readonly string[]): Handler {
+function tryFiles(files: Handler, candidates: readonly string[], named: (name: string) => NamedRoute | undefined): Handler {
+  // A route named last (`@app`) takes what no file answers, and every method files do not serve.
+  const last = candidates.at(-1);
+  const fallback = last?.startsWith('@') ? last.slice(1) : undefined;
+  const handOver = (exchange: Exchange): Outcome => named(fallback!)?.next(exchange) ?? errorPage(404, exchange.method === 'HEAD');
   return (exchange, next) => {
+    if (fallback !== undefined && exchange.method !== 'GET' && exchange.method !== 'HEAD') return handOver(exchange);
     const attempt = (index: number): Outcome => {
       const entry = candidates[index];
       if (entry === undefined || entry === '=404') return errorPage(404, exchange.method === 'HEAD');
+      if (entry.startsWith('@')) return handOver(exchange);
       if (!entry.includes('{path}') && !looksLikePage(exchange)) return attempt(index + 1);
       const path = entry.replaceAll('{path}', exchange.path);
       const outcome = files({ ...exchange, target: path + exchange.query, path }, next);

@@ -1,0 +1,46 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { checkFolder } from '../../config/folder-check.js';
+import { path } from '../../config/schema-values.js';
+import { handlerKind, type NamedRoute } from '../../routes/kind.js';
+import type { Exchange } from '../exchange.js';
+import { createStaticHandler } from './static-handler.js';
+import { createSiteFilesHandler } from './site-files.js';
+
+const schema = z.strictObject({
+  root: path.optional().meta({ description: 'the folder to serve (default: the site’s root, with its vdirs and tryFiles)' }),
+  browse: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'list folders that have no index.html (default: the site’s browse)' }),
+});
+
+type FilesConfig = z.infer<typeof schema>;
+
+/**
+ * `files`: static files. Without a root, the site's own (its root, virtual directories and
+ * tryFiles: the shorthand's last route); with one, that folder alone, with the site's
+ * Cache-Control and symlink rule.
+ */
+export const filesKind = handlerKind<FilesConfig>({
+  name: 'files',
+  description: 'serve static files: the site’s root, or another folder',
+  schema,
+  async plan(config, context) {
+    if (config.root === undefined) return config;
+    const root = resolve(context.base, config.root);
+    await checkFolder(root, 'root', (_at, problem, code) => context.report(['root'], problem, code));
+    return { ...config, root };
+  },
+  async compile(config, context) {
+    const { site } = context;
+    if (config.root === undefined && config.browse === undefined) return { handler: await createSiteFilesHandler(site, context.caches, context.log, context.named), readsBody: namedReadsBody(site.rules.tryFiles, context.named) };
+    if (config.root === undefined) return { handler: await createSiteFilesHandler({ ...site, browse: config.browse ?? site.browse }, context.caches, context.log, context.named) };
+    return { handler: await createStaticHandler(config.root, { browse: config.browse ?? site.browse, cacheControl: site.cacheControl, followSymlinks: site.rules.symlinks === 'follow' }, context.caches, context.log) };
+  },
+});
+
+/** A tryFiles that ends in `@name` hands other methods' bodies on to that route: they are read as it reads them. */
+function namedReadsBody(tryFiles: readonly string[] | undefined, named: (name: string) => NamedRoute | undefined): ((exchange: Exchange) => boolean) | undefined {
+  const last = tryFiles?.at(-1);
+  if (last === undefined || !last.startsWith('@')) return undefined;
+  const name = last.slice(1);
+  return (exchange) => exchange.method !== 'GET' && exchange.method !== 'HEAD' && (named(name)?.readsBody(exchange) ?? false);
+}
