@@ -11,12 +11,12 @@ import { addressList, clientAddress } from './client-address.js';
  * as the place its exchanges end. Made with the site's pipeline, once per configuration, so an
  * exchange in flight across a reload ends in the log of the site it started on.
  */
-export function siteLabel(site: SitePlan, logs: AccessLogs): ExchangeLabel {
+export function siteLabel(site: Pick<SitePlan, 'name' | 'accessLog' | 'trustedProxies'>, logs: AccessLogs): ExchangeLabel {
   return { site: site.name, answeredBy: 'site', log: site.accessLog ? accessLine(logs.use(site.accessLog), site) : undefined };
 }
 
 /** Writes each exchange's end as one line of the site's W3C log. */
-function accessLine(log: W3cLog, site: SitePlan): ExchangeListener {
+function accessLine(log: W3cLog, site: Pick<SitePlan, 'name' | 'trustedProxies'>): ExchangeListener {
   const trusted = site.trustedProxies.length > 0 ? addressList(site.trustedProxies) : undefined;
   return (end) => log.write(new ExchangeRecord(end, site.name, trusted));
 }
