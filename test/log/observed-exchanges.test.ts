@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { connect as http2Connect } from 'node:http2';
 import { connect as netConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,7 @@ import { siteLabel } from '../../src/sites/site-access-log.js';
 import { SiteRouter } from '../../src/sites/site-router.js';
 import { freezeBundle } from '../../src/tls/bundle.js';
 import { createRootCa, issueLeaf } from '../../src/tls/internal-ca/internal-ca.js';
+import { accessLogLines } from '../support/access-log-lines.js';
 import { recordingLogger } from '../support/in-process.js';
 
 // One worker's exchanges in this process, over real loopback sockets: a plain and a TLS
@@ -182,9 +183,7 @@ async function docsLog(path: string): Promise<string[]> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     logs.use({ dir: folder, fields: FIELDS }).flush();
-    const names = await readdir(folder).catch(() => [] as string[]);
-    const text = (await Promise.all(names.map((name) => readFile(join(folder, name), 'utf8')))).join('');
-    const lines = text.split('\n').filter((line) => line.split(' ')[1] === path);
+    const lines = (await accessLogLines(folder)).filter((line) => line.split(' ')[1] === path);
     if (lines.length > 0 || Date.now() > deadline) return lines;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

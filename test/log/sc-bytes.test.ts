@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { connect as http2Connect } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { serveConfig } from '../support/config-portico.js';
+import { accessLogLines } from '../support/access-log-lines.js';
+import { loopbackTop, serveConfig } from '../support/config-portico.js';
 import type { PorticoProcess } from '../support/portico-process.js';
 import { eventually } from '../support/process-stats.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
@@ -39,20 +39,13 @@ before(async () => {
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   const upstreamPort = (upstream.address() as { port: number }).port;
-  await mkdir(join(box.dir, 'public'));
-  await writeFile(join(box.dir, 'public', 'index.html'), 'static\n');
   ({ portico, httpPort, httpsPort, rootCa } = await serveConfig(box, [
-    'http: 0',
-    'https: 0',
-    'bind: 127.0.0.1',
-    'workers: 1',
-    `state: ${box.state}`,
+    ...loopbackTop(box),
     'sites:',
     '  - name: app',
     `    hosts: [${HOST}]`,
-    '    root: ./public',
     '    log: { dir: ./logs, fields: [cs-method, cs-uri-stem, sc-status, sc-bytes, cs-version] }',
-    `    proxy: [{ path: /api/, to: [http://127.0.0.1:${upstreamPort}] }]`,
+    `    proxy: [{ path: /, to: [http://127.0.0.1:${upstreamPort}] }]`,
   ]));
 });
 
@@ -62,11 +55,7 @@ after(async () => {
   await box?.remove();
 });
 
-async function logLines(): Promise<string[]> {
-  const files = await readdir(join(box.dir, 'logs')).catch(() => []);
-  const texts = await Promise.all(files.map((file) => readFile(join(box.dir, 'logs', file), 'utf8')));
-  return texts.join('').split('\n').filter((line) => line.length > 0 && !line.startsWith('#'));
-}
+const logLines = (): Promise<string[]> => accessLogLines(join(box.dir, 'logs'));
 
 /** The sc-bytes of the one line for `path`, once it is written (within a second or so). */
 async function scBytes(path: string): Promise<number> {
@@ -114,6 +103,7 @@ test('HTTP/1.1, a chunked proxied response: sc-bytes is the chunks\' data the cl
   const raw = received.subarray(headEnd + 4);
   const { data, chunks } = unchunk(raw);
   assert.equal(data, BODY_BYTES, 'the body arrived whole');
+  assert.ok(raw.length > data, 'the framing is on the wire too');
   const logged = await scBytes('/api/chunked');
   assert.equal(logged, data, `sc-bytes ${logged}: the ${data} bytes of data in ${chunks} chunk(s), not the ${raw.length} bytes with their framing`);
 });
