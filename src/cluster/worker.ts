@@ -2,7 +2,8 @@ import type { WorkerPlan } from '../config/plan.js';
 import { describeError, isPorticoError } from '../errors.js';
 import { isFaultActive } from '../fault-injection.js';
 import { errorPage } from '../http/error-page.js';
-import { Pipeline } from '../http/pipeline.js';
+import { type ExchangeCounts, ExchangeObserver } from '../http/exchange-observer.js';
+import type { Handler } from '../http/handler.js';
 import { bytesResponse } from '../http/response.js';
 import { FailureLimit } from '../http/rules/failure-limit.js';
 import { createStaticCaches, type StaticCaches } from '../http/static/static-handler.js';
@@ -46,7 +47,10 @@ class Worker {
   private readonly accessLogs: AccessLogs;
   /** ACME http-01 answers from the primary: token → key authorization. */
   private readonly acmeAnswers = new Map<string, string>();
-  private readonly acmeChallenges: Pipeline;
+  /** Answers an http-01 challenge; the router runs it as the site the host names (`SiteRouter.challenge`). */
+  private readonly acmeChallenge: Handler;
+  /** Every exchange of this worker ends here: its counters, and the access logs. */
+  private readonly observer = new ExchangeObserver();
   /** Whether the current sites need ACME challenges answered (then unknown ones are looked up in the store). */
   private answersAcme = false;
   /** Challenge look-ups waiting for the primary: id → what to do with its answer. */
@@ -68,16 +72,16 @@ class Worker {
     this.certificates = new CertificateTable(log, (bundle) => send({ type: 'certificate-expired', fingerprint256: bundle.fingerprint256 }));
     this.accessLogs = new AccessLogs(log);
     this.caches = createStaticCaches(log);
-    this.acmeChallenges = new Pipeline(
-      [
-        async (exchange) => {
-          const token = exchange.path.slice(ACME_CHALLENGE.length);
-          const answer = this.acmeAnswers.get(token) ?? (await this.lookUp('http-01', token));
-          return answer === undefined ? errorPage(404, exchange.method === 'HEAD') : bytesResponse(200, { 'content-type': 'text/plain' }, exchange.method === 'HEAD' ? undefined : answer);
-        },
-      ],
-      log,
-    );
+    this.acmeChallenge = async (exchange) => {
+      const token = exchange.path.slice(ACME_CHALLENGE.length);
+      const answer = this.acmeAnswers.get(token) ?? (await this.lookUp('http-01', token));
+      return answer === undefined ? errorPage(404, exchange.method === 'HEAD') : bytesResponse(200, { 'content-type': 'text/plain' }, exchange.method === 'HEAD' ? undefined : answer);
+    };
+  }
+
+  /** This worker's counters of exchanges since it started, as plain JSON. */
+  exchangeCounts(): ExchangeCounts {
+    return this.observer.counts();
   }
 
   receive(raw: unknown): void {
@@ -160,11 +164,11 @@ class Worker {
       // The router is swapped on reload; every endpoint asks for the current one per exchange.
       // An ACME http-01 answer comes before any site, its redirects or its rules.
       const router = {
-        select: (exchange: Parameters<SiteRouter['select']>[0]) => (!exchange.secure && (this.answersAcme || this.acmeAnswers.size > 0) && exchange.path.startsWith(ACME_CHALLENGE) ? this.acmeChallenges : this.router!.select(exchange)),
+        select: (exchange: Parameters<SiteRouter['select']>[0]) => (!exchange.secure && (this.answersAcme || this.acmeAnswers.size > 0) && exchange.path.startsWith(ACME_CHALLENGE) ? this.router!.challenge(exchange, this.acmeChallenge) : this.router!.select(exchange)),
       };
       const tracker = { begin: () => this.begin(), end: () => this.end() };
       if (this.stopping) return;
-      this.endpoints = plan.bindings.map((binding) => new Endpoint(binding, plan.limits, router, tracker, this.log, binding.tls ? this.certificates : undefined));
+      this.endpoints = plan.bindings.map((binding) => new Endpoint(binding, plan.limits, router, tracker, this.observer, this.log, binding.tls ? this.certificates : undefined));
       const ports = await Promise.all(this.endpoints.map((endpoint) => endpoint.open(plan.reusePort === true)));
       if (this.stopping) return this.shutdown();
       send({ type: 'listening', listeners: this.endpoints.map((endpoint, i) => ({ name: endpoint.binding.name, port: ports[i]! })) });

@@ -3,23 +3,9 @@ import { loggedTarget } from '../log/logged-target.js';
 import type { Logger } from '../log/logger.js';
 import { errorPage } from './error-page.js';
 import type { Exchange } from './exchange.js';
+import type { ExchangeLabel } from './exchange-observer.js';
 import { compose, type Handler, type Next, type Outcome } from './handler.js';
 import type { Response } from './response.js';
-
-/** What the transport reports once an exchange is over: the seam for access logs and metrics. */
-export interface Finished {
-  readonly exchange: Exchange;
-  readonly status: number;
-  /** Body bytes written to the client (a tunnel's: every byte to the client). */
-  readonly bytesSent: number;
-  /** A tunnel's bytes from the client (the request's size is worked out from its head otherwise). */
-  readonly bytesReceived?: number;
-  /** False when the client left, or the body was cut short. */
-  readonly complete: boolean;
-  readonly startedAt: number;
-}
-
-export type OnResponse = (finished: Finished) => void;
 
 /** What a site's handlers may ask of the transports beyond an answer. */
 export interface PipelineExtras {
@@ -27,13 +13,16 @@ export interface PipelineExtras {
   readonly streamsBody?: (exchange: Exchange) => boolean;
 }
 
+/** A pipeline of no site that logs nowhere (tests, tools); its exchanges are still counted. */
+const UNLABELLED: ExchangeLabel = Object.freeze({ site: undefined, answeredBy: 'site' });
+
 /**
  * A site's request pipeline: its chain of handlers, one catch that turns any failure into a
- * 500 page, and one `onResponse` seam that sees every exchange end, whichever transport carried it.
+ * 500 page, and its label: which site it answers for, and where its exchanges are logged, for the
+ * worker's ExchangeObserver (src/http/exchange-observer.ts), which sees every exchange end.
  */
 export class Pipeline {
   private readonly chain: Next;
-  private readonly listeners: OnResponse[] = [];
 
   constructor(
     handlers: readonly Handler[],
@@ -41,6 +30,7 @@ export class Pipeline {
     /** What the site does to an answer it did not make (a transport's 400, 413, 414): its error pages and headers. */
     private readonly dress?: (exchange: Exchange, response: Response) => Outcome,
     private readonly extras: PipelineExtras = {},
+    readonly label: ExchangeLabel = UNLABELLED,
   ) {
     this.chain = compose(handlers, (exchange) => errorPage(404, exchange.method === 'HEAD'));
   }
@@ -69,19 +59,6 @@ export class Pipeline {
 
   streamsBody(exchange: Exchange): boolean {
     return this.extras.streamsBody?.(exchange) ?? false;
-  }
-
-  onResponse(listener: OnResponse): void {
-    this.listeners.push(listener);
-  }
-
-  /** Whether anything listens to `onResponse`: if not, transports skip timing and the record. */
-  get observed(): boolean {
-    return this.listeners.length > 0;
-  }
-
-  finished(finished: Finished): void {
-    for (const listener of this.listeners) listener(finished);
   }
 
   private fail(exchange: Exchange, error: unknown): Response {

@@ -1,4 +1,4 @@
-import type { Finished } from '../http/pipeline.js';
+import type { ExchangeEnd } from '../http/exchange-observer.js';
 import type { Logger } from './logger.js';
 import { escapeValue } from './w3c-fields.js';
 
@@ -34,8 +34,8 @@ export class UnclaimedHosts {
     this.windowMs = options.windowMs ?? WINDOW_MS;
   }
 
-  record(finished: Finished, reason: string): void {
-    const { exchange, status } = finished;
+  record(end: Pick<ExchangeEnd, 'exchange' | 'status'>, reason: string): void {
+    const { exchange, status } = end;
     const host = exchange.host === '' ? '-' : escapeValue(exchange.host);
     const count = this.counts.get(host);
     if (count !== undefined) this.counts.set(host, count + 1);

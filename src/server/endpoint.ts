@@ -4,6 +4,7 @@ import type { Binding, Limits } from '../config/plan.js';
 import { describeError } from '../errors.js';
 import { errorPage } from '../http/error-page.js';
 import type { Exchange } from '../http/exchange.js';
+import type { ExchangeObserver } from '../http/exchange-observer.js';
 import type { Pipeline } from '../http/pipeline.js';
 import type { Response } from '../http/response.js';
 import type { Logger } from '../log/logger.js';
@@ -55,6 +56,8 @@ export class Endpoint {
     private readonly limits: Limits,
     private readonly sites: SiteSelector,
     private readonly tracker: Tracker,
+    /** The worker's: every exchange's end is reported to it, once. */
+    private readonly observer: ExchangeObserver,
     private readonly log: Logger,
     certificates: CertificateTable | undefined,
   ) {
@@ -208,7 +211,7 @@ export class Endpoint {
   private readonly dispatch: Dispatch = (exchange, out, writer, answer) => {
     this.tracker.begin();
     const pipeline = this.sites.select(exchange);
-    const startedAt = pipeline.observed ? Date.now() : 0;
+    const startedAt = this.observer.timed(pipeline.label) ? Date.now() : 0;
     const refusal = answer ?? (exchange.target.length > this.limits.maxRequestTargetBytes ? errorPage(414, exchange.method === 'HEAD') : undefined);
     const outcome = refusal ? pipeline.refuse(exchange, refusal) : pipeline.handle(exchange);
     const send = (response: Response): void =>
@@ -216,10 +219,10 @@ export class Endpoint {
         out,
         response,
         writer,
-        ({ complete, status, bytesSent, bytesReceived }) => {
+        (delivered) => {
           this.tracker.end();
-          writer.ended?.(out, complete);
-          if (pipeline.observed) pipeline.finished({ exchange, status, bytesSent, ...(bytesReceived === undefined ? {} : { bytesReceived }), complete, startedAt });
+          writer.ended?.(out, delivered.complete);
+          this.observer.finished(pipeline.label, exchange, delivered, startedAt);
         },
         (error) => this.log.error(`${exchange.method} ${loggedTarget(exchange.target)}: the ${response.status} response could not be written (${describeError(error)}); answered 500 instead`),
       );

@@ -1,5 +1,7 @@
 import { errorPage } from '../http/error-page.js';
 import type { Exchange } from '../http/exchange.js';
+import type { AnsweredBy, ExchangeLabel } from '../http/exchange-observer.js';
+import type { Handler } from '../http/handler.js';
 import { Pipeline } from '../http/pipeline.js';
 import type { Logger } from '../log/logger.js';
 import { UnclaimedHosts } from '../log/unclaimed-hosts.js';
@@ -24,8 +26,9 @@ export interface RoutedSite {
  * ever goes out under a certificate that was not issued for it.
  *
  * Every answer reaches a log: a 421 the log of the site the handshake chose (the connection is
- * that site's, as nginx logs it in the server block SNI picked); a request no site answers (no
- * default site) the operator log, through UnclaimedHosts.
+ * that site's, as nginx logs it in the server block SNI picked); an ACME challenge the log of the
+ * site its host names; a request no site answers (no default site) the operator log, through
+ * UnclaimedHosts. Each pipeline's label says so to the worker's ExchangeObserver.
  */
 export class SiteRouter {
   private readonly exact = new Map<string, RoutedSite>();
@@ -35,11 +38,13 @@ export class SiteRouter {
   private readonly notFound: Pipeline;
   /** A 421 per site the handshake may choose, logged as that site's; `undefined`'s when it chose none. */
   private readonly misdirected = new Map<RoutedSite | undefined, Pipeline>();
+  /** ACME http-01 answers per site their host names, made on the first challenge (`challenge`). */
+  private readonly challenges = new Map<RoutedSite | undefined, Pipeline>();
   private readonly unclaimed: UnclaimedHosts;
 
   constructor(
     readonly sites: readonly RoutedSite[],
-    log: Logger,
+    private readonly log: Logger,
   ) {
     for (const site of sites) {
       for (const host of site.hosts) {
@@ -50,14 +55,31 @@ export class SiteRouter {
     }
     this.fallback = sites.find((site) => site.isDefault);
     this.unclaimed = new UnclaimedHosts(log);
-    this.notFound = new Pipeline([(exchange) => errorPage(404, exchange.method === 'HEAD')], log);
-    this.notFound.onResponse((finished) => this.unclaimed.record(finished, 'no default site'));
+    this.notFound = new Pipeline([(exchange) => errorPage(404, exchange.method === 'HEAD')], log, undefined, {}, this.labelFor(undefined, 'not-found', 'no default site'));
     for (const site of [...sites, undefined]) {
-      const misdirected = new Pipeline([(exchange) => errorPage(421, exchange.method === 'HEAD')], log);
-      if (site === undefined) misdirected.onResponse((finished) => this.unclaimed.record(finished, 'the TLS handshake named no site'));
-      else if (site.pipeline.observed) misdirected.onResponse((finished) => site.pipeline.finished(finished));
-      this.misdirected.set(site, misdirected);
+      this.misdirected.set(site, new Pipeline([(exchange) => errorPage(421, exchange.method === 'HEAD')], log, undefined, {}, this.labelFor(site, 'misdirected', 'the TLS handshake named no site')));
     }
+  }
+
+  /**
+   * The pipeline that answers an ACME http-01 challenge (`answer`: the worker's one challenge
+   * handler) as the site the request's host names: counted and logged as that site's, or as
+   * unclaimed without one. Before any site's redirects or rules: a CA must reach it over HTTP.
+   */
+  challenge(exchange: Exchange, answer: Handler): Pipeline {
+    const site = this.match(exchange.host) ?? this.fallback;
+    let pipeline = this.challenges.get(site);
+    if (pipeline === undefined) {
+      pipeline = new Pipeline([answer], this.log, undefined, {}, this.labelFor(site, 'acme', 'an ACME challenge'));
+      this.challenges.set(site, pipeline);
+    }
+    return pipeline;
+  }
+
+  /** A label for answers the router gives itself: logged as the site's, or without a site as unclaimed (`reason`). */
+  private labelFor(site: RoutedSite | undefined, answeredBy: AnsweredBy, reason: string): ExchangeLabel {
+    if (site !== undefined) return { site: site.name, answeredBy, log: site.pipeline.label.log };
+    return { site: undefined, answeredBy, log: (end) => this.unclaimed.record(end, reason) };
   }
 
   select(exchange: Exchange): Pipeline {

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { connect as http2Connect, type ClientHttp2Session, constants } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import bcrypt from 'bcryptjs';
-import { serveConfig } from '../support/config-portico.js';
+import { accessLogLines } from '../support/access-log-lines.js';
+import { loopbackTop, serveConfig } from '../support/config-portico.js';
 import { denied, type MatrixTarget, matrixTest, oneOf, type Outcome, type Predicate, type Row } from '../support/matrix.js';
 import type { PorticoProcess } from '../support/portico-process.js';
 import { eventually } from '../support/process-stats.js';
@@ -37,11 +38,7 @@ before(async () => {
   await writeFile(join(box.dir, 'public', 'index.html'), 'the static side\n');
   await writeFile(join(box.dir, 'users'), `alice:${bcrypt.hashSync('secret', 4)}\n`);
   ({ portico, httpPort, httpsPort, rootCa } = await serveConfig(box, [
-    'http: 0',
-    'https: 0',
-    'bind: 127.0.0.1',
-    'workers: 1',
-    `state: ${box.state}`,
+    ...loopbackTop(box),
     'sites:',
     '  - name: app',
     `    hosts: [${HOST}]`,
@@ -120,11 +117,7 @@ function h2(session: ClientHttp2Session, headers: Record<string, string>, body?:
   });
 }
 
-async function logLines(): Promise<string[]> {
-  const files = await readdir(join(box.dir, 'logs')).catch(() => []);
-  const texts = await Promise.all(files.map((file) => readFile(join(box.dir, 'logs', file), 'utf8')));
-  return texts.join('').split('\n').filter((line) => line.length > 0 && !line.startsWith('#'));
-}
+const logLines = (): Promise<string[]> => accessLogLines(join(box.dir, 'logs'));
 
 test('a WebSocket upgrade goes through the site rules: 401 without credentials, 308 on plain HTTP, 101 with them', async () => {
   const denied = await raw(upgradeRequest('/api/private/ws'));

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { DEFAULT_LIMITS } from '../../src/config/defaults.js';
+import { ExchangeObserver } from '../../src/http/exchange-observer.js';
 import { Pipeline } from '../../src/http/pipeline.js';
 import { createStaticCaches, createStaticHandler } from '../../src/http/static/static-handler.js';
 import { CertificateTable } from '../../src/server/certificate-table.js';
@@ -38,13 +39,14 @@ before(async () => {
   const certificates = new CertificateTable(log, () => undefined);
   certificates.publish(freezeBundle({ id: 'test', fingerprint256: 'x', serialNumber: '1', ...leaf, notBefore: now - 60_000, notAfter: now + 3_600_000, hosts: ['localhost'], keyType: 'ec-p256' }));
   const pipeline = new Pipeline([await createStaticHandler(dir, { browse: false, cacheControl: 'no-cache' }, createStaticCaches(), log)], log);
-  pipeline.onResponse(({ complete }) => {
+  const observer = new ExchangeObserver();
+  observer.listen(({ complete }) => {
     finished += 1;
     completions.push(complete);
     for (const wake of onFinished.splice(0)) wake();
   });
   const limits = { ...DEFAULT_LIMITS, headerTimeoutMs: 5_000, handshakeHoldMs: 5_000 };
-  endpoint = new Endpoint({ name: 'https', port: 0, address: '127.0.0.1', tls: true, setting: '--https' }, limits, { select: () => pipeline }, { begin: () => undefined, end: () => undefined }, log, certificates);
+  endpoint = new Endpoint({ name: 'https', port: 0, address: '127.0.0.1', tls: true, setting: '--https' }, limits, { select: () => pipeline }, { begin: () => undefined, end: () => undefined }, observer, log, certificates);
   port = await endpoint.open();
   session = connect(`https://localhost:${port}`, { ca: rootPem, host: '127.0.0.1' });
 });
@@ -120,7 +122,7 @@ test('a small file served from memory reads no metadata at all: its folder is wa
   assert.deepEqual(hits, {});
 });
 
-test('every exchange reaches the onResponse seam once, whichever way it ended', async () => {
+test('every exchange reaches the observer once, whichever way it ended', async () => {
   const before = finished;
   const completionsBefore = completions.length;
   await get('/large.bin');

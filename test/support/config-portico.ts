@@ -12,6 +12,11 @@ export interface ServingConfig {
   readonly rootCa: string;
 }
 
+/** The top of a config that serves one worker on loopback, on ports the system picks. */
+export function loopbackTop(box: Sandbox): string[] {
+  return ['http: 0', 'https: 0', 'bind: 127.0.0.1', 'workers: 1', `state: ${box.state}`];
+}
+
 /** Writes `lines` as the sandbox's portico.yaml and serves it; resolves once it is ready, with its ports and root CA. */
 export async function serveConfig(box: Sandbox, lines: readonly string[]): Promise<ServingConfig> {
   await writeFile(join(box.dir, 'portico.yaml'), [...lines, ''].join('\n'));
