@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { filesKind } from '../http/static/files-kind.js';
+import { respondKind } from '../kinds/respond/respond-kind.js';
 import { proxyKind } from '../proxy/proxy-kind.js';
 import type { AnyHandlerKind } from './kind.js';
 
@@ -11,6 +12,7 @@ import type { AnyHandlerKind } from './kind.js';
 export const HANDLER_KINDS: readonly AnyHandlerKind[] = [
   filesKind,
   proxyKind,
+  respondKind,
 ];
 
 const byName = new Map(HANDLER_KINDS.map((kind) => [kind.name, kind]));
