@@ -19,7 +19,8 @@ export type RouteMatcher = (exchange: Exchange) => boolean;
 export function compileMatcher(match: MatchPlan, trusted: BlockList | undefined, isProxied: (path: string) => boolean): RouteMatcher {
   const tests: RouteMatcher[] = [];
   if (match.method !== undefined) {
-    const methods = new Set(match.method);
+    // GET takes HEAD too, as HTTP has it (RFC 9110 §9.3.2) and nginx's limit_except does.
+    const methods = new Set(match.method.includes('GET') ? [...match.method, 'HEAD'] : match.method);
     tests.push((exchange) => methods.has(exchange.method));
   }
   if (match.prefix !== undefined) {

@@ -1,5 +1,5 @@
 import { planFromConfigFile } from '../../config/config-file.js';
-import type { SitePlan } from '../../config/plan.js';
+import type { RoutePlan, SitePlan } from '../../config/plan.js';
 import { configJsonSchema } from '../../config/config-schema.js';
 import { findPrimary } from '../../cluster/service-manager.js';
 
@@ -42,6 +42,7 @@ export function describeRoutes(site: SitePlan): [label: string, text: string][] 
   if (rules.hsts !== undefined) lines.push(['hsts', rules.hsts]);
   for (const rule of rules.redirects) lines.push(['redirect', `${rule.from} -> ${rule.to} (${rule.status})`]);
   for (const rule of rules.auth) lines.push(['auth', `${rule.path} realm "${rule.realm}", ${Object.keys(rule.users).length} user(s) from ${rule.file}`]);
+  for (const route of site.routes) lines.push(['route', describeRoute(route)]);
   for (const route of site.proxy) {
     const health = route.health ? `, health ${route.health.path} every ${seconds(route.health.intervalMs)}` : '';
     lines.push(['proxy', `${route.path} -> ${route.to.join(', ')} (${route.balance}${health}${route.host === 'upstream' ? ', Host: upstream' : ''})`]);
@@ -60,6 +61,20 @@ export function describeRoutes(site: SitePlan): [label: string, text: string][] 
   if (site.browse) lines.push(['browse', 'folders without index.html are listed']);
   if (rules.symlinks === 'follow') lines.push(['symlinks', 'followed, also out of the root']);
   return lines;
+}
+
+/** `/health GET -> respond` or `@app -> proxy`: a route's conditions, then its handlers' kinds. */
+function describeRoute(route: RoutePlan): string {
+  const match = route.match;
+  const conditions = match === undefined ? [] : [
+    ...(match.path ?? []),
+    ...(match.method ?? []),
+    ...Object.entries(match.header ?? {}).map(([name, values]) => `${name}: ${values.join(' | ')}`),
+    ...Object.entries(match.query ?? {}).map(([name, values]) => `?${name}=${values.join(' | ')}`),
+    ...(match.client ? [`from ${match.client.join(', ')}`] : []),
+  ];
+  const when = route.name !== undefined && match === undefined ? `@${route.name} (only by name)` : [...(route.name ? [`@${route.name}`] : []), ...(conditions.length > 0 ? conditions : ['every request'])].join(' ');
+  return `${when} -> ${route.handle.map((entry) => entry.kind).join(', ')}`;
 }
 
 function seconds(ms: number): string {
