@@ -70,7 +70,13 @@ export interface AcmeInput {
  */
 async function planRoutes(routes: readonly RoutePlan[], at: string, base: string, fail: Report): Promise<readonly RoutePlan[]> {
   const planned: RoutePlan[] = [];
+  const names = new Map<string, number>();
   for (const [i, route] of routes.entries()) {
+    if (route.name !== undefined) {
+      const before = names.get(route.name);
+      if (before !== undefined) fail(`${at}[${i}].name`, `${route.name} is already the name of ${at}[${before}]; give each route its own name`, 'ERR_CONFIG_CONFLICT');
+      else names.set(route.name, i);
+    }
     const handle = [];
     for (const [j, entry] of route.handle.entries()) {
       const kind = findKind(entry.kind);

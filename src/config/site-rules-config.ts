@@ -21,7 +21,12 @@ export function parseSiteRules(site: SiteConfig, at: (...rest: (string | number)
     const last = i === all.length - 1;
     if (entry === '=404' && last) return entry;
     if (entry.startsWith('/') || entry.startsWith('{path}')) return check(at('tryFiles', i), noControl(entry)) ?? entry;
-    return check<string>(at('tryFiles', i), { problem: `${JSON.stringify(entry)} is not a candidate; write {path}, {path}.html, a path under the root such as /index.html, or =404 last` }) ?? entry;
+    if (entry.startsWith('@') && last) {
+      const names = (site.routes ?? []).flatMap((route) => (route.name ? [route.name] : []));
+      if (names.includes(entry.slice(1))) return entry;
+      return check<string>(at('tryFiles', i), { problem: `names the route ${entry.slice(1)}, which this site does not have; ${names.length > 0 ? `its routes are named ${names.join(', ')}` : 'give a route name: app in routes'}` }) ?? entry;
+    }
+    return check<string>(at('tryFiles', i), { problem: `${JSON.stringify(entry)} is not a candidate; write {path}, {path}.html, a path under the root such as /index.html, =404 last, or @name last (a route's name)` }) ?? entry;
   });
   const errorPages: Record<string, string> = {};
   for (const [status, page] of Object.entries(site.errors ?? {})) {

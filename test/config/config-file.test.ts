@@ -94,6 +94,12 @@ const BROKEN: Array<[string, string, RegExp]> = [
   ['a redirect to a bare host name', file(site('    redirects:\n      - { from: /old/, to: evil.test }\n')), /^FILE:8:28 sites\[0\]\.redirects\[0\]\.to: "evil\.test" is not a redirect target; start it with \//],
   ['a redirect status that is not a redirect', file(site('    redirects:\n      - { from: /old/, to: /new/, status: 200 }\n')), /^FILE:8:43 sites\[0\]\.redirects\[0\]\.status: got 200; must be 301, 302, 303, 307 or 308$/],
   ['=404 before the last tryFiles entry', file(site('    tryFiles: ["=404", "{path}"]\n')), /^FILE:7:16 sites\[0\]\.tryFiles\[0\]: "=404" is not a candidate/],
+  ['a handler kind that does not exist', file(site('    routes:\n      - handle: [{ respnd: { status: 503 } }]\n')), /^FILE:8:20 sites\[0\]\.routes\[0\]\.handle\[0\]\.respnd: is not a key here; did you mean respond\?$/],
+  ['a route handler naming two kinds', file(site('    routes:\n      - handle: [{ respond: {}, files: {} }]\n')), /^FILE:8:18 sites\[0\]\.routes\[0\]\.handle\[0\]: got a mapping; must name exactly one kind of handler: /],
+  ['a route matching a client range that is not one', file(site('    routes:\n      - { match: { client: 10.0.0.0/33 }, handle: [{ respond: {} }] }\n')), /^FILE:8:28 sites\[0\]\.routes\[0\]\.match\.client\[0\]: "10\.0\.0\.0\/33" is not an IP address or a CIDR range/],
+  ['a respond body on 204', file(site('    routes:\n      - handle: [{ respond: { status: 204, body: x } }]\n')), /^FILE:8:50 sites\[0\]\.routes\[0\]\.handle\[0\]\.respond\.body: is given with status 204, which never carries a body/],
+  ['two routes with one name', file(site('    routes:\n      - { name: app, handle: [{ respond: {} }] }\n      - { name: app, handle: [{ respond: {} }] }\n')), /^FILE:9:17 sites\[0\]\.routes\[1\]\.name: app is already the name of sites\[0\]\.routes\[0\]; give each route its own name$/],
+  ['tryFiles naming a route the site lacks', file(site('    tryFiles: ["{path}", "@app"]\n')), /^FILE:7:26 sites\[0\]\.tryFiles\[1\]: names the route app, which this site does not have; give a route name: app in routes$/],
   ['an htpasswd file that is not bcrypt', file(site('    auth:\n      - { path: /admin/, realm: Admin, htpasswd: ./md5.htpasswd }\n')), /^FILE:8:50 sites\[0\]\.auth\[0\]\.htpasswd: DIR\/md5\.htpasswd line 1 is not user:bcrypt-hash; only bcrypt is accepted \(make it with htpasswd -B\)$/],
   ['a JSON file with a wrong type', '{\n  "http": 0,\n  "sites": [\n    { "name": "docs", "hosts": ["docs.example.test"], "root": "./docs", "browse": "yes" }\n  ]\n}\n', /^FILE:4:83 sites\[0\]\.browse: got "yes"; must be true or false$/],
 ];
@@ -142,7 +148,7 @@ test('config file: an alias bomb on the command line is one FILE:LINE:COL line, 
 test('config file: an unknown key in one site and a missing root folder in another are both reported, with the disk checks after the schema', async () => {
   const problems = await problemsOf(file(site('    colour: blue\n') + '  - name: shop\n    hosts: [shop.example.test]\n    root: ./missing\n'));
   assert.deepEqual(problems, [
-    'FILE:7:5 sites[0].colour: is not a key here; the keys here are name, hosts, root, default, browse, cacheControl, tls, log, vdirs, proxy, tryFiles, errors, headers, cors, auth, redirects, httpsRedirect, hsts, symlinks',
+    'FILE:7:5 sites[0].colour: is not a key here; the keys here are name, hosts, root, default, browse, cacheControl, tls, log, vdirs, proxy, routes, tryFiles, errors, headers, cors, auth, redirects, httpsRedirect, hsts, symlinks',
     'FILE:10:11 sites[1].root: DIR/missing does not exist; create it or correct the path',
   ]);
 });
