@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Finished } from '../../src/http/pipeline.js';
 import { UnclaimedHosts } from '../../src/log/unclaimed-hosts.js';
+import { eventually } from '../support/eventually.js';
 import { httpRequest } from '../support/http-request.js';
 import { exchange, recordingLogger } from '../support/in-process.js';
 import { PorticoProcess, runPortico } from '../support/portico-process.js';
@@ -45,28 +46,21 @@ async function reload(sites: string): Promise<void> {
   const reloads = portico.matches(/reloaded: /g).length;
   const { code, stderr } = await runPortico(['reload', '--config', configFile]);
   assert.equal(code, 0, stderr);
-  await until('reloaded', () => portico.matches(/reloaded: /g).length > reloads);
-}
-
-async function until(what: string, condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within 30 s`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await eventually(() => portico.matches(/reloaded: /g).length > reloads, { what: 'reloaded' });
 }
 
 /** The access-log lines of a site that contain `needle`, once there is one (lines are written within a second). */
 async function logged(name: string, needle: string): Promise<string[]> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const folder = join(box.dir, 'logs', name);
-    const names = await readdir(folder).catch(() => [] as string[]);
-    const text = (await Promise.all(names.filter((file) => file.startsWith('u_ex')).map((file) => readFile(join(folder, file), 'utf8')))).join('');
-    const lines = text.split('\n').filter((line) => line.includes(needle));
-    if (lines.length > 0 || Date.now() > deadline) return lines;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  return eventually(
+    async () => {
+      const folder = join(box.dir, 'logs', name);
+      const names = await readdir(folder).catch(() => [] as string[]);
+      const text = (await Promise.all(names.filter((file) => file.startsWith('u_ex')).map((file) => readFile(join(folder, file), 'utf8')))).join('');
+      const lines = text.split('\n').filter((line) => line.includes(needle));
+      return lines.length > 0 && lines;
+    },
+    { what: `a line with ${needle} in ${name}'s access log` },
+  );
 }
 
 test('a host no site claims, without a default site: the 404 is one INFO line in the operator log, with what was asked', async () => {
@@ -104,7 +98,7 @@ test('a flood of host names: ten named lines a window, then one summary with exa
   for (let i = 0; i < 3; i++) unclaimed.record(finished('a.example'), 'no default site');
   for (let i = 0; i < 2_000; i++) unclaimed.record(finished(`h${i}.example`), 'no default site');
   assert.equal(log.lines.length, 10);
-  await until('the summary', () => log.lines.length > 10);
+  await eventually(() => log.lines.length > 10, { what: 'the summary' });
   assert.equal(log.lines.length, 11);
   // a.example: 1 named + 2 counted; h0-h8 named; h9-h998 counted one each (990); the rest (1,001) beyond the 1,000 hosts counted by name.
   assert.match(log.lines[10]!, /^INFO 1993 more request\(s\) for hosts no site claims in the last 0 s: 2 for a\.example, 1 for h9\.example, .*, 1982 for other hosts$/);

@@ -10,7 +10,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { serveConfig } from '../support/config-portico.js';
 import { ERROR_CODE, FLAG, FRAME, frame, getRequestBlock, PREFACE, readFrames, rstStream } from '../support/http2-frames.js';
 import type { PorticoProcess } from '../support/portico-process.js';
-import { eventually } from '../support/process-stats.js';
+import { eventually } from '../support/eventually.js';
 import { createSandbox, freePort, type Sandbox } from '../support/sandbox.js';
 import { startUpstream } from '../support/upstream-process.js';
 
@@ -103,8 +103,7 @@ const CLIENT_BODY_FAILED = /the client's request body failed/g;
 
 /** Waits for the worker's log of `count` client body failures: what it logged before them has arrived too. */
 async function clientBodyLines(count: number): Promise<void> {
-  const logged = await eventually(async () => portico.matches(CLIENT_BODY_FAILED).length >= count, 10_000);
-  assert.ok(logged, `${portico.matches(CLIENT_BODY_FAILED).length} of ${count} client body failures logged:\n${portico.output}`);
+  await eventually(() => assert.ok(portico.matches(CLIENT_BODY_FAILED).length >= count, `${portico.matches(CLIENT_BODY_FAILED).length} logged:\n${portico.output}`), { what: `${count} client body failures logged`, timeoutMs: 10_000 });
 }
 
 test('over HTTP/1.1, malformed chunked bodies and abandoned uploads leave the upstream up for the next client', async () => {

@@ -11,7 +11,7 @@ import bcrypt from 'bcryptjs';
 import { serveConfig } from '../support/config-portico.js';
 import { denied, type MatrixTarget, matrixTest, oneOf, type Outcome, type Predicate, type Row } from '../support/matrix.js';
 import type { PorticoProcess } from '../support/portico-process.js';
-import { eventually } from '../support/process-stats.js';
+import { eventually } from '../support/eventually.js';
 import { createSandbox, freePort, type Sandbox } from '../support/sandbox.js';
 import { startUpstream } from '../support/upstream-process.js';
 
@@ -187,7 +187,7 @@ test('a WebSocket session reaches the access log when it ends, with its user and
   assert.equal((await echoed).subarray(2, 7).toString(), 'hello');
   session.socket.end();
   // sc-bytes: the 7 bytes of the echo; cs-bytes: the 11 bytes of the masked client frame.
-  assert.ok(await eventually(async () => (await logLines()).includes('GET /api/private/echo-log 101 alice 7 11'), 15_000), (await logLines()).join('\n'));
+  await eventually(async () => assert.ok((await logLines()).includes('GET /api/private/echo-log 101 alice 7 11'), (await logLines()).join('\n')), { what: 'the WebSocket session in the access log', timeoutMs: 15_000 });
 });
 
 test('HTTP/2 requests with a body are answered by the upstream: small and large, with and without Content-Length', async () => {
@@ -268,10 +268,10 @@ test('a client that leaves unanswered cancels its upstream request, over HTTP/2 
       this.write(`GET /api/hang HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`);
     }).on('error', () => undefined),
   );
-  assert.ok(await eventually(async () => (await hanging()) === 10, 15_000), `the ten requests reached the upstream: ${await hanging()} open there`);
+  await eventually(async () => assert.equal(await hanging(), 10, 'open at the upstream'), { what: 'the ten requests reached the upstream', timeoutMs: 15_000 });
   session.destroy();
   for (const socket of sockets) socket.destroy();
-  assert.ok(await eventually(async () => (await hanging()) === 0, 15_000), `the upstream's requests were cancelled: ${await hanging()} still open there`);
+  await eventually(async () => assert.equal(await hanging(), 0, 'still open at the upstream'), { what: "the upstream's requests were cancelled", timeoutMs: 15_000 });
 });
 
 test('an upstream\'s invalid status is a 502 on every transport, and the worker keeps serving', async () => {

@@ -10,7 +10,8 @@ import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { Agent, WebSocket } from 'undici';
 import type { PorticoProcess } from '../support/portico-process.js';
-import { eventually, openDescriptors } from '../support/process-stats.js';
+import { eventually } from '../support/eventually.js';
+import { openDescriptors } from '../support/process-stats.js';
 import { residentBytes } from '../support/process-memory.js';
 import { createSandbox, freePort, type Sandbox } from '../support/sandbox.js';
 import { serveConfig } from '../support/config-portico.js';
@@ -134,7 +135,7 @@ test('an upstream killed with SIGKILL: every request goes to the other, none fai
   );
   await portico.waitFor(/WARN .*proxy \/api\/: upstream http:\/\/127\.0\.0\.1:\d+ is down for 1 s: /);
   await startUpstream(ports[1]!, 'B');
-  assert.ok(await eventually(async () => (await whoami()) === 'B', 5_000), 'B is used again after its down time');
+  await eventually(async () => (await whoami()) === 'B', { what: 'B is used again after its down time', timeoutMs: 5_000 });
 });
 
 test('a 200 MiB upload reaches the upstream byte-exact while the worker\'s memory stays flat', async () => {
@@ -327,18 +328,20 @@ test('an upstream that never answers gets 504 after the response timeout, a refu
   assert.equal(refused.status, 502);
   assert.match(refused.body, /502/);
   await portico.waitFor(/WARN .*proxy \/dead\/: GET \/dead\/anything: .*ECONNREFUSED.* \(502\)/, 5_000);
-  assert.ok(await eventually(async () => (await openDescriptors(worker!)) <= before, 5_000), `descriptors: ${before} before, ${await openDescriptors(worker!)} after`);
+  await eventually(async () => assert.ok((await openDescriptors(worker!)) <= before, `${await openDescriptors(worker!)} open`), { what: `the worker's descriptors back to ${before}`, timeoutMs: 5_000 });
 });
 
 test('the access log names the upstream and its time for proxied requests, - for files', async () => {
   await get('/api/whoami');
   await get('/');
   // The log is flushed each second: the lines are there once a later line is.
-  assert.ok(
-    await eventually(async () => {
+  await eventually(
+    async () => {
       const files = await readdir(join(box.dir, 'logs')).catch(() => []);
       const text = files.length ? await readFile(join(box.dir, 'logs', files[0]!), 'utf8') : '';
-      return /^GET \/api\/whoami 200 127\.0\.0\.1:\d+ \d+$/m.test(text) && /^GET \/ 200 - -$/m.test(text);
-    }, 5_000),
+      assert.match(text, /^GET \/api\/whoami 200 127\.0\.0\.1:\d+ \d+$/m);
+      assert.match(text, /^GET \/ 200 - -$/m);
+    },
+    { what: 'both lines in the access log', timeoutMs: 5_000 },
   );
 });
