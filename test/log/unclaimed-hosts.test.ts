@@ -1,22 +1,21 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import type { Finished } from '../../src/http/pipeline.js';
 import { UnclaimedHosts } from '../../src/log/unclaimed-hosts.js';
 import { eventually } from '../support/eventually.js';
 import { httpRequest } from '../support/http-request.js';
 import { exchange, recordingLogger } from '../support/in-process.js';
-import { PorticoProcess, runPortico } from '../support/portico-process.js';
-import { fetchRootCa } from '../support/root-ca.js';
-import { createSandbox, type Sandbox } from '../support/sandbox.js';
+import { type PorticoProcess, runPortico } from '../support/portico-process.js';
 import { writeSites } from '../support/sites.js';
+import { useTestServers } from '../support/test-servers.js';
 import { probe } from '../support/tls-probe.js';
 
 // Every answer reaches a log, also those no site gives: a host no site claims (a site removed by
 // a reload, without a default site) goes to the operator log, a 421 to the log of the site the
 // TLS handshake chose, and with a default site, that site answers and logs it.
-let box: Sandbox;
+const servers = useTestServers();
 let portico: PorticoProcess;
 let configFile: string;
 let httpPort: number;
@@ -24,21 +23,14 @@ let httpsPort: number;
 let ca: string;
 
 const site = (name: string, extra = ''): string => `  - name: ${name}\n    hosts: [${name}.example.test]\n    root: ./${name}\n    log: { dir: ./logs/${name} }\n${extra}`;
-const config = (sites: string): string => `http: 0\nhttps: 0\nbind: 127.0.0.1\nworkers: 1\nstate: ${box.state}\nsites:\n${sites}`;
+const config = (sites: string): string => `http: 0\nhttps: 0\nbind: 127.0.0.1\nworkers: 1\nstate: ${servers.box.state}\nsites:\n${sites}`;
 
 before(async () => {
-  box = await createSandbox();
-  await writeSites(box.dir);
-  configFile = join(box.dir, 'portico.yaml');
-  await writeFile(configFile, config(site('docs') + site('shop')));
-  portico = PorticoProcess.serve(['--config', configFile]);
-  await portico.waitFor(/^ready: 2 site\(s\)/m, 60_000);
-  [httpPort, httpsPort, ca] = await Promise.all([portico.port('http'), portico.port('https'), fetchRootCa(box.state).then((root) => root.pem)]);
-});
-
-after(async () => {
-  await portico?.stop();
-  await box?.remove();
+  await writeSites((await servers.ready()).dir);
+  configFile = servers.configFile();
+  portico = await servers.serveConfig(config(site('docs') + site('shop')));
+  assert.match(portico.output, /^ready: 2 site\(s\)/m);
+  [httpPort, httpsPort, ca] = await Promise.all([portico.port('http'), portico.port('https'), servers.rootCa()]);
 });
 
 async function reload(sites: string): Promise<void> {
@@ -53,7 +45,7 @@ async function reload(sites: string): Promise<void> {
 async function logged(name: string, needle: string): Promise<string[]> {
   return eventually(
     async () => {
-      const folder = join(box.dir, 'logs', name);
+      const folder = join(servers.box.dir, 'logs', name);
       const names = await readdir(folder).catch(() => [] as string[]);
       const text = (await Promise.all(names.filter((file) => file.startsWith('u_ex')).map((file) => readFile(join(folder, file), 'utf8')))).join('');
       const lines = text.split('\n').filter((line) => line.includes(needle));

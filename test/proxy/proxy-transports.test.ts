@@ -5,14 +5,14 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { connect as http2Connect, type ClientHttp2Session, constants } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import bcrypt from 'bcryptjs';
-import { serveConfig } from '../support/config-portico.js';
 import { denied, type MatrixTarget, matrixTest, oneOf, type Outcome, type Predicate, type Row } from '../support/matrix.js';
 import type { PorticoProcess } from '../support/portico-process.js';
 import { eventually } from '../support/eventually.js';
-import { createSandbox, freePort, type Sandbox } from '../support/sandbox.js';
+import { freePort, type Sandbox } from '../support/sandbox.js';
+import { loopbackConfig, useTestServers } from '../support/test-servers.js';
 import { startUpstream } from '../support/upstream-process.js';
 
 // The reverse proxy over every transport a client can use: HTTP/1.1 (plain and TLS), HTTP/2,
@@ -21,6 +21,7 @@ import { startUpstream } from '../support/upstream-process.js';
 // upstream's odd status that crashed the worker, and a Host the routing never saw.
 const HOST = 'app.example.test';
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
+const servers = useTestServers();
 let box: Sandbox;
 let portico: PorticoProcess;
 let httpPort: number;
@@ -30,18 +31,15 @@ let upstreamPort: number;
 let upstream: ChildProcess;
 
 before(async () => {
-  box = await createSandbox();
+  box = await servers.ready();
+  servers.cleanUp(() => upstream?.kill('SIGKILL'));
   upstreamPort = await freePort();
   upstream = await startUpstream(upstreamPort, 'A');
   await mkdir(join(box.dir, 'public'));
   await writeFile(join(box.dir, 'public', 'index.html'), 'the static side\n');
   await writeFile(join(box.dir, 'users'), `alice:${bcrypt.hashSync('secret', 4)}\n`);
-  ({ portico, httpPort, httpsPort, rootCa } = await serveConfig(box, [
-    'http: 0',
-    'https: 0',
-    'bind: 127.0.0.1',
-    'workers: 1',
-    `state: ${box.state}`,
+  portico = await servers.serveConfig([
+    ...loopbackConfig(box),
     'sites:',
     '  - name: app',
     `    hosts: [${HOST}]`,
@@ -51,13 +49,8 @@ before(async () => {
     '    auth: [{ path: /api/private/, realm: Private, htpasswd: ./users }]',
     '    headers: [{ path: /api/, set: { x-frame-options: DENY } }]',
     `    proxy: [{ path: /api/, to: [http://127.0.0.1:${upstreamPort}] }]`,
-  ]));
-});
-
-after(async () => {
-  await portico?.stop();
-  upstream?.kill('SIGKILL');
-  await box?.remove();
+  ]);
+  [httpPort, httpsPort, rootCa] = await Promise.all([portico.port('http'), portico.port('https'), servers.rootCa()]);
 });
 
 interface Head {
