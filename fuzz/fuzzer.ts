@@ -2,7 +2,11 @@ import { Session } from 'node:inspector';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { type Finding, findingFile } from './finding.js';
+import { type Random, seededRandom } from './random.js';
 import type { Target } from './targets.js';
+import { HEADER_BYTES, type WatchdogData } from './watchdog.js';
 
 /**
  * A small coverage-guided fuzzer on V8's own instrumentation: after every input it takes V8's
@@ -10,9 +14,19 @@ import type { Target } from './targets.js';
  * reached a block no earlier input reached joins the corpus, to be mutated further. No native
  * parts, so it runs wherever Node does. (Jazzer.js, the usual choice, cannot run here: its only
  * Linux build needs glibc 2.38, and older releases fetch their binaries from GitHub.)
+ *
+ * Every choice comes from a PRNG seeded with `seed`, so a run with the same seed, corpus and
+ * target makes the same inputs in the same order: a finding replays from its seed and iteration,
+ * or from the input file it is saved to.
  */
 export interface FuzzOptions {
-  readonly seconds: number;
+  /** The target's name, for reports. */
+  readonly name: string;
+  readonly seed: number;
+  /** At most this many inputs (the corpus's files count too). */
+  readonly iterations?: number;
+  /** At most this long. */
+  readonly seconds?: number;
   /** Seed inputs; new interesting inputs are written back here when `save` is set. */
   readonly corpusDir: string;
   readonly save: boolean;
@@ -20,18 +34,25 @@ export interface FuzzOptions {
   readonly crashDir: string;
   /** Only coverage of scripts whose URL contains this counts (Portico's own modules). */
   readonly scope: string;
+  /** One input running longer than this is a hang (default 5 s): a finding. */
+  readonly hangMs?: number;
 }
 
 export interface FuzzResult {
   readonly executions: number;
   readonly corpus: number;
   readonly blocks: number;
-  readonly crash?: { readonly input: Buffer; readonly error: string; readonly file: string };
+  /** SHA-256 of every input run, in order: equal for two runs that made the same inputs. */
+  readonly digest: string;
+  readonly crash?: Finding;
 }
 
-const TOKENS = ['/', '..', '.', '%2e', '%2f', '%5c', '%00', '%c0%ae', '\\', '?', '#', ';', '*', 'bytes=', '-', ',', '"', 'W/', ':', '[', ']', '@', ' ', '\t', '\r\n', '0', '9', 'GMT', '%', '\0', '\u00ff'];
+const TOKENS = ['/', '..', '.', '%2e', '%2f', '%5c', '%00', '%c0%ae', '\\', '?', '#', ';', '*', 'bytes=', '-', ',', '"', 'W/', ':', '[', ']', '@', ' ', '\t', '\r\n', '0', '9', 'GMT', '%', '\0', '\u00ff', '&', '*a', '{', '}', '- ', '\n  ', '!!', '~', 'null', 'true', '1e9', '-1', '0x', '\uFEFF'];
+const MAX_INPUT = 4096;
 
 export async function fuzz(target: Target, options: FuzzOptions): Promise<FuzzResult> {
+  const random = seededRandom(options.seed);
+  const hangMs = options.hangMs ?? 5_000;
   const session = new Session();
   session.connect();
   const post = <T>(method: string, params: object = {}): T => {
@@ -66,45 +87,77 @@ export async function fuzz(target: Target, options: FuzzOptions): Promise<FuzzRe
     }
     return added;
   };
+  // A synchronous loop blocks this thread's timers: the watchdog thread sees it.
+  const shared = new SharedArrayBuffer(HEADER_BYTES + MAX_INPUT);
+  const state = new Int32Array(shared, 0, 3);
+  const watchdog = new Worker(new URL('./watchdog.js', import.meta.url), { workerData: { shared, boundMs: hangMs, target: options.name, seed: options.seed, crashDir: options.crashDir } satisfies WatchdogData });
+  watchdog.unref();
+  const digest = createHash('sha256');
 
-  const corpus: Buffer[] = await readCorpus(options.corpusDir);
+  const corpus: Buffer[] = (await readCorpus(options.corpusDir)).map((input) => input.subarray(0, MAX_INPUT));
   if (corpus.length === 0) corpus.push(Buffer.alloc(0));
   newBlocks();
-  const run = async (input: Buffer): Promise<FuzzResult['crash']> => {
+  let executions = 0;
+  const run = async (input: Buffer): Promise<Finding | undefined> => {
+    const iteration = executions;
+    executions += 1;
+    digest.update(`${input.length}:`).update(input);
+    new Uint8Array(shared, HEADER_BYTES).set(input);
+    Atomics.store(state, 2, input.length);
+    Atomics.store(state, 1, 1);
+    Atomics.add(state, 0, 1);
+    let error: string | undefined;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      target(input);
-      return undefined;
-    } catch (error) {
-      const file = join(options.crashDir, `crash-${createHash('sha256').update(input).digest('hex').slice(0, 16)}`);
-      await mkdir(options.crashDir, { recursive: true });
-      await writeFile(file, input);
-      return { input, error: error instanceof Error ? error.message : String(error), file };
+      const hung = new Promise<'hung'>((resolve) => (timer = setTimeout(resolve, hangMs, 'hung')));
+      if ((await Promise.race([Promise.resolve(target(input)), hung])) === 'hung') error = `did not finish within ${hangMs} ms (a hang)`;
+    } catch (thrown) {
+      error = thrown instanceof Error ? thrown.message : String(thrown);
+    } finally {
+      clearTimeout(timer);
+      Atomics.store(state, 1, 0);
     }
+    if (error === undefined) return undefined;
+    const file = join(options.crashDir, findingFile(input));
+    await mkdir(options.crashDir, { recursive: true });
+    await writeFile(file, input);
+    return { target: options.name, seed: options.seed, iteration, input, file, error };
   };
-  for (const seed of corpus) {
+  const finish = async (crash?: Finding): Promise<FuzzResult> => {
+    post('Profiler.stopPreciseCoverage');
+    session.disconnect();
+    await watchdog.terminate();
+    return { executions, corpus: corpus.length, blocks: seen.size, digest: digest.digest('hex'), ...(crash ? { crash } : {}) };
+  };
+  const deadline = options.seconds === undefined ? Infinity : Date.now() + options.seconds * 1000;
+  const limit = options.iterations ?? Infinity;
+  const more = (): boolean => executions < limit && Date.now() < deadline;
+
+  for (const seed of [...corpus]) {
+    if (!more()) return finish();
     const crash = await run(seed);
-    if (crash) return finish({ executions: corpus.length, corpus: corpus.length, blocks: seen.size, crash });
+    if (crash) return finish(crash);
     newBlocks();
   }
-
-  const deadline = Date.now() + options.seconds * 1000;
-  let executions = corpus.length;
-  while (Date.now() < deadline) {
-    const input = mutate(corpus[Math.floor(Math.random() * corpus.length)]!, corpus);
-    executions += 1;
+  while (more()) {
+    const input = mutate(corpus[random.below(corpus.length)]!, corpus, random);
     const crash = await run(input);
-    if (crash) return finish({ executions, corpus: corpus.length, blocks: seen.size, crash });
+    if (crash) return finish(crash);
     if (newBlocks() > 0) {
       corpus.push(input);
       if (options.save) await writeFile(join(options.corpusDir, createHash('sha256').update(input).digest('hex').slice(0, 16)), input);
     }
   }
-  return finish({ executions, corpus: corpus.length, blocks: seen.size });
+  return finish();
+}
 
-  function finish(result: FuzzResult): FuzzResult {
-    post('Profiler.stopPreciseCoverage');
-    session.disconnect();
-    return result;
+/** Runs one input once, as a replay of a saved finding: the error it throws, or undefined. */
+export async function replay(target: Target, input: Buffer): Promise<string | undefined> {
+  try {
+    await target(input);
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? (error.stack ?? error.message) : String(error);
   }
 }
 
@@ -113,33 +166,36 @@ async function readCorpus(dir: string): Promise<Buffer[]> {
   return Promise.all(names.sort().map((name) => readFile(join(dir, name))));
 }
 
-/** One to four mutations: flip, insert, delete, repeat, splice with another input, or insert a token. */
-export function mutate(input: Buffer, corpus: readonly Buffer[]): Buffer {
+/** One to four mutations: flip, insert, delete, repeat, splice with another input, insert a token, or truncate. */
+export function mutate(input: Buffer, corpus: readonly Buffer[], random: Random): Buffer {
   let bytes = Buffer.from(input);
-  const rounds = 1 + Math.floor(Math.random() * 4);
+  const rounds = 1 + random.below(4);
   for (let i = 0; i < rounds; i++) {
-    const at = Math.floor(Math.random() * (bytes.length + 1));
-    switch (Math.floor(Math.random() * 6)) {
+    const at = random.below(bytes.length + 1);
+    switch (random.below(7)) {
       case 0:
-        if (bytes.length > 0) bytes[at % bytes.length]! ^= 1 << Math.floor(Math.random() * 8);
+        if (bytes.length > 0) bytes[at % bytes.length]! ^= 1 << random.below(8);
         break;
       case 1:
-        bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from([Math.floor(Math.random() * 256)]), bytes.subarray(at)]);
+        bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from([random.below(256)]), bytes.subarray(at)]);
         break;
       case 2:
-        bytes = Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + 1 + Math.floor(Math.random() * 4))]);
+        bytes = Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + 1 + random.below(4))]);
         break;
       case 3:
         bytes = Buffer.concat([bytes.subarray(0, at), bytes.subarray(at, at + 8), bytes.subarray(at)]);
         break;
       case 4: {
-        const other = corpus[Math.floor(Math.random() * corpus.length)]!;
-        bytes = Buffer.concat([bytes.subarray(0, at), other.subarray(Math.floor(Math.random() * (other.length + 1)))]);
+        const other = corpus[random.below(corpus.length)]!;
+        bytes = Buffer.concat([bytes.subarray(0, at), other.subarray(random.below(other.length + 1))]);
         break;
       }
+      case 5:
+        bytes = bytes.subarray(0, at);
+        break;
       default:
-        bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from(TOKENS[Math.floor(Math.random() * TOKENS.length)]!, 'latin1'), bytes.subarray(at)]);
+        bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from(TOKENS[random.below(TOKENS.length)]!, 'latin1'), bytes.subarray(at)]);
     }
   }
-  return bytes.length > 4096 ? bytes.subarray(0, 4096) : bytes;
+  return bytes.length > MAX_INPUT ? bytes.subarray(0, MAX_INPUT) : bytes;
 }

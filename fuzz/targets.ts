@@ -1,15 +1,24 @@
+import bcrypt from 'bcryptjs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { planFromConfigFile } from '../src/config/config-file.js';
 import { parseDuration, parseHosts, parsePort } from '../src/config/values.js';
 import { parseHost } from '../src/http/host.js';
 import { mapPath } from '../src/http/map-path.js';
 import { MAX_RANGES, parseRange } from '../src/http/static/byte-range.js';
 import { evaluatePreconditions } from '../src/http/static/conditional.js';
+import { ERROR_CODES, isPorticoError } from '../src/errors.js';
+import { PlanError } from '../src/config/problem.js';
+import { serverNameOf } from '../src/server/client-hello.js';
 
 /**
  * What the fuzzer feeds: each target parses bytes a client (or a user's flags) controls and
  * checks the promises its module makes. A thrown error, from the parser or from a broken
- * promise, is a finding: the fuzzer saves the input and stops.
+ * promise, or an input that runs past the fuzzer's bound (a hang), is a finding: the fuzzer
+ * saves the input and stops.
  */
-export type Target = (data: Buffer) => void;
+export type Target = (data: Buffer) => void | Promise<void>;
 
 function check(condition: boolean, promise: string): void {
   if (!condition) throw new Error(`broken promise: ${promise}`);
@@ -62,4 +71,61 @@ export const TARGETS: Record<string, Target> = {
     const parsedHosts = parseHosts(hosts.split(','));
     if ('value' in parsedHosts) check(parsedHosts.value.every((host) => host.length > 0 && !host.includes('%') && !/\s/.test(host)), 'certificate names');
   },
+
+  /**
+   * The ClientHello reader, which reads a connection's first bytes before any TLS: a name,
+   * none, or "incomplete" — and "incomplete" only while the record can still grow to its length,
+   * so a peeking connection never waits for more bytes than one record.
+   */
+  'client-hello': (data) => {
+    const name = serverNameOf(data);
+    check(name === undefined || typeof name === 'string', 'a name, none or incomplete');
+    if (name === 'incomplete') check(data.length < 5 || (data[0] === 0x16 && data.length < 5 + data.readUInt16BE(3)), `incomplete only inside one record (${data.length} bytes)`);
+    else if (name !== undefined) check(data[0] === 0x16 && data[5] === 0x01 && name === name.toLowerCase(), 'a lower-cased name only from a handshake record holding a ClientHello');
+    // What a shorter read of the same bytes says is consistent: never a different name.
+    const shorter = serverNameOf(data.subarray(0, data.length >> 1));
+    check(shorter === 'incomplete' || shorter === undefined || shorter === name, `a prefix names ${String(shorter)}, the whole ${String(name)}`);
+  },
+
+  /**
+   * The config file loader, on any text: a Plan, or a typed error (a PlanError whose problems
+   * each carry a catalogued code and a message without a stack trace). Anything else thrown, or
+   * a hang, is a finding. It runs in a sandbox folder of its own (with the folders and files the
+   * seeds name), and inputs that mention `log` are skipped: the loader creates log folders, and
+   * a mutated path must not create one outside the sandbox.
+   */
+  'config-file': async (data) => {
+    const text = data.toString('utf8');
+    if (/log/i.test(text)) return;
+    const { dir, file } = configSandbox();
+    writeFileSync(file, data);
+    let plan: unknown;
+    try {
+      plan = await planFromConfigFile(file, dir);
+    } catch (error) {
+      check(isPorticoError(error) && error.code in ERROR_CODES, `a typed error, not ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+      const problems = error instanceof PlanError ? error.problems : [{ problem: (error as Error).message, code: (error as { code: string }).code }];
+      check(problems.length > 0, 'at least one problem');
+      for (const problem of problems) {
+        check(problem.code in ERROR_CODES, `a catalogued code: ${problem.code}`);
+        check(!/\n\s+at .+:\d+:\d+/.test(problem.problem) && !/\b(TypeError|RangeError|ReferenceError|SyntaxError): /.test(problem.problem), `no stack trace or internal error in ${JSON.stringify(problem.problem)}`);
+      }
+      return;
+    }
+    check(typeof plan === 'object' && plan !== null && Object.isFrozen(plan), 'a frozen Plan');
+  },
 };
+
+let sandbox: { dir: string; file: string } | undefined;
+
+/** The config target's folder: what its seed files name (site folders, an htpasswd file), removed at exit. */
+function configSandbox(): { dir: string; file: string } {
+  if (sandbox) return sandbox;
+  const dir = mkdtempSync(join(tmpdir(), 'portico-fuzz-config-'));
+  for (const folder of ['docs', 'shop', 'blog', 'files', 'dist', 'state']) mkdirSync(join(dir, folder));
+  writeFileSync(join(dir, 'users.htpasswd'), `alice:${bcrypt.hashSync('secret', 4)}\n`);
+  writeFileSync(join(dir, 'docs', 'index.html'), 'docs\n');
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  sandbox = { dir, file: join(dir, 'portico.yaml') };
+  return sandbox;
+}

@@ -268,8 +268,8 @@ function issueMessage(issue: z.core.$ZodIssue): string {
 function keysAt(path: readonly PropertyKey[]): string[] {
   let schema: unknown = configSchema;
   for (const step of path) {
-    schema = unwrap(schema);
-    const def = (schema as { _zod?: { def?: { type?: string; shape?: Record<string, unknown>; element?: unknown } } })._zod?.def;
+    schema = unwrap(schema, step);
+    const def = (schema as { _zod?: { def?: { type?: string; shape?: Record<string, unknown>; element?: unknown } } } | undefined)?._zod?.def;
     if (def?.type === 'object' && typeof step === 'string') schema = def.shape?.[step];
     else if (def?.type === 'array') schema = def.element;
     else return [];
@@ -278,13 +278,16 @@ function keysAt(path: readonly PropertyKey[]): string[] {
   return Object.keys(def?.shape ?? {});
 }
 
-/** Through optional, default and union wrappers, to the object inside. */
-function unwrap(schema: unknown): unknown {
+/** Through optional, default and union wrappers, to the object inside (of a union's, the one that has `key`, if one does). */
+function unwrap(schema: unknown, key?: PropertyKey): unknown {
   let current = schema as { _zod?: { def?: { type?: string; innerType?: unknown; options?: unknown[] } } } | undefined;
   for (let i = 0; i < 8 && current?._zod?.def; i += 1) {
     const def = current._zod.def;
     if (def.type === 'optional' || def.type === 'default') current = def.innerType as typeof current;
-    else if (def.type === 'union') current = def.options?.find((option) => (option as { _zod?: { def?: { type?: string } } })._zod?.def?.type === 'object') as typeof current;
+    else if (def.type === 'union') {
+      const objects = (def.options ?? []).filter((option) => (option as { _zod?: { def?: { type?: string } } })._zod?.def?.type === 'object') as { _zod: { def: { shape?: Record<string, unknown> } } }[];
+      current = (objects.find((option) => typeof key === 'string' && key in (option._zod.def.shape ?? {})) ?? objects[0]) as typeof current;
+    }
     else break;
   }
   return current;

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { after, before, test } from 'node:test';
-import { PorticoProcess } from '../support/portico-process.js';
-import { createSandbox, type Sandbox } from '../support/sandbox.js';
+import { before, test } from 'node:test';
+import type { PorticoProcess } from '../support/portico-process.js';
+import type { Sandbox } from '../support/sandbox.js';
 import { writeSites } from '../support/sites.js';
+import { useTestServers } from '../support/test-servers.js';
 
 // 5,000 requests across two workers to three sites, every one logged: each worker appends whole
 // lines to the same daily file of each site, and what comes back must parse line by line.
@@ -16,18 +17,17 @@ const SITES = ['docs', 'shop', 'blog'] as const;
 // CR and LF never get past the HTTP parsers (test/log/w3c-log.test.ts writes them in-process);
 // what does get through is obs-text (bytes 0x80-0xFF), a tab and spaces.
 const HOSTILE_AGENT = 'evil agent\x85#Fields: forged\t2026-01-01 00:00:00 x';
+const servers = useTestServers();
 let box: Sandbox;
 let portico: PorticoProcess;
 const sent = new Map<string, number>();
 let logs: Record<string, string[]>;
 
 before(async () => {
-  box = await createSandbox();
+  box = await servers.ready();
   await writeSites(box.dir);
   const sites = SITES.map((name) => `  - name: ${name}\n    hosts: [${name}.example.test]\n    root: ./${name}\n    log: { dir: ./logs/${name} }\n`).join('');
-  await writeFile(join(box.dir, 'portico.yaml'), `http: 0\nhttps: off\nbind: 127.0.0.1\nworkers: 2\nstate: ${box.state}\nsites:\n${sites}`);
-  portico = PorticoProcess.serve(['--config', join(box.dir, 'portico.yaml')]);
-  await portico.waitFor(/^ready: /m);
+  portico = await servers.serveConfig(`http: 0\nhttps: off\nbind: 127.0.0.1\nworkers: 2\nstate: ${box.state}\nsites:\n${sites}`);
   const port = await portico.port('http');
   await portico.waitFor(/worker 1 started/);
   const agent = new Agent({ keepAlive: true, maxSockets: 24 });
@@ -61,11 +61,6 @@ before(async () => {
     const folder = join(box.dir, 'logs', site);
     logs[site] = await Promise.all((await readdir(folder)).map((name) => readFile(join(folder, name), 'utf8')));
   }
-});
-
-after(async () => {
-  await portico?.stop();
-  await box?.remove();
 });
 
 const LINE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d 127\.0\.0\.1 GET \/ i=(\d+) \d+ - 127\.0\.0\.1 (\S+) - 200 0 0 \d+$/;

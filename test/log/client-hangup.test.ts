@@ -1,21 +1,21 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { writeFile } from 'node:fs/promises';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { type ClientHttp2Session, connect as connectHttp2, constants } from 'node:http2';
 import { connect as connectTcp, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { connect as connectTls } from 'node:tls';
-import { after, before, test } from 'node:test';
-import { PorticoProcess } from '../support/portico-process.js';
-import { fetchRootCa } from '../support/root-ca.js';
-import { createSandbox, type Sandbox } from '../support/sandbox.js';
+import { before, test } from 'node:test';
+import { eventually } from '../support/eventually.js';
+import type { PorticoProcess } from '../support/portico-process.js';
+import type { Sandbox } from '../support/sandbox.js';
+import { useTestServers } from '../support/test-servers.js';
 
 // A browser closing a tab that holds an EventSource, a phone losing its network, a client
 // cancelling a long download: over HTTP/2 the client hangs up in the middle of a streamed
 // response. That is an ordinary end, not a client that "broke the protocol": no WARN for it.
 // A real protocol error still gets its WARN.
 const HOST = 'app.example.test';
+const servers = useTestServers();
 let box: Sandbox;
 let portico: PorticoProcess;
 let httpsPort: number;
@@ -25,7 +25,12 @@ const streams = new Set<ServerResponse>();
 let pump: NodeJS.Timeout;
 
 before(async () => {
-  box = await createSandbox();
+  box = await servers.ready();
+  servers.cleanUp(() => {
+    clearInterval(pump);
+    for (const res of streams) res.destroy();
+    upstream?.close();
+  });
   // Server-sent events, one every 20 ms, for as long as the client stays (at most a minute).
   upstream = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -45,22 +50,11 @@ before(async () => {
   upstream.listen(0, '127.0.0.1');
   await once(upstream, 'listening');
   const upstreamPort = (upstream.address() as { port: number }).port;
-  await writeFile(
-    join(box.dir, 'portico.yaml'),
+  portico = await servers.serveConfig(
     `http: off\nhttps: 0\nbind: 127.0.0.1\nworkers: 1\nstate: ${box.state}\nsites:\n  - name: app\n    hosts: [${HOST}]\n    root: ${box.site}\n    proxy:\n      - { path: /events/, to: [http://127.0.0.1:${upstreamPort}] }\n`,
   );
-  portico = PorticoProcess.serve(['--config', join(box.dir, 'portico.yaml')]);
-  await portico.waitFor(/^ready: /m, 60_000);
   httpsPort = await portico.port('https');
-  ca = (await fetchRootCa(box.state)).pem;
-});
-
-after(async () => {
-  clearInterval(pump);
-  for (const res of streams) res.destroy();
-  upstream?.close();
-  await portico?.stop();
-  await box?.remove();
+  ca = await servers.rootCa();
 });
 
 /** An HTTP/2 session over a TCP socket the test holds, so it can reset that socket; from its own address, as WARNs come once a minute per address. */
@@ -121,9 +115,7 @@ for (const [i, [how, hangUp]] of Object.entries(HANG_UPS).entries()) {
       const stream = await streaming(client);
       hangUp(client, tcp, stream);
       // Portico has seen the hang-up once the upstream's stream is gone: it closes it when its client goes.
-      const deadline = Date.now() + 30_000;
-      while (streams.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-      assert.equal(streams.size, 0, 'the upstream stream was closed when the client went');
+      await eventually(() => streams.size === 0, { what: 'the upstream stream was closed when the client went' });
       client.destroy();
     }
     await protocolError(`127.0.0.${marker++}`);

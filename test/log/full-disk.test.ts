@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import { type AccessRecord, DEFAULT_W3C_FIELDS } from '../../src/log/w3c-fields.js';
 import { W3cLog } from '../../src/log/w3c-log.js';
 import { AccessLogs } from '../../src/sites/access-logs.js';
+import { eventually } from '../support/eventually.js';
 import { recordingLogger } from '../support/in-process.js';
 import { PorticoProcess } from '../support/portico-process.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
@@ -94,14 +95,6 @@ async function logText(at: { readonly logs: string }): Promise<string> {
   return (await Promise.all(names.map((name) => readFile(join(at.logs, name), 'latin1')))).join('');
 }
 
-async function until(what: string, condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 /** Takes every byte the tmpfs has left: the filler grows in 1 KiB steps until the kernel says ENOSPC. */
 async function fill(at: { readonly logs: string }): Promise<string> {
   const path = join(at.logs, 'filler');
@@ -135,7 +128,7 @@ test('full disk: filled, 800 requests, space freed, SIGTERM: every line is in th
   const at = await start('freed');
   // The day's file exists with its header and a first line before the disk fills.
   await get(at, REQUESTS);
-  await until('the first line', async () => parse(await logText(at)).numbers.length === 1);
+  await eventually(async () => parse(await logText(at)).numbers.length === 1, { what: 'the first line' });
   const filler = await fill(at);
   await load(at, 0, REQUESTS);
   await at.portico.waitFor(/WARN .*cannot write the access log/);
@@ -160,7 +153,7 @@ test('full disk: space never freed, SIGTERM: the lines that could not be written
   if (skip) return t.skip(skip);
   const at = await start('full');
   await get(at, REQUESTS);
-  await until('the first line', async () => parse(await logText(at)).numbers.length === 1);
+  await eventually(async () => parse(await logText(at)).numbers.length === 1, { what: 'the first line' });
   await fill(at);
   await load(at, 0, REQUESTS);
   await at.portico.waitFor(/WARN .*cannot write the access log/);
@@ -235,7 +228,7 @@ test('full disk: a log a reload retired keeps retrying its lines, and what it ca
   // The reload that removes the site: the flush fails, the lines stay and are retried every second.
   logs.retain([]);
   await rm(filler);
-  await until('the retired log wrote its lines', async () => parse(await logText(at)).numbers.length === 100);
+  await eventually(async () => parse(await logText(at)).numbers.length === 100, { what: 'the retired log wrote its lines' });
   // Late lines (exchanges that were still in flight), each written at once, on a full disk; then the worker exits.
   filler = await fill(at);
   for (let i = 100; i < 200; i++) writer.write(record(i));

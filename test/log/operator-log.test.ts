@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { rename, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
+import { eventually } from '../support/eventually.js';
 import { httpRequest } from '../support/http-request.js';
 import { PorticoProcess, runPortico } from '../support/portico-process.js';
 import { anyPortArgs, createSandbox } from '../support/sandbox.js';
@@ -32,23 +32,18 @@ test('--log-format json: every line the primary and the workers write on stderr 
 
 /** Waits (bounded) until a file's text satisfies `done`: the worker writes its buffered lines within a second. */
 async function until(path: string, done: (text: string) => boolean): Promise<string> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const text = await readFile(path, 'utf8').catch(() => '');
-    if (done(text)) return text;
-    assert.ok(Date.now() < deadline, `${path} never satisfied the condition; it holds:\n${text}`);
-    await delay(50);
-  }
+  return eventually(
+    async () => {
+      const text = await readFile(path, 'utf8').catch(() => '');
+      assert.ok(done(text), `it holds:\n${text}`);
+      return text;
+    },
+    { what: `${path} satisfies the condition`, timeoutMs: 10_000 },
+  );
 }
 
 async function firstFile(folder: string): Promise<string> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const [name] = await readdir(folder);
-    if (name !== undefined) return name;
-    assert.ok(Date.now() < deadline, `nothing was written to ${folder}`);
-    await delay(50);
-  }
+  return eventually(async () => (await readdir(folder))[0] ?? false, { what: `a file written to ${folder}`, timeoutMs: 10_000 });
 }
 
 test('logrotate: after the day\'s file is moved away, a reload makes the workers write to a new file with its own header', async () => {

@@ -3,12 +3,12 @@ import { createServer, type Server } from 'node:http';
 import { connect as http2Connect } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { accessLogLines } from '../support/access-log-lines.js';
-import { loopbackTop, serveConfig } from '../support/config-portico.js';
+import { eventually } from '../support/eventually.js';
 import type { PorticoProcess } from '../support/portico-process.js';
-import { eventually } from '../support/process-stats.js';
-import { createSandbox, type Sandbox } from '../support/sandbox.js';
+import type { Sandbox } from '../support/sandbox.js';
+import { loopbackConfig, useTestServers } from '../support/test-servers.js';
 
 // sc-bytes is the response body's bytes as the client receives them once its transport's framing
 // is taken off (docs/logs.md): for a proxied response of unknown length, which HTTP/1.1 sends
@@ -25,9 +25,11 @@ let httpPort: number;
 let httpsPort: number;
 let rootCa: string;
 let upstream: Server;
+const servers = useTestServers();
 
 before(async () => {
-  box = await createSandbox();
+  box = await servers.ready();
+  servers.cleanUp(() => upstream?.close());
   upstream = createServer((_request, res) => {
     res.writeHead(200, { 'content-type': 'application/octet-stream' });
     // One write after another has gone out, so the body reaches Portico in pieces.
@@ -39,20 +41,15 @@ before(async () => {
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   const upstreamPort = (upstream.address() as { port: number }).port;
-  ({ portico, httpPort, httpsPort, rootCa } = await serveConfig(box, [
-    ...loopbackTop(box),
+  portico = await servers.serveConfig([
+    ...loopbackConfig(box),
     'sites:',
     '  - name: app',
     `    hosts: [${HOST}]`,
     '    log: { dir: ./logs, fields: [cs-method, cs-uri-stem, sc-status, sc-bytes, cs-version] }',
     `    proxy: [{ path: /, to: [http://127.0.0.1:${upstreamPort}] }]`,
-  ]));
-});
-
-after(async () => {
-  await portico?.stop();
-  upstream?.close();
-  await box?.remove();
+  ]);
+  [httpPort, httpsPort, rootCa] = await Promise.all([portico.port('http'), portico.port('https'), servers.rootCa()]);
 });
 
 const logLines = (): Promise<string[]> => accessLogLines(join(box.dir, 'logs'));
@@ -60,8 +57,8 @@ const logLines = (): Promise<string[]> => accessLogLines(join(box.dir, 'logs'));
 /** The sc-bytes of the one line for `path`, once it is written (within a second or so). */
 async function scBytes(path: string): Promise<number> {
   const line = async (): Promise<string | undefined> => (await logLines()).find((candidate) => candidate.split(' ')[1] === path);
-  assert.ok(await eventually(async () => (await line()) !== undefined, 15_000), `a log line for ${path}:\n${(await logLines()).join('\n')}`);
-  return Number((await line())!.split(' ')[3]);
+  const found = await eventually(async () => (await line()) ?? false, { what: `a log line for ${path}` });
+  return Number(found.split(' ')[3]);
 }
 
 /** Takes the chunked framing off a body (RFC 9112 §7.1): the data's bytes, or an error for a malformed one. */

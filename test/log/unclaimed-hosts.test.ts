@@ -1,20 +1,20 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { UnclaimedHosts } from '../../src/log/unclaimed-hosts.js';
+import { eventually } from '../support/eventually.js';
 import { httpRequest } from '../support/http-request.js';
 import { exchange, recordingLogger } from '../support/in-process.js';
-import { PorticoProcess, runPortico } from '../support/portico-process.js';
-import { fetchRootCa } from '../support/root-ca.js';
-import { createSandbox, type Sandbox } from '../support/sandbox.js';
+import { type PorticoProcess, runPortico } from '../support/portico-process.js';
 import { writeSites } from '../support/sites.js';
+import { useTestServers } from '../support/test-servers.js';
 import { probe } from '../support/tls-probe.js';
 
 // Every answer reaches a log, also those no site gives: a host no site claims (a site removed by
 // a reload, without a default site) goes to the operator log, a 421 to the log of the site the
 // TLS handshake chose, and with a default site, that site answers and logs it.
-let box: Sandbox;
+const servers = useTestServers();
 let portico: PorticoProcess;
 let configFile: string;
 let httpPort: number;
@@ -22,21 +22,14 @@ let httpsPort: number;
 let ca: string;
 
 const site = (name: string, extra = ''): string => `  - name: ${name}\n    hosts: [${name}.example.test]\n    root: ./${name}\n    log: { dir: ./logs/${name} }\n${extra}`;
-const config = (sites: string): string => `http: 0\nhttps: 0\nbind: 127.0.0.1\nworkers: 1\nstate: ${box.state}\nsites:\n${sites}`;
+const config = (sites: string): string => `http: 0\nhttps: 0\nbind: 127.0.0.1\nworkers: 1\nstate: ${servers.box.state}\nsites:\n${sites}`;
 
 before(async () => {
-  box = await createSandbox();
-  await writeSites(box.dir);
-  configFile = join(box.dir, 'portico.yaml');
-  await writeFile(configFile, config(site('docs') + site('shop')));
-  portico = PorticoProcess.serve(['--config', configFile]);
-  await portico.waitFor(/^ready: 2 site\(s\)/m, 60_000);
-  [httpPort, httpsPort, ca] = await Promise.all([portico.port('http'), portico.port('https'), fetchRootCa(box.state).then((root) => root.pem)]);
-});
-
-after(async () => {
-  await portico?.stop();
-  await box?.remove();
+  await writeSites((await servers.ready()).dir);
+  configFile = servers.configFile();
+  portico = await servers.serveConfig(config(site('docs') + site('shop')));
+  assert.match(portico.output, /^ready: 2 site\(s\)/m);
+  [httpPort, httpsPort, ca] = await Promise.all([portico.port('http'), portico.port('https'), servers.rootCa()]);
 });
 
 async function reload(sites: string): Promise<void> {
@@ -44,28 +37,21 @@ async function reload(sites: string): Promise<void> {
   const reloads = portico.matches(/reloaded: /g).length;
   const { code, stderr } = await runPortico(['reload', '--config', configFile]);
   assert.equal(code, 0, stderr);
-  await until('reloaded', () => portico.matches(/reloaded: /g).length > reloads);
-}
-
-async function until(what: string, condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within 30 s`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await eventually(() => portico.matches(/reloaded: /g).length > reloads, { what: 'reloaded' });
 }
 
 /** The access-log lines of a site that contain `needle`, once there is one (lines are written within a second). */
 async function logged(name: string, needle: string): Promise<string[]> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const folder = join(box.dir, 'logs', name);
-    const names = await readdir(folder).catch(() => [] as string[]);
-    const text = (await Promise.all(names.filter((file) => file.startsWith('u_ex')).map((file) => readFile(join(folder, file), 'utf8')))).join('');
-    const lines = text.split('\n').filter((line) => line.includes(needle));
-    if (lines.length > 0 || Date.now() > deadline) return lines;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  return eventually(
+    async () => {
+      const folder = join(servers.box.dir, 'logs', name);
+      const names = await readdir(folder).catch(() => [] as string[]);
+      const text = (await Promise.all(names.filter((file) => file.startsWith('u_ex')).map((file) => readFile(join(folder, file), 'utf8')))).join('');
+      const lines = text.split('\n').filter((line) => line.includes(needle));
+      return lines.length > 0 && lines;
+    },
+    { what: `a line with ${needle} in ${name}'s access log` },
+  );
 }
 
 test('a host no site claims, without a default site: the 404 is one INFO line in the operator log, with what was asked', async () => {
@@ -103,7 +89,7 @@ test('a flood of host names: ten named lines a window, then one summary with exa
   for (let i = 0; i < 3; i++) unclaimed.record(finished('a.example'), 'no default site');
   for (let i = 0; i < 2_000; i++) unclaimed.record(finished(`h${i}.example`), 'no default site');
   assert.equal(log.lines.length, 10);
-  await until('the summary', () => log.lines.length > 10);
+  await eventually(() => log.lines.length > 10, { what: 'the summary' });
   assert.equal(log.lines.length, 11);
   // a.example: 1 named + 2 counted; h0-h8 named; h9-h998 counted one each (990); the rest (1,001) beyond the 1,000 hosts counted by name.
   assert.match(log.lines[10]!, /^INFO 1993 more request\(s\) for hosts no site claims in the last 0 s: 2 for a\.example, 1 for h9\.example, .*, 1982 for other hosts$/);

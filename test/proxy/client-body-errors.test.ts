@@ -5,13 +5,13 @@ import { request as httpRequest } from 'node:http';
 import { type ClientHttp2Session, connect as http2Connect } from 'node:http2';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
-import { serveConfig } from '../support/config-portico.js';
 import { ERROR_CODE, FLAG, FRAME, frame, getRequestBlock, PREFACE, readFrames, rstStream } from '../support/http2-frames.js';
 import type { PorticoProcess } from '../support/portico-process.js';
-import { eventually } from '../support/process-stats.js';
-import { createSandbox, freePort, type Sandbox } from '../support/sandbox.js';
+import { eventually } from '../support/eventually.js';
+import { freePort, type Sandbox } from '../support/sandbox.js';
+import { loopbackConfig, useTestServers } from '../support/test-servers.js';
 import { startUpstream } from '../support/upstream-process.js';
 
 // A client whose request body goes wrong (a malformed chunked body, an upload it abandons, an
@@ -21,6 +21,7 @@ import { startUpstream } from '../support/upstream-process.js';
 // client would get `502 no upstream is up`. A second route's upstream dies mid-upload: that one
 // is the upstream's failure, and still counts.
 const HOST = 'app.example.test';
+const servers = useTestServers();
 let box: Sandbox;
 let portico: PorticoProcess;
 const upstreams: ChildProcess[] = [];
@@ -31,22 +32,18 @@ let httpsPort: number;
 let rootCa: string;
 
 before(async () => {
-  box = await createSandbox();
+  box = await servers.ready();
+  servers.cleanUp(() => upstreams.forEach((child) => child.kill('SIGKILL')));
   [portA, portB] = [await freePort(), await freePort()];
   upstreams.push(...(await Promise.all([startUpstream(portA, 'A'), startUpstream(portB, 'B')])));
   await mkdir(join(box.dir, 'public'));
-  ({ portico, httpPort, httpsPort, rootCa } = await serveConfig(box, [
-    ...['http: 0', 'https: 0', 'bind: 127.0.0.1', 'workers: 1', `state: ${box.state}`],
+  portico = await servers.serveConfig([
+    ...loopbackConfig(box),
     ...['sites:', '  - name: app', `    hosts: [${HOST}]`, '    root: ./public', '    proxy:'],
     `      - { path: /api/, to: [http://127.0.0.1:${portA}] }`,
     `      - { path: /lc/, to: [http://127.0.0.1:${portB}] }`,
-  ]));
-});
-
-after(async () => {
-  await portico?.stop();
-  for (const child of upstreams) child.kill('SIGKILL');
-  await box?.remove();
+  ]);
+  [httpPort, httpsPort, rootCa] = await Promise.all([portico.port('http'), portico.port('https'), servers.rootCa()]);
 });
 
 /** A normal client: GET /api/whoami over HTTP/1.1 from its own address. */
@@ -103,8 +100,7 @@ const CLIENT_BODY_FAILED = /the client's request body failed/g;
 
 /** Waits for the worker's log of `count` client body failures: what it logged before them has arrived too. */
 async function clientBodyLines(count: number): Promise<void> {
-  const logged = await eventually(async () => portico.matches(CLIENT_BODY_FAILED).length >= count, 10_000);
-  assert.ok(logged, `${portico.matches(CLIENT_BODY_FAILED).length} of ${count} client body failures logged:\n${portico.output}`);
+  await eventually(() => assert.ok(portico.matches(CLIENT_BODY_FAILED).length >= count, `${portico.matches(CLIENT_BODY_FAILED).length} logged:\n${portico.output}`), { what: `${count} client body failures logged`, timeoutMs: 10_000 });
 }
 
 test('over HTTP/1.1, malformed chunked bodies and abandoned uploads leave the upstream up for the next client', async () => {

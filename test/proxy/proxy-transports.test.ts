@@ -5,15 +5,15 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { connect as http2Connect, type ClientHttp2Session, constants } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import bcrypt from 'bcryptjs';
 import { accessLogLines } from '../support/access-log-lines.js';
-import { loopbackTop, serveConfig } from '../support/config-portico.js';
 import { denied, type MatrixTarget, matrixTest, oneOf, type Outcome, type Predicate, type Row } from '../support/matrix.js';
 import type { PorticoProcess } from '../support/portico-process.js';
-import { eventually } from '../support/process-stats.js';
-import { createSandbox, freePort, type Sandbox } from '../support/sandbox.js';
+import { eventually } from '../support/eventually.js';
+import { freePort, type Sandbox } from '../support/sandbox.js';
+import { loopbackConfig, useTestServers } from '../support/test-servers.js';
 import { startUpstream } from '../support/upstream-process.js';
 
 // The reverse proxy over every transport a client can use: HTTP/1.1 (plain and TLS), HTTP/2,
@@ -22,6 +22,7 @@ import { startUpstream } from '../support/upstream-process.js';
 // upstream's odd status that crashed the worker, and a Host the routing never saw.
 const HOST = 'app.example.test';
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
+const servers = useTestServers();
 let box: Sandbox;
 let portico: PorticoProcess;
 let httpPort: number;
@@ -31,14 +32,15 @@ let upstreamPort: number;
 let upstream: ChildProcess;
 
 before(async () => {
-  box = await createSandbox();
+  box = await servers.ready();
+  servers.cleanUp(() => upstream?.kill('SIGKILL'));
   upstreamPort = await freePort();
   upstream = await startUpstream(upstreamPort, 'A');
   await mkdir(join(box.dir, 'public'));
   await writeFile(join(box.dir, 'public', 'index.html'), 'the static side\n');
   await writeFile(join(box.dir, 'users'), `alice:${bcrypt.hashSync('secret', 4)}\n`);
-  ({ portico, httpPort, httpsPort, rootCa } = await serveConfig(box, [
-    ...loopbackTop(box),
+  portico = await servers.serveConfig([
+    ...loopbackConfig(box),
     'sites:',
     '  - name: app',
     `    hosts: [${HOST}]`,
@@ -48,13 +50,8 @@ before(async () => {
     '    auth: [{ path: /api/private/, realm: Private, htpasswd: ./users }]',
     '    headers: [{ path: /api/, set: { x-frame-options: DENY } }]',
     `    proxy: [{ path: /api/, to: [http://127.0.0.1:${upstreamPort}] }]`,
-  ]));
-});
-
-after(async () => {
-  await portico?.stop();
-  upstream?.kill('SIGKILL');
-  await box?.remove();
+  ]);
+  [httpPort, httpsPort, rootCa] = await Promise.all([portico.port('http'), portico.port('https'), servers.rootCa()]);
 });
 
 interface Head {
@@ -180,7 +177,7 @@ test('a WebSocket session reaches the access log when it ends, with its user and
   assert.equal((await echoed).subarray(2, 7).toString(), 'hello');
   session.socket.end();
   // sc-bytes: the 7 bytes of the echo; cs-bytes: the 11 bytes of the masked client frame.
-  assert.ok(await eventually(async () => (await logLines()).includes('GET /api/private/echo-log 101 alice 7 11'), 15_000), (await logLines()).join('\n'));
+  await eventually(async () => assert.ok((await logLines()).includes('GET /api/private/echo-log 101 alice 7 11'), (await logLines()).join('\n')), { what: 'the WebSocket session in the access log', timeoutMs: 15_000 });
 });
 
 test('HTTP/2 requests with a body are answered by the upstream: small and large, with and without Content-Length', async () => {
@@ -261,10 +258,10 @@ test('a client that leaves unanswered cancels its upstream request, over HTTP/2 
       this.write(`GET /api/hang HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`);
     }).on('error', () => undefined),
   );
-  assert.ok(await eventually(async () => (await hanging()) === 10, 15_000), `the ten requests reached the upstream: ${await hanging()} open there`);
+  await eventually(async () => assert.equal(await hanging(), 10, 'open at the upstream'), { what: 'the ten requests reached the upstream', timeoutMs: 15_000 });
   session.destroy();
   for (const socket of sockets) socket.destroy();
-  assert.ok(await eventually(async () => (await hanging()) === 0, 15_000), `the upstream's requests were cancelled: ${await hanging()} still open there`);
+  await eventually(async () => assert.equal(await hanging(), 0, 'still open at the upstream'), { what: "the upstream's requests were cancelled", timeoutMs: 15_000 });
 });
 
 test('an upstream\'s invalid status is a 502 on every transport, and the worker keeps serving', async () => {

@@ -7,19 +7,21 @@ import { createServer as createHttpsServer, type Server } from 'node:https';
 import { connect as http2Connect } from 'node:http2';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { Agent, WebSocket } from 'undici';
 import type { PorticoProcess } from '../support/portico-process.js';
-import { eventually, openDescriptors } from '../support/process-stats.js';
+import { eventually } from '../support/eventually.js';
+import { openDescriptors } from '../support/process-stats.js';
 import { residentBytes } from '../support/process-memory.js';
-import { createSandbox, freePort, type Sandbox } from '../support/sandbox.js';
-import { serveConfig } from '../support/config-portico.js';
+import { freePort, type Sandbox } from '../support/sandbox.js';
+import { loopbackConfig, useTestServers } from '../support/test-servers.js';
 import { startUpstream as startProcess } from '../support/upstream-process.js';
 import { createRootCa, issueLeaf } from '../../src/tls/internal-ca/internal-ca.js';
 
 // Portico in front of two real application processes (test/support/upstream-server.ts, small
 // node:http servers), one worker so that balancing is observable request by request.
 const HOST = 'app.example.test';
+const servers = useTestServers();
 let box: Sandbox;
 let portico: PorticoProcess;
 let httpPort: number;
@@ -34,7 +36,11 @@ async function startUpstream(port: number, name: string): Promise<void> {
 }
 
 before(async () => {
-  box = await createSandbox();
+  box = await servers.ready();
+  servers.cleanUp(() => {
+    secureUpstream?.close();
+    for (const child of upstreams.values()) child.kill('SIGKILL');
+  });
   ports.push(await freePort(), await freePort());
   const refused = await freePort();
   await Promise.all([startUpstream(ports[0]!, 'A'), startUpstream(ports[1]!, 'B')]);
@@ -48,37 +54,24 @@ before(async () => {
   await mkdir(join(box.dir, 'public'));
   await writeFile(join(box.dir, 'public', 'index.html'), 'the static side\n');
   const to = `[http://127.0.0.1:${ports[0]}, http://127.0.0.1:${ports[1]}]`;
-  ({ portico, httpPort, httpsPort, rootCa } = await serveConfig(
-    box,
-    [
-      'http: 0',
-      'https: 0',
-      'bind: 127.0.0.1',
-      'workers: 1',
-      `state: ${box.state}`,
-      'trustedProxies: [127.0.0.2]',
-      'sites:',
-      '  - name: app',
-      `    hosts: [${HOST}]`,
-      '    root: ./public',
-      '    log: { dir: ./logs, fields: [cs-method, cs-uri-stem, sc-status, x-upstream, x-upstream-time] }',
-      '    proxy:',
-      `      - { path: /api/, to: ${to}, downFor: 1s, timeouts: { response: 1s }, cookieDomain: ${HOST} }`,
-      `      - { path: /lc/, to: ${to}, balance: least_conn }`,
-      `      - { path: /dead/, to: [http://127.0.0.1:${refused}] }`,
-      `      - { path: /via/, to: [http://127.0.0.1:${ports[0]}], host: upstream, via: true }`,
-      `      - { path: /ip/, to: ${to}, balance: ip_hash }`,
-      `      - { path: /secure/, to: [https://127.0.0.1:${securePort}], ca: ./upstream-ca.pem }`,
-      `      - { path: /untrusted/, to: [https://127.0.0.1:${securePort}] }`,
-    ],
-  ));
-});
-
-after(async () => {
-  await portico?.stop();
-  secureUpstream?.close();
-  for (const child of upstreams.values()) child.kill('SIGKILL');
-  await box?.remove();
+  portico = await servers.serveConfig([
+    ...loopbackConfig(box),
+    'trustedProxies: [127.0.0.2]',
+    'sites:',
+    '  - name: app',
+    `    hosts: [${HOST}]`,
+    '    root: ./public',
+    '    log: { dir: ./logs, fields: [cs-method, cs-uri-stem, sc-status, x-upstream, x-upstream-time] }',
+    '    proxy:',
+    `      - { path: /api/, to: ${to}, downFor: 1s, timeouts: { response: 1s }, cookieDomain: ${HOST} }`,
+    `      - { path: /lc/, to: ${to}, balance: least_conn }`,
+    `      - { path: /dead/, to: [http://127.0.0.1:${refused}] }`,
+    `      - { path: /via/, to: [http://127.0.0.1:${ports[0]}], host: upstream, via: true }`,
+    `      - { path: /ip/, to: ${to}, balance: ip_hash }`,
+    `      - { path: /secure/, to: [https://127.0.0.1:${securePort}], ca: ./upstream-ca.pem }`,
+    `      - { path: /untrusted/, to: [https://127.0.0.1:${securePort}] }`,
+  ]);
+  [httpPort, httpsPort, rootCa] = await Promise.all([portico.port('http'), portico.port('https'), servers.rootCa()]);
 });
 
 interface Answer {
@@ -134,7 +127,7 @@ test('an upstream killed with SIGKILL: every request goes to the other, none fai
   );
   await portico.waitFor(/WARN .*proxy \/api\/: upstream http:\/\/127\.0\.0\.1:\d+ is down for 1 s: /);
   await startUpstream(ports[1]!, 'B');
-  assert.ok(await eventually(async () => (await whoami()) === 'B', 5_000), 'B is used again after its down time');
+  await eventually(async () => (await whoami()) === 'B', { what: 'B is used again after its down time', timeoutMs: 5_000 });
 });
 
 test('a 200 MiB upload reaches the upstream byte-exact while the worker\'s memory stays flat', async () => {
@@ -327,18 +320,20 @@ test('an upstream that never answers gets 504 after the response timeout, a refu
   assert.equal(refused.status, 502);
   assert.match(refused.body, /502/);
   await portico.waitFor(/WARN .*proxy \/dead\/: GET \/dead\/anything: .*ECONNREFUSED.* \(502\)/, 5_000);
-  assert.ok(await eventually(async () => (await openDescriptors(worker!)) <= before, 5_000), `descriptors: ${before} before, ${await openDescriptors(worker!)} after`);
+  await eventually(async () => assert.ok((await openDescriptors(worker!)) <= before, `${await openDescriptors(worker!)} open`), { what: `the worker's descriptors back to ${before}`, timeoutMs: 5_000 });
 });
 
 test('the access log names the upstream and its time for proxied requests, - for files', async () => {
   await get('/api/whoami');
   await get('/');
   // The log is flushed each second: the lines are there once a later line is.
-  assert.ok(
-    await eventually(async () => {
+  await eventually(
+    async () => {
       const files = await readdir(join(box.dir, 'logs')).catch(() => []);
       const text = files.length ? await readFile(join(box.dir, 'logs', files[0]!), 'utf8') : '';
-      return /^GET \/api\/whoami 200 127\.0\.0\.1:\d+ \d+$/m.test(text) && /^GET \/ 200 - -$/m.test(text);
-    }, 5_000),
+      assert.match(text, /^GET \/api\/whoami 200 127\.0\.0\.1:\d+ \d+$/m);
+      assert.match(text, /^GET \/ 200 - -$/m);
+    },
+    { what: 'both lines in the access log', timeoutMs: 5_000 },
   );
 });

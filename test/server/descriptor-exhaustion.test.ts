@@ -8,7 +8,8 @@ import { httpRequest } from '../support/http-request.js';
 import type { PorticoProcess } from '../support/portico-process.js';
 import { FLAG, FRAME, frame, getRequestBlock, PREFACE, readFrames, ERROR_CODE, rstStream } from '../support/http2-frames.js';
 import { residentBytes } from '../support/process-memory.js';
-import { cpuSeconds, eventually, openDescriptors } from '../support/process-stats.js';
+import { eventually } from '../support/eventually.js';
+import { cpuSeconds, openDescriptors } from '../support/process-stats.js';
 import { anyPortArgs } from '../support/sandbox.js';
 import { useTestServers } from '../support/test-servers.js';
 import { probe } from '../support/tls-probe.js';
@@ -64,7 +65,7 @@ test('1,100 connections that never finish a TLS handshake: others are served, an
   // The handshake timeout (1 s) ends them all: the server closes every one, whatever they do.
   await Promise.all(closedByServer);
   for (const socket of sockets) socket.destroy();
-  assert.ok(await eventually(async () => (await openDescriptors(worker)) <= baseline, 10_000), `descriptors back to ${baseline}, not ${await openDescriptors(worker)}`);
+  await descriptorsBack(worker, baseline);
   assert.ok(await bystanderIsServed(), 'served after the flood');
 });
 
@@ -95,10 +96,14 @@ test('HTTP/2 rapid reset (3,000 × HEADERS + RST_STREAM): the attacker is cut of
   if (goaways.includes(ERROR_CODE.ENHANCE_YOUR_CALM)) assert.match(portico.stderr, /reset more than \d+ streams in 10 s \(rapid reset\)/);
   else {
     assert.ok(goaways.includes(ERROR_CODE.INTERNAL_ERROR), `a GOAWAY ENHANCE_YOUR_CALM or INTERNAL_ERROR among ${JSON.stringify(goaways)}`);
-    assert.ok(await eventually(async () => /WARN .*HTTP\/2 client 127\.0\.0\.1 broke the protocol \(nghttp2: /.test(portico.stderr), 5_000), portico.stderr.slice(-600));
+    await eventually(() => assert.match(portico.stderr, /WARN .*HTTP\/2 client 127\.0\.0\.1 broke the protocol \(nghttp2: /, portico.stderr.slice(-600)), { what: 'the protocol error logged', timeoutMs: 5_000 });
   }
-  assert.ok(await eventually(async () => (await openDescriptors(worker)) <= baseline, 10_000), `descriptors back to ${baseline}, not ${await openDescriptors(worker)}`);
+  await descriptorsBack(worker, baseline);
   assert.ok((await cpuSeconds(worker)) - cpuBefore < 10, 'under ten CPU seconds');
   assert.ok((await residentBytes(worker)) - rssBefore < 100 * 2 ** 20, 'RSS grew by less than 100 MiB');
   assert.ok(await bystanderIsServed(), 'another client is served');
 });
+
+async function descriptorsBack(worker: number, baseline: number): Promise<void> {
+  await eventually(async () => assert.ok((await openDescriptors(worker)) <= baseline, `${await openDescriptors(worker)} open`), { what: `the worker's descriptors back to ${baseline}`, timeoutMs: 10_000 });
+}

@@ -5,7 +5,8 @@ import { connect as connectTcp, type Socket } from 'node:net';
 import { before, test } from 'node:test';
 import { connect as connectTls, type TLSSocket } from 'node:tls';
 import type { PorticoProcess } from '../support/portico-process.js';
-import { eventually, openDescriptors } from '../support/process-stats.js';
+import { eventually } from '../support/eventually.js';
+import { openDescriptors } from '../support/process-stats.js';
 import { anyPortArgs } from '../support/sandbox.js';
 import { useTestServers } from '../support/test-servers.js';
 import { probe } from '../support/tls-probe.js';
@@ -84,7 +85,8 @@ function bystanders(server: Server): { stop(): Promise<string[]> } {
     let rounds = 0;
     while (!stopping || rounds === 0) {
       const started = Date.now();
-      if (!(await eventually(() => servedFrom(server, address), RECOVERY_MS, 200))) failures.push(`${address} was not served within ${Date.now() - started} ms (round ${rounds + 1})`);
+      const served = await eventually(() => servedFrom(server, address), { what: `${address} served`, timeoutMs: RECOVERY_MS }).then(() => true, () => false);
+      if (!served) failures.push(`${address} was not served within ${Date.now() - started} ms (round ${rounds + 1})`);
       rounds += 1;
     }
   });
@@ -133,8 +135,10 @@ function silentClients(server: Server, address: string, count: number, tls: bool
  * `slack` for the bystanders' own connections (one at a time from each address).
  */
 async function descriptorsComeBack(server: Server, baseline: number, what: string, timeoutMs = RECOVERY_MS, slack = 0): Promise<void> {
-  const back = await eventually(async () => (await openDescriptors(server.worker)) <= baseline + slack, timeoutMs);
-  assert.ok(back, `${what}: the worker's descriptors back to ${baseline}${slack ? ` (+${slack} for the bystanders)` : ''} within ${timeoutMs} ms, not ${await openDescriptors(server.worker)} (${await closeWait(server.httpsPort)} + ${await closeWait(server.httpPort)} in CLOSE-WAIT)`);
+  await eventually(async () => {
+    const open = await openDescriptors(server.worker);
+    assert.ok(open <= baseline + slack, `${open} open (${await closeWait(server.httpsPort)} + ${await closeWait(server.httpPort)} in CLOSE-WAIT)`);
+  }, { what: `${what}: the worker's descriptors back to ${baseline}${slack ? ` (+${slack} for the bystanders)` : ''}`, timeoutMs });
 }
 
 for (const tls of [true, false]) {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { connect, type TLSSocket } from 'node:tls';
+import { eventually } from '../support/eventually.js';
 import { fetchRootCa } from '../support/root-ca.js';
 import { serveArgs } from '../support/sandbox.js';
 import { useTestServers } from '../support/test-servers.js';
@@ -39,12 +40,14 @@ test('a TLS session resumes on a different worker process: ticket keys come from
   process.kill(portico.workerPids()[0]!, 'SIGKILL');
   await portico.waitFor(/worker 0 started \(pid \d+\)[\s\S]*worker 0 started \(pid \d+\)/);
   // With a single worker the port refuses connections until the replacement listens.
-  const deadline = Date.now() + 10_000;
-  let again = await connectOnce(httpsPort, pem, first.session).catch((error: NodeJS.ErrnoException) => error);
-  while (again instanceof Error && again.code === 'ECONNREFUSED' && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    again = await connectOnce(httpsPort, pem, first.session).catch((error: NodeJS.ErrnoException) => error);
-  }
+  const again = await eventually(
+    () =>
+      connectOnce(httpsPort, pem, first.session).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ECONNREFUSED') return error;
+        throw error;
+      }),
+    { what: 'the replacement worker accepts connections', timeoutMs: 10_000 },
+  );
   if (again instanceof Error) throw again;
   assert.equal(again.reused, true, 'resumes on the replacement worker');
 });

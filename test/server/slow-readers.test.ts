@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { httpRequest } from '../support/http-request.js';
 import { residentBytes } from '../support/process-memory.js';
-import { eventually, openDescriptors } from '../support/process-stats.js';
+import { eventually } from '../support/eventually.js';
+import { openDescriptors } from '../support/process-stats.js';
 import { anyPortArgs } from '../support/sandbox.js';
 import { useTestServers } from '../support/test-servers.js';
 
@@ -61,7 +62,7 @@ test('twenty HTTP/1.1 clients that stop reading are dropped after the send timeo
   assert.equal((await httpRequest(httpPort, '/', { headers: { host: 'x' } })).status, 200, 'another client is served');
   // The worker lets go of them (its side closes; the kernel keeps the unsent bytes for a client
   // that never reads them): its descriptors come back while the clients are still paused.
-  assert.ok(await eventually(async () => (await openDescriptors(worker)) <= baseline, 20_000), `descriptors back to ${baseline}, not ${await openDescriptors(worker)}`);
+  await eventually(async () => assert.ok((await openDescriptors(worker)) <= baseline, `${await openDescriptors(worker)} open`), { what: `the worker's descriptors back to ${baseline}`, timeoutMs: 20_000 });
   // With backpressure a stalled client costs the worker about two 512 KiB reads and a socket
   // buffer (20 × 1.5 MiB), plus garbage not yet collected: 40-60 MiB measured on Node 20 and 24.
   // Without it the worker would read on into memory: 128 MiB for any one of them.

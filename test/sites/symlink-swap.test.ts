@@ -4,6 +4,7 @@ import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import { eventually } from '../support/eventually.js';
 import { PorticoProcess } from '../support/portico-process.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
 
@@ -58,8 +59,10 @@ test('a root symlink switched to a new release is followed within a second, each
     const releases = new Set(reply.body.split('\n').filter(Boolean));
     if (releases.size !== 1) return void problems.push(`${path}: a mix of ${[...releases].join(' and ')}`);
     seen.push([...releases][0]!);
+    if (switchedAt > 0 && seen.at(-1) === 'release 2') followedAt ??= Date.now();
   };
   let switchedAt = 0;
+  let followedAt: number | undefined;
   let stop = false;
   const client = (async () => {
     while (!stop) {
@@ -68,19 +71,14 @@ test('a root symlink switched to a new release is followed within a second, each
     }
   })();
   try {
-    for (;;) {
-      if (seen.length >= 10) break;
-      await delay(20);
-    }
+    await eventually(() => seen.length >= 10, { what: 'ten answers from release 1' });
     // The atomic switch: a new link renamed over the old one.
     await symlink(join(box.dir, 'releases', '2'), join(box.dir, 'next'));
     await rename(join(box.dir, 'next'), join(box.dir, 'current'));
     switchedAt = Date.now();
-    const deadline = switchedAt + 5_000;
-    while (seen[seen.length - 1] !== 'release 2' && Date.now() < deadline) await delay(20);
-    const followedAfter = Date.now() - switchedAt;
+    const followedAfter = (await eventually(() => followedAt ?? false, { what: 'release 2 served after the switch', timeoutMs: 5_000 })) - switchedAt;
     const before = seen.length;
-    while (seen.length < before + 10) await delay(20);
+    await eventually(() => seen.length >= before + 10, { what: 'ten more answers' });
     assert.ok(followedAfter < 1_500, `the new release was served ${followedAfter} ms after the switch`);
   } finally {
     stop = true;

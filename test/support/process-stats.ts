@@ -19,17 +19,3 @@ export async function cpuSeconds(pid: number): Promise<number> {
   // Fields 14 and 15 of stat (utime, stime), counted from after the command name, in clock ticks.
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
-
-/**
- * Polls a condition until it holds or the deadline passes; resolves with whether it held. For
- * state another process changes on its own schedule (descriptors closing), where there is no
- * event to wait on.
- */
-export async function eventually(condition: () => Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition()) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}

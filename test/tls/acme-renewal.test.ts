@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { startPebble } from '../support/pebble.js';
 import { PorticoProcess } from '../support/portico-process.js';
-import { eventually } from '../support/process-stats.js';
+import { eventually } from '../support/eventually.js';
 import { createSandbox } from '../support/sandbox.js';
 import { probe } from '../support/tls-probe.js';
 
@@ -29,7 +29,7 @@ test('ACME renewal: past two thirds of its lifetime the certificate is ordered a
     await portico.waitFor(/ACME certificate ready for renew\.example\.test/, 60_000);
     const root = await pebble.root();
     const served = async (): Promise<string | undefined> => (await probe({ port: pebble.httpsPort, servername: 'renew.example.test', ca: root }).catch(() => undefined))?.cert.fingerprint256;
-    assert.ok(await eventually(async () => (await served()) !== undefined, 5_000));
+    await eventually(async () => (await served()) !== undefined, { what: 'the ACME certificate served', timeoutMs: 5_000 });
     const first = (await probe({ port: pebble.httpsPort, servername: 'renew.example.test', ca: root })).cert;
     const orders = pebble.orders();
 
@@ -43,7 +43,7 @@ test('ACME renewal: past two thirds of its lifetime the certificate is ordered a
     // it says so and waits an hour instead of ordering again and again.
     await portico.waitFor(/WARN .*the certificate just obtained for renew\.example\.test is already due for renewal .*is this machine's clock right\?\); the next renewal is in 60 min/, 30_000);
     assert.equal(pebble.orders() - orders, 1, 'one order for the renewal');
-    assert.ok(await eventually(async () => { const now = await served(); return now !== undefined && now !== first.fingerprint256; }, 5_000), 'the renewed certificate is served');
+    await eventually(async () => { const now = await served(); return now !== undefined && now !== first.fingerprint256; }, { what: 'the renewed certificate is served', timeoutMs: 5_000 });
     assert.equal(pebble.orders() - orders, 1, 'still one');
   } finally {
     await portico?.stop();

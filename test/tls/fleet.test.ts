@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 import { startPebble, type Pebble } from '../support/pebble.js';
 import { PorticoProcess, runPortico } from '../support/portico-process.js';
-import { eventually } from '../support/process-stats.js';
+import { eventually } from '../support/eventually.js';
 import { startRedis, type RedisServer } from '../support/redis-server.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
 import { probe } from '../support/tls-probe.js';
@@ -82,17 +82,15 @@ function start(file: string, fault?: string): PorticoProcess {
  */
 async function servedBy(n: number, host: string): Promise<string> {
   const ca = await pebble.root();
-  for (const deadline = Date.now() + 5_000; ; ) {
-    try {
+  return eventually(
+    async () => {
       const reply = await probe({ host: `127.0.0.${n}`, port: pebble.httpsPort, servername: host, ca });
       assert.equal(reply.status, 200);
       assert.equal(reply.body, 'one fleet\n');
       return reply.cert.fingerprint256;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+    },
+    { what: `instance ${n} serves ${host}`, timeoutMs: 5_000 },
+  );
 }
 
 test('fleet: three instances started at once order the certificate exactly once, and all three serve it; cert renew on one renews it for all', async () => {
@@ -119,7 +117,7 @@ test('fleet: three instances started at once order the certificate exactly once,
   assert.equal(pebble.orders() - ordersBefore, 2);
   for (const portico of instances) await portico.waitFor(new RegExp(`publishing certificate \\S+ \\(sha256 ${fingerprint}\\)`), 10_000);
   // The primary logs before its message reaches its workers: served a moment later.
-  assert.ok(await eventually(async () => (await Promise.all([1, 2, 3].map((n) => servedBy(n, host)))).every((served) => served === fingerprint), 5_000), 'every instance serves the renewed certificate');
+  await eventually(async () => (await Promise.all([1, 2, 3].map((n) => servedBy(n, host)))).every((served) => served === fingerprint), { what: 'every instance serves the renewed certificate', timeoutMs: 5_000 });
   await Promise.all(instances.map((portico) => portico.stop()));
 });
 

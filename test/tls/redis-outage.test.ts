@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { PorticoProcess } from '../support/portico-process.js';
-import { eventually } from '../support/process-stats.js';
+import { eventually } from '../support/eventually.js';
 import { startRedis, type RedisServer } from '../support/redis-server.js';
 import { createSandbox, freePort, type Sandbox } from '../support/sandbox.js';
 import { probe } from '../support/tls-probe.js';
@@ -54,7 +54,7 @@ test('Redis lost while serving: the site keeps serving its certificate, a WARN s
     await portico.waitFor(/connected to Redis at redis:\/\/127\.0\.0\.1:\d+\/0 again/, 10_000);
     const [, renewed] = await portico.waitFor(/publishing certificate \S+ \(sha256 (\S+)\)[\s\S]*publishing certificate \S+ \(sha256 (\S+)\)/, 20_000).then((match) => [match[1], match[2]]);
     // The primary logs before its message reaches the worker: the new one is served a moment later.
-    assert.ok(await eventually(async () => (await probe({ port, servername: 'localhost' })).cert.fingerprint256 === renewed, 5_000), 'the renewed certificate is served');
+    await eventually(async () => (await probe({ port, servername: 'localhost' })).cert.fingerprint256 === renewed, { what: 'the renewed certificate is served', timeoutMs: 5_000 });
     const after = await probe({ port, servername: 'localhost' });
     assert.notEqual(renewed, first.cert.fingerprint256);
     assert.equal(after.cert.issuer, first.cert.issuer, 'the same root CA, kept in Redis across its restart');

@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { PorticoError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/log/logger.js';
 import { FileLock } from '../../../src/tls/storage/file-lock.js';
+import { eventually } from '../../support/eventually.js';
 
 const log = createLogger('test', 'error');
 const options = { staleMs: 2_000, refreshMs: 100, timeoutMs: 10_000, log };
@@ -67,14 +68,7 @@ test('FileLock refreshes the lock while held, so a long holder is not taken for 
   const path = join(dir, 'long.lock');
   const lock = await FileLock.acquire(path, options);
   const first = (await stat(path)).mtimeMs;
-  await new Promise<void>((resolve) => {
-    const poll = setInterval(async () => {
-      if ((await stat(path)).mtimeMs > first) {
-        clearInterval(poll);
-        resolve();
-      }
-    }, 20);
-  });
+  await eventually(async () => (await stat(path)).mtimeMs > first, { what: 'the lock file refreshed' });
   await lock.release();
 });
 
