@@ -10,7 +10,7 @@ import { readPassphrase } from '../tls/passphrase.js';
 import { readCaBundle } from './ca-bundle.js';
 import { checkFolder } from './folder-check.js';
 import { readHtpasswd } from './htpasswd.js';
-import { codeOf, type Report } from './problem.js';
+import { codeOf, renderPath, type Report } from './problem.js';
 import { describeReadError, FILE_LIMITS, readNamedFile } from './named-file.js';
 import type { SiteRulesInput } from './site-rules-config.js';
 import { findKind } from '../routes/registry.js';
@@ -85,7 +85,7 @@ async function planRoutes(routes: readonly RoutePlan[], at: string, base: string
         fail(place, `is not a kind of handler`, 'ERR_CONFIG_INVALID');
         continue;
       }
-      const report = (key: readonly (string | number)[], problem: string, code: ErrorCode = 'ERR_CONFIG_INVALID'): void => fail(`${place}${key.map((part) => (typeof part === 'number' ? `[${part}]` : `.${part}`)).join('')}`, problem, code);
+      const report = (key: readonly (string | number)[], problem: string, code: ErrorCode = 'ERR_CONFIG_INVALID'): void => fail(renderPath([place, ...key]), problem, code);
       handle.push({ kind: entry.kind, config: kind.plan === undefined ? entry.config : await kind.plan(entry.config, { base, report }) });
     }
     planned.push({ ...route, handle });

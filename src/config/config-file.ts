@@ -13,7 +13,7 @@ import { type ConfigFile, configSchema, type SiteConfig } from './config-schema.
 import { offersGroup } from '../tls/key-exchange-groups.js';
 import { DEFAULT_LIMITS, DEFAULTS, defaultMs, defaultStateDir, MINIMUM_MS } from './defaults.js';
 import type { Binding, Limits, MatchPlan, Plan, RoutePlan } from './plan.js';
-import { PlanError, type Problem } from './problem.js';
+import { PlanError, type Problem, renderPath } from './problem.js';
 import { parseSiteRules } from './site-rules-config.js';
 import { type Parsed, parseAddressRange, parseBindAddress, parseDurationOption, parseHeaderValue, parseHostName, parseSize } from './values.js';
 
@@ -369,12 +369,6 @@ function aliasExpansion(doc: Document): number | undefined {
   return found;
 }
 
-/** `sites[1].hosts[0]`, as problems name a place. */
-export function renderPath(path: readonly PropertyKey[]): string {
-  let text = '';
-  for (const step of path) text += typeof step === 'number' ? `[${step}]` : text === '' ? String(step) : `.${String(step)}`;
-  return text;
-}
 
 function parsePath(text: string): Path {
   const path: (string | number)[] = [];

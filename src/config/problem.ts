@@ -40,3 +40,10 @@ export type Report = (path: string, problem: string, code: ErrorCode) => void;
 export function codeOf(error: unknown, fallback: ErrorCode): ErrorCode {
   return isPorticoError(error) ? error.code : fallback;
 }
+
+/** `sites[1].hosts[0]`, as problems name a place. */
+export function renderPath(path: readonly PropertyKey[]): string {
+  let text = '';
+  for (const step of path) text += typeof step === 'number' ? `[${step}]` : text === '' ? String(step) : `.${String(step)}`;
+  return text;
+}

@@ -1,7 +1,7 @@
 import type { BlockList } from 'node:net';
 import type { MatchPlan } from '../config/plan.js';
 import { decodedPath, type Exchange } from '../http/exchange.js';
-import { compileRule, rulePaths } from '../http/rules/path-pattern.js';
+import { compileRule, rulePaths, underPrefix } from '../http/rules/path-pattern.js';
 import { addressList, clientAddress, isTrusted } from '../http/client-address.js';
 
 /** Whether a route takes an exchange. Pure, and asked before the body is read. */
@@ -27,7 +27,7 @@ export function compileMatcher(match: MatchPlan, trusted: BlockList | undefined,
     const prefix = match.prefix;
     tests.push((exchange) => {
       const path = decodedPath(exchange);
-      return path !== undefined && (path.startsWith(prefix) || `${path}/` === prefix);
+      return path !== undefined && underPrefix(path, prefix);
     });
   }
   if (match.path !== undefined) {

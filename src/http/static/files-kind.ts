@@ -5,7 +5,7 @@ import { path } from '../../config/schema-values.js';
 import { handlerKind, type NamedRoute } from '../../routes/kind.js';
 import type { Exchange } from '../exchange.js';
 import { createStaticHandler } from './static-handler.js';
-import { createSiteFilesHandler } from './site-files.js';
+import { createSiteFilesHandler, fallbackRoute, servesFiles } from './site-files.js';
 
 const schema = z.strictObject({
   root: path.optional().meta({ description: 'the folder to serve (default: the site’s root, with its vdirs and tryFiles)' }),
@@ -31,16 +31,16 @@ export const filesKind = handlerKind<FilesConfig>({
   },
   async compile(config, context) {
     const { site } = context;
-    if (config.root === undefined && config.browse === undefined) return { handler: await createSiteFilesHandler(site, context.caches, context.log, context.named), readsBody: namedReadsBody(site.rules.tryFiles, context.named) };
-    if (config.root === undefined) return { handler: await createSiteFilesHandler({ ...site, browse: config.browse ?? site.browse }, context.caches, context.log, context.named) };
+    if (config.root === undefined) {
+      const own = config.browse === undefined ? site : { ...site, browse: config.browse };
+      return { handler: await createSiteFilesHandler(own, context.caches, context.log, context.named), readsBody: fallbackReadsBody(fallbackRoute(site.rules.tryFiles), context.named) };
+    }
     return { handler: await createStaticHandler(config.root, { browse: config.browse ?? site.browse, cacheControl: site.cacheControl, followSymlinks: site.rules.symlinks === 'follow' }, context.caches, context.log) };
   },
 });
 
 /** A tryFiles that ends in `@name` hands other methods' bodies on to that route: they are read as it reads them. */
-function namedReadsBody(tryFiles: readonly string[] | undefined, named: (name: string) => NamedRoute | undefined): ((exchange: Exchange) => boolean) | undefined {
-  const last = tryFiles?.at(-1);
-  if (last === undefined || !last.startsWith('@')) return undefined;
-  const name = last.slice(1);
-  return (exchange) => exchange.method !== 'GET' && exchange.method !== 'HEAD' && (named(name)?.readsBody(exchange) ?? false);
+function fallbackReadsBody(name: string | undefined, named: (name: string) => NamedRoute | undefined): ((exchange: Exchange) => boolean) | undefined {
+  if (name === undefined) return undefined;
+  return (exchange) => !servesFiles(exchange.method) && (named(name)?.readsBody(exchange) ?? false);
 }

@@ -41,12 +41,10 @@ export function createMountedFiles(site: SitePlan, caches: StaticCaches, log: Lo
  * and HEAD, which files do not serve, goes there directly.
  */
 function tryFiles(files: Handler, candidates: readonly string[], named: (name: string) => NamedRoute | undefined): Handler {
-  // A route named last (`@app`) takes what no file answers, and every method files do not serve.
-  const last = candidates.at(-1);
-  const fallback = last?.startsWith('@') ? last.slice(1) : undefined;
+  const fallback = fallbackRoute(candidates);
   const handOver = (exchange: Exchange): Outcome => named(fallback!)?.next(exchange) ?? errorPage(404, exchange.method === 'HEAD');
   return (exchange, next) => {
-    if (fallback !== undefined && exchange.method !== 'GET' && exchange.method !== 'HEAD') return handOver(exchange);
+    if (fallback !== undefined && !servesFiles(exchange.method)) return handOver(exchange);
     const attempt = (index: number): Outcome => {
       const entry = candidates[index];
       if (entry === undefined || entry === '=404') return errorPage(404, exchange.method === 'HEAD');
@@ -64,6 +62,17 @@ function tryFiles(files: Handler, candidates: readonly string[], named: (name: s
     };
     return attempt(0);
   };
+}
+
+/** The route a tryFiles list ends in (`@app` → `app`): it takes what no file answers, and every method files do not serve. */
+export function fallbackRoute(candidates: readonly string[] | undefined): string | undefined {
+  const last = candidates?.at(-1);
+  return last?.startsWith('@') ? last.slice(1) : undefined;
+}
+
+/** Whether files answer this method at all (GET and HEAD; anything else is a tryFiles fallback's). */
+export function servesFiles(method: string): boolean {
+  return method === 'GET' || method === 'HEAD';
 }
 
 function looksLikePage(exchange: Exchange): boolean {
