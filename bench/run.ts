@@ -15,20 +15,43 @@ import { h2load, type LoadResult, wrk } from './load-tools.js';
 import { slowClient } from './slow-client.js';
 import { PEERS, peersInstalled, type RunningServer, runtimePath, SERVER_NAMES, type ServerName, speaksHttp2, startPorticoSites, startServer, startUpstream, treeResidentBytes, useReference, useRuntime, WORKERS, waitUntilServing } from './servers.js';
 
-const { values } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    rounds: { type: 'string' },
-    seconds: { type: 'string' },
-    only: { type: 'string' },
-    /** Another commit of Portico, built in a temporary worktree and run side by side as `ref`. */
-    compare: { type: 'string' },
-    /** Which of nginx, caddy, node, http-server, serve, portico to run (default: all). */
-    servers: { type: 'string' },
-    /** Another Node runtime for Portico, the bare Node cluster and the npm peers (e.g. Node 24 from `npx -y node@24 -p process.execPath`). */
-    node: { type: 'string' },
-  },
-});
+const USAGE = `usage: bench/run [--quick] [--rounds N] [--seconds S] [--only WORKLOAD,...] [--servers NAME,...] [--compare REF] [--node PATH]
+  --quick            1-second rounds (a smoke run, not a measurement)
+  --rounds N         rounds per workload, median reported (default 3)
+  --seconds S        seconds per round (default 5)
+  --only IDS         workloads to run, by id: 1 2 3 4 4m 4r 5 6a 6b 2s 2L p1 p2 7 8a 8b
+  --servers NAMES    of nginx, caddy, node, http-server, serve, portico (default: all; portico always)
+  --compare REF      also run Portico built from REF (a commit) as \`ref\`, and print portico/ref ratios
+  --node PATH        another Node runtime for Portico, the bare Node cluster and the npm peers
+See docs/performance.md.`;
+
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: {
+        help: { type: 'boolean', short: 'h', default: false },
+        quick: { type: 'boolean', default: false },
+        rounds: { type: 'string' },
+        seconds: { type: 'string' },
+        only: { type: 'string' },
+        /** Another commit of Portico, built in a temporary worktree and run side by side as `ref`. */
+        compare: { type: 'string' },
+        /** Which of nginx, caddy, node, http-server, serve, portico to run (default: all). */
+        servers: { type: 'string' },
+        /** Another Node runtime for Portico, the bare Node cluster and the npm peers (e.g. Node 24 from `npx -y node@24 -p process.execPath`). */
+        node: { type: 'string' },
+      },
+    });
+  } catch (error) {
+    console.error(`bench/run: ${(error as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+const { values } = parseOptions();
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 if (values.node) useRuntime(values.node);
 const chosen = values.servers ? values.servers.split(',').filter((name): name is ServerName => (SERVER_NAMES as readonly string[]).includes(name)) : [...SERVER_NAMES];
 if (!chosen.includes('portico')) chosen.push('portico');
