@@ -41,8 +41,8 @@ export interface CertificateSources {
   obtainOnDemand(site: string, name: string): Promise<{ readonly bundle: TlsBundle } | { readonly refused: string }>;
   /** The source serving that certificate, if any. */
   sourceOf(fingerprint256: string): Pick<CertificateSource, 'renewNow'> | undefined;
-  /** Renews a certificate now; ERR_UNKNOWN_CERTIFICATE or ERR_CERTIFICATE_NOT_RENEWABLE. */
-  renew(id: string, reason: string): void;
+  /** Renews a certificate now (an internal one: a new leaf, published); ERR_UNKNOWN_CERTIFICATE or ERR_CERTIFICATE_NOT_RENEWABLE. */
+  renew(id: string, reason: string): Promise<CertificateStatus>;
   /** Every bundle a worker serves now: what a new worker is sent. */
   bundles(): TlsBundle[];
   status(): CertificateStatus[];
@@ -257,12 +257,18 @@ export class CertificateService implements CertificateSources {
     return undefined;
   }
 
-  renew(id: string, reason: string): void {
+  async renew(id: string, reason: string): Promise<CertificateStatus> {
     const source = this.sources.get(id);
     const wanted = this.planned.find((certificate) => certificate.id === id);
     if (source === undefined) throw new PorticoError('ERR_UNKNOWN_CERTIFICATE', `no certificate has the id ${JSON.stringify(id)}; the running ones are: ${[...this.sources.keys()].join(', ') || 'none'}`);
-    if (wanted?.source === 'files' || source instanceof FileCertificate) throw new PorticoError('ERR_CERTIFICATE_NOT_RENEWABLE', `certificate ${id} comes from ${wanted?.source === 'files' ? wanted.certFile : 'files'}: replace the files and reload instead`);
-    source.renewNow(reason);
+    if (source instanceof FileCertificate) throw new PorticoError('ERR_CERTIFICATE_NOT_RENEWABLE', `certificate ${id} comes from ${wanted?.source === 'files' ? wanted.certFile : 'files'}: replace the files and reload instead`);
+    this.log.info(`renewing certificate ${id} now: ${reason}`);
+    if (source instanceof Keyring) {
+      // A new leaf under the certificate's lock, stored; taking it from the store publishes it.
+      await source.renewStored();
+      await source.refresh();
+    } else source.renewNow(reason);
+    return this.status().find((certificate) => certificate.id === id)!;
   }
 
   bundles(): TlsBundle[] {

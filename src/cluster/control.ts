@@ -61,9 +61,13 @@ export class Control {
     return this.reloader.reload();
   }
 
-  /** Renews a certificate source now: ERR_UNKNOWN_CERTIFICATE, or ERR_CERTIFICATE_NOT_RENEWABLE for a site's own files. */
-  renew(id: string, by = 'control'): void {
-    this.certificates.renew(id, `renewal asked for by ${by}`);
+  /**
+   * Renews a certificate source now and resolves with the certificate it serves then (an internal
+   * one: a new leaf, already sent to every worker). ERR_UNKNOWN_CERTIFICATE for an id the running
+   * configuration does not have; ERR_CERTIFICATE_NOT_RENEWABLE for a site's own files.
+   */
+  renew(id: string, by = 'control'): Promise<CertificateStatus> {
+    return this.certificates.renew(id, `asked for by ${by}`);
   }
 
   /** Every live worker's exchange counters, asked over IPC, summed. */
