@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Primary } from '../../src/cluster/primary.js';
@@ -9,7 +10,7 @@ import { eventually } from '../support/eventually.js';
 import { httpRequest } from '../support/http-request.js';
 import { recordingLogger } from '../support/in-process.js';
 import { PorticoProcess, runPortico } from '../support/portico-process.js';
-import { fetchRootCa } from '../support/root-ca.js';
+import { chainsTo, fetchRootCa } from '../support/root-ca.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
 import { writeSites } from '../support/sites.js';
 import { probe } from '../support/tls-probe.js';
@@ -151,5 +152,35 @@ test('SIGHUP and `portico reload` both reach Control.reload', async () => {
     }
   } finally {
     await box2.remove();
+  }
+});
+
+test('on-demand TLS by the internal CA: a worker asks the primary over the request layer; an approved name is served, a refused one alerted', async () => {
+  const box3 = await createSandbox();
+  const ask = createServer((request, response) => {
+    const domain = new URL(request.url ?? '/', 'http://ask').searchParams.get('domain') ?? '';
+    response.writeHead(domain.startsWith('ok-') ? 200 : 403).end();
+  });
+  await new Promise<void>((resolve) => ask.listen(0, '127.0.0.1', resolve));
+  try {
+    const file = join(box3.dir, 'portico.yaml');
+    const askPort = (ask.address() as { port: number }).port;
+    await writeFile(file, `https: 0\nbind: 127.0.0.1\nworkers: 2\nstate: ${box3.state}\nsites:\n  - name: customers\n    hosts: ["*"]\n    root: ${box3.site}\n    tls: { onDemand: { ask: "http://127.0.0.1:${askPort}/allowed" } }\n`);
+    const portico = PorticoProcess.serve(['--config', file]);
+    try {
+      await portico.waitFor(/^ready:/m, 60_000);
+      const httpsPort = await portico.port('https');
+      // The root CA is born with the first certificate asked for.
+      const served = await probe({ port: httpsPort, servername: 'ok-one.customer.test' });
+      assert.equal(served.status, 200);
+      assert.ok(served.cert.checkHost('ok-one.customer.test'));
+      assert.ok(chainsTo(served.cert, (await fetchRootCa(box3.state)).cert));
+      await assert.rejects(probe({ port: httpsPort, servername: 'evil.customer.test' }));
+    } finally {
+      await portico.stop();
+    }
+  } finally {
+    ask.close();
+    await box3.remove();
   }
 });
