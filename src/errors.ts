@@ -31,6 +31,10 @@ export const ERROR_CODES = {
   ERR_LOG_DIR: 'an access log folder cannot be created or written',
   ERR_NOT_RUNNING: 'no running Portico was found for this config file',
   ERR_CERTIFICATE_INSTALL: 'portico cert install refused a certificate (wrong key, not valid now, a host missing, a chain that does not verify)',
+  ERR_IPC_TIMEOUT: 'a worker or the primary did not answer a request over IPC in time',
+  ERR_IPC_GONE: 'the process a request over IPC was sent to exited before it answered',
+  ERR_UNKNOWN_CERTIFICATE: 'no certificate of the running configuration has that id',
+  ERR_CERTIFICATE_NOT_RENEWABLE: 'a certificate from a site\'s own files cannot be renewed by Portico',
   ERR_TRUST_STORE: 'the root CA could not be added to (or removed from) a trust store',
 } as const;
 

@@ -5,7 +5,7 @@ import { errorPage } from '../http/error-page.js';
 import { type ExchangeCounts, ExchangeObserver } from '../http/exchange-observer.js';
 import type { Handler } from '../http/handler.js';
 import { bytesResponse } from '../http/response.js';
-import { FailureLimit } from '../http/rules/failure-limit.js';
+import { FailureLimit } from '../limits/failure-limit.js';
 import { createStaticCaches, type StaticCaches } from '../http/static/static-handler.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { CertificateTable } from '../server/certificate-table.js';
@@ -13,7 +13,8 @@ import { Endpoint } from '../server/endpoint.js';
 import { AccessLogs } from '../sites/access-logs.js';
 import { buildSites } from '../sites/site-pipelines.js';
 import type { SiteRouter } from '../sites/site-router.js';
-import { parsePrimaryMessage, type WorkerMessage } from './messages.js';
+import { IpcRequests } from './ipc-requests.js';
+import { parsePrimaryMessage, type PrimaryRequest, WORKER_REQUESTS, type WorkerMessage } from './messages.js';
 
 /**
  * A worker serves; it owns no key material. It receives its plan and finished TLS bundles from
@@ -53,13 +54,11 @@ class Worker {
   private readonly observer = new ExchangeObserver();
   /** Whether the current sites need ACME challenges answered (then unknown ones are looked up in the store). */
   private answersAcme = false;
-  /** Challenge look-ups waiting for the primary: id → what to do with its answer. */
-  private readonly lookups = new Map<number, (value: string | undefined) => void>();
-  private nextLookup = 0;
+  /** Questions to the primary waiting for its reply: challenge look-ups, on-demand certificates. */
+  private readonly requests: IpcRequests;
   /** On-demand certificates being obtained (name → the wait), and names refused lately (name → until when). */
   private readonly onDemandWaits = new Map<string, Promise<void>>();
   private readonly onDemandRefused = new Map<string, number>();
-  private readonly onDemandReplies = new Map<number, (ok: boolean) => void>();
   private readonly signInFailures = new FailureLimit((address) => send({ type: 'auth-failed', address }));
   private router: SiteRouter | undefined;
   /** Reconfigurations apply in the order they were sent. */
@@ -69,6 +68,7 @@ class Worker {
     private readonly slot: number,
     private readonly log: Logger,
   ) {
+    this.requests = new IpcRequests(log, 'the primary');
     this.certificates = new CertificateTable(log, (bundle) => send({ type: 'certificate-expired', fingerprint256: bundle.fingerprint256 }));
     this.accessLogs = new AccessLogs(log);
     this.caches = createStaticCaches(log);
@@ -85,11 +85,12 @@ class Worker {
   }
 
   receive(raw: unknown): void {
-    const message = parsePrimaryMessage(raw);
-    if (message === undefined) {
-      this.log.warn('ignored a malformed message from the primary');
+    const parsed = parsePrimaryMessage(raw);
+    if ('problem' in parsed) {
+      this.log.warn(`ignored a malformed message from the primary: ${parsed.problem}`);
       return;
     }
+    const { message } = parsed;
     if (message.type === 'start') void this.start(message.plan);
     else if (message.type === 'reconfigure') this.configuring = this.configuring.then(() => this.reconfigure(message.plan));
     else if (message.type === 'tls-bundle') this.certificates.publish(message.bundle);
@@ -99,13 +100,15 @@ class Worker {
       else this.acmeAnswers.set(message.token, message.keyAuthorization);
     } else if (message.type === 'acme-alpn') this.certificates.setAlpnChallenge(message.name, message.certPem, message.keyPem);
     else if (message.type === 'auth-blocked') this.signInFailures.block(message.address, message.until);
-    else if (message.type === 'on-demand-done') {
-      this.onDemandReplies.get(message.id)?.(message.ok);
-      this.onDemandReplies.delete(message.id);
-    } else if (message.type === 'acme-found') {
-      this.lookups.get(message.id)?.(message.value);
-      this.lookups.delete(message.id);
-    } else this.shutdown();
+    else if (message.type === 'reply') this.requests.settle(message.id, message.reply);
+    else if (message.type === 'request') send({ type: 'reply', id: message.id, reply: this.answer(message.request) });
+    else this.shutdown();
+  }
+
+  /** The primary's questions to this worker. */
+  private answer(request: PrimaryRequest): unknown {
+    if (request.kind === 'counters') return this.exchangeCounts();
+    return undefined;
   }
 
   /**
@@ -121,19 +124,16 @@ class Worker {
     const waiting = this.onDemandWaits.get(name);
     if (waiting) return waiting;
     if (this.onDemandRefused.size > 10_000) for (const [refused, until] of this.onDemandRefused) if (until <= now) this.onDemandRefused.delete(refused);
-    const id = this.nextLookup++;
-    const wait = new Promise<void>((resolve, reject) => {
-      // Bounded: a handshake never waits longer than the TLS handshake timeout anyway.
-      const timer = setTimeout(() => this.onDemandReplies.get(id)?.(false), 60_000);
-      this.onDemandReplies.set(id, (ok) => {
-        clearTimeout(timer);
-        this.onDemandReplies.delete(id);
-        if (ok) return resolve();
+    // Bounded: a handshake never waits longer than the TLS handshake timeout anyway.
+    const wait = this.requests
+      .ask(`an on-demand certificate for ${name}`, WORKER_REQUESTS['on-demand'].reply, 60_000, (id) => send({ type: 'request', id, request: { kind: 'on-demand', site: site.name, name } }))
+      .catch(() => ({ ok: false }))
+      .then(({ ok }) => {
+        if (ok) return;
         this.onDemandRefused.set(name, Date.now() + 10_000);
-        reject(new Error(`on-demand TLS refused ${name}`));
-      });
-      send({ type: 'on-demand', id, site: site.name, name });
-    }).finally(() => this.onDemandWaits.delete(name));
+        throw new Error(`on-demand TLS refused ${name}`);
+      })
+      .finally(() => this.onDemandWaits.delete(name));
     this.onDemandWaits.set(name, wait);
     return wait;
   }
@@ -141,18 +141,9 @@ class Worker {
   /** Asks the primary for a challenge answer another instance may have stored; undefined after 5 s without one. */
   private lookUp(challenge: 'http-01' | 'tls-alpn-01', key: string): Promise<string | undefined> {
     if (!this.answersAcme) return Promise.resolve(undefined);
-    const id = this.nextLookup++;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.lookups.delete(id);
-        resolve(undefined);
-      }, 5_000);
-      this.lookups.set(id, (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      });
-      send({ type: 'acme-lookup', id, challenge, key });
-    });
+    return this.requests
+      .ask(`a ${challenge} challenge look-up`, WORKER_REQUESTS['acme-lookup'].reply, 5_000, (id) => send({ type: 'request', id, request: { kind: 'acme-lookup', challenge, key } }))
+      .then(({ value }) => value, () => undefined);
   }
 
   private async start(plan: WorkerPlan): Promise<void> {

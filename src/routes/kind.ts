@@ -4,7 +4,7 @@ import type { SitePlan } from '../config/plan.js';
 import type { ErrorCode } from '../errors.js';
 import type { Exchange } from '../http/exchange.js';
 import type { Handler, Next } from '../http/handler.js';
-import type { FailureLimit } from '../http/rules/failure-limit.js';
+import type { FailureLimit } from '../limits/failure-limit.js';
 import type { StaticCaches } from '../http/static/static-handler.js';
 import type { Logger } from '../log/logger.js';
 

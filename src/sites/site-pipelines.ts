@@ -1,7 +1,7 @@
 import type { WorkerPlan } from '../config/plan.js';
 import type { Handler } from '../http/handler.js';
 import { Pipeline } from '../http/pipeline.js';
-import type { FailureLimit } from '../http/rules/failure-limit.js';
+import type { FailureLimit } from '../limits/failure-limit.js';
 import type { Response } from '../http/response.js';
 import { createRulesHandler } from '../http/rules/site-rules.js';
 import { createMountedFiles } from '../http/static/site-files.js';

@@ -5,7 +5,7 @@ import { planFromConfigFile } from '../../src/config/config-file.js';
 import type { Plan } from '../../src/config/plan.js';
 import { headerGetter, splitTarget, type Exchange } from '../../src/http/exchange.js';
 import { RequestState } from '../../src/http/request-state.js';
-import { FailureLimit } from '../../src/http/rules/failure-limit.js';
+import { FailureLimit } from '../../src/limits/failure-limit.js';
 import { createStaticCaches } from '../../src/http/static/static-handler.js';
 import { AccessLogs } from '../../src/sites/access-logs.js';
 import { buildSites } from '../../src/sites/site-pipelines.js';

@@ -3,7 +3,7 @@ import bcrypt from 'bcryptjs';
 import type { AuthRule } from '../../config/plan.js';
 import type { Exchange } from '../exchange.js';
 import { bytesResponse, type Response } from '../response.js';
-import type { FailureLimit } from './failure-limit.js';
+import type { FailureLimit } from '../../limits/failure-limit.js';
 
 /**
  * A hash to compare against for an unknown user, so that case costs what a wrong password costs.

@@ -5,7 +5,7 @@ import type { Handler, Outcome } from '../handler.js';
 import { SIGNED_IN_USER } from '../request-state.js';
 import { bytesResponse, type Response } from '../response.js';
 import { BasicAuth } from './basic-auth.js';
-import type { FailureLimit } from './failure-limit.js';
+import type { FailureLimit } from '../../limits/failure-limit.js';
 import { compilePattern, compileRule, isProxiedPath, normalisedPath, type RulePaths, rulePaths } from './path-pattern.js';
 import { redirectTarget } from './redirect-target.js';
 
