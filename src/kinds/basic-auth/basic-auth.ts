@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import type { AuthRule } from '../../config/plan.js';
-import type { Exchange } from '../exchange.js';
-import { bytesResponse, type Response } from '../response.js';
-import type { FailureLimit } from './failure-limit.js';
+import type { Exchange } from '../../http/exchange.js';
+import { bytesResponse, type Response } from '../../http/response.js';
+import type { FailureLimit } from '../../http/rules/failure-limit.js';
 
 /**
  * A hash to compare against for an unknown user, so that case costs what a wrong password costs.
