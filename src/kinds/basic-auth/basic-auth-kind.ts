@@ -4,7 +4,7 @@ import type { AuthRule } from '../../config/plan.js';
 import { caseSensitive, path as filePath, pathPattern } from '../../config/schema-values.js';
 import { parsePathPattern } from '../../config/values.js';
 import { decodedPath, type Exchange } from '../../http/exchange.js';
-import type { Handler, Next, Outcome } from '../../http/handler.js';
+import { type Next, type Outcome, passesOnOnce } from '../../http/handler.js';
 import { compileRule, type RuleMatcher, type RulePaths, rulePaths } from '../../http/rules/path-pattern.js';
 import { SIGNED_IN_USER } from '../../http/request-state.js';
 import { bytesResponse, type Response } from '../../http/response.js';
@@ -78,7 +78,7 @@ export const basicAuthKind = handlerKind<z.infer<typeof schema>, readonly AuthRu
       const outcome = next(exchange);
       return outcome instanceof Promise ? outcome.then((response) => guardServed(exchange, response, passed)) : guardServed(exchange, outcome, passed);
     };
-    const handler: Handler = (exchange, next) => {
+    const handler = passesOnOnce((exchange, next) => {
       const path = decodedPath(exchange);
       if (path === undefined) return answer(exchange, next, undefined);
       const guard = find(rulePaths(path, isProxied(path)));
@@ -89,7 +89,7 @@ export const basicAuthKind = handlerKind<z.infer<typeof schema>, readonly AuthRu
         exchange.state.set(SIGNED_IN_USER, result.user);
         return answer(exchange, next, guard);
       });
-    };
+    });
     return { handler };
   },
 });

@@ -3,7 +3,7 @@ import { DEFAULTS } from '../../config/defaults.js';
 import type { CorsPlan } from '../../config/plan.js';
 import { headerName } from '../../config/schema-values.js';
 import type { Exchange } from '../../http/exchange.js';
-import type { Handler } from '../../http/handler.js';
+import { passesOnOnce } from '../../http/handler.js';
 import { dressOutcome, withOwnHeaders } from '../../http/rules/dressing.js';
 import type { Response } from '../../http/response.js';
 import { handlerKind } from '../../routes/kind.js';
@@ -79,9 +79,13 @@ export const corsKind = handlerKind<z.infer<typeof schema>, CorsKindPlan>({
       }
       return { status: 204, headers, body: { kind: 'none' } };
     };
-    const granting: Handler = (exchange, next) => dressOutcome(next(exchange), grant, exchange);
+    const granting = passesOnOnce((exchange, next) => dressOutcome(next(exchange), grant, exchange));
     if (cors.part === 'grant') return { handler: granting, dress: granting };
-    if (cors.part === 'preflight') return { handler: (exchange, next) => preflight(exchange) ?? next(exchange) };
-    return { handler: (exchange, next) => { const answer = preflight(exchange); return answer === undefined ? dressOutcome(next(exchange), grant, exchange) : grant(answer, exchange); }, dress: granting };
+    if (cors.part === 'preflight') return { handler: passesOnOnce((exchange, next) => preflight(exchange) ?? next(exchange)) };
+    const both = passesOnOnce((exchange, next) => {
+      const answer = preflight(exchange);
+      return answer === undefined ? dressOutcome(next(exchange), grant, exchange) : grant(answer, exchange);
+    });
+    return { handler: both, dress: granting };
   },
 });

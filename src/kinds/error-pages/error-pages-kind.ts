@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { errorPage } from '../../http/error-page.js';
 import type { Exchange } from '../../http/exchange.js';
-import type { Handler, Outcome } from '../../http/handler.js';
+import { type Handler, type Outcome, passesOnOnce } from '../../http/handler.js';
 import type { Response } from '../../http/response.js';
 import { handlerKind } from '../../routes/kind.js';
 
@@ -32,10 +32,10 @@ export const errorPagesKind = handlerKind<z.infer<typeof schema>, Readonly<Recor
       const page = response.status >= 400 && response.body.kind !== 'stream' && response.ownPage !== true ? pages.get(response.status) : undefined;
       return page === undefined ? response : withErrorPage(files, exchange, response, page);
     };
-    const handler: Handler = (exchange, next) => {
+    const handler = passesOnOnce((exchange, next) => {
       const outcome = next(exchange);
       return outcome instanceof Promise ? outcome.then((response) => replace(exchange, response)) : replace(exchange, outcome);
-    };
+    });
     return { handler, dress: handler };
   },
 });

@@ -5,7 +5,7 @@ import { parseHeaderText, parsePathPattern } from '../../config/values.js';
 import { decodedPath, type Exchange } from '../../http/exchange.js';
 import { dressOutcome, withOwnHeaders } from '../../http/rules/dressing.js';
 import { compileRule, rulePaths } from '../../http/rules/path-pattern.js';
-import type { Handler } from '../../http/handler.js';
+import { passesOnOnce } from '../../http/handler.js';
 import type { Response } from '../../http/response.js';
 import { handlerKind } from '../../routes/kind.js';
 
@@ -77,7 +77,7 @@ export const headersKind = handlerKind<z.infer<typeof schema>, readonly HeaderRu
       }
       return dressed;
     };
-    const handler: Handler = (exchange, next) => dressOutcome(next(exchange), dress, exchange);
+    const handler = passesOnOnce((exchange, next) => dressOutcome(next(exchange), dress, exchange));
     return { handler, dress: handler };
   },
 });

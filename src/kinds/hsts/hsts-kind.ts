@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Exchange } from '../../http/exchange.js';
-import type { Handler } from '../../http/handler.js';
+import { passesOnOnce } from '../../http/handler.js';
 import { dressOutcome, withOwnHeaders } from '../../http/rules/dressing.js';
 import type { Response } from '../../http/response.js';
 import { handlerKind } from '../../routes/kind.js';
@@ -27,7 +27,7 @@ export const hstsKind = handlerKind<z.infer<typeof schema>, string>({
       dressed.headers['strict-transport-security'] = value;
       return dressed;
     };
-    const handler: Handler = (exchange, next) => dressOutcome(next(exchange), dress, exchange);
+    const handler = passesOnOnce((exchange, next) => dressOutcome(next(exchange), dress, exchange));
     return { handler, dress: handler };
   },
 });

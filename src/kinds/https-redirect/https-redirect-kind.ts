@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { decodedPath } from '../../http/exchange.js';
-import type { Handler } from '../../http/handler.js';
+import { passesOnOnce } from '../../http/handler.js';
 import { redirect } from '../../http/rules/redirect-response.js';
 import { handlerKind } from '../../routes/kind.js';
 
@@ -17,14 +17,14 @@ export const httpsRedirectKind = handlerKind<boolean>({
   schema: z.boolean({ error: 'must be true or false' }),
   compile(on, context) {
     const { httpsPort } = context;
-    const handler: Handler = (exchange, next) => {
+    const handler = passesOnOnce((exchange, next) => {
       if (!on || exchange.secure || (decodedPath(exchange) ?? '').startsWith(ACME_CHALLENGE)) return next(exchange);
       const port = httpsPort();
       if (port === undefined) return next(exchange);
       const { host } = exchange;
       const authority = port === 443 ? host : `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
       return redirect(308, `https://${authority}${exchange.target}`, exchange);
-    };
+    });
     return { handler };
   },
 });

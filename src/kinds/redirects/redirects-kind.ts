@@ -3,7 +3,7 @@ import type { RedirectRule } from '../../config/plan.js';
 import { pathPattern } from '../../config/schema-values.js';
 import { parseHeaderText, parsePathPattern } from '../../config/values.js';
 import { decodedPath } from '../../http/exchange.js';
-import type { Handler } from '../../http/handler.js';
+import { passesOnOnce } from '../../http/handler.js';
 import { compilePattern } from '../../http/rules/path-pattern.js';
 import { redirect } from '../../http/rules/redirect-response.js';
 import { handlerKind } from '../../routes/kind.js';
@@ -40,7 +40,7 @@ export const redirectsKind = handlerKind<z.infer<typeof schema>, readonly Redire
   },
   compile(planned) {
     const rules = planned.map((rule) => ({ ...rule, match: compilePattern(rule.from), prefix: rule.from.endsWith('/') && !rule.from.includes('*') ? rule.from : undefined }));
-    const handler: Handler = (exchange, next) => {
+    const handler = passesOnOnce((exchange, next) => {
       const path = decodedPath(exchange);
       if (path === undefined) return next(exchange);
       for (const rule of rules) {
@@ -49,7 +49,7 @@ export const redirectsKind = handlerKind<z.infer<typeof schema>, readonly Redire
         return redirect(rule.status, redirectTarget(rule.to, { path, rest, target: exchange.target, query: exchange.query, host: exchange.host }), exchange);
       }
       return next(exchange);
-    };
+    });
     return { handler };
   },
 });
