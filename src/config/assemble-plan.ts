@@ -9,11 +9,11 @@ import { certificateCovers } from '../tls/certificate-names.js';
 import { readPassphrase } from '../tls/passphrase.js';
 import { readCaBundle } from './ca-bundle.js';
 import { checkFolder } from './folder-check.js';
-import { readHtpasswd } from './htpasswd.js';
 import { codeOf, renderPath, type Report } from './problem.js';
 import { describeReadError, FILE_LIMITS, readNamedFile } from './named-file.js';
 import type { SiteRulesInput } from './site-rules-config.js';
 import { findKind } from '../routes/registry.js';
+import { type PlannedRules, planSiteRules } from '../routes/site-rules-route.js';
 import { type AccessLogPlan, type Binding, type CertificatePlan, freezePlan, type Limits, type Plan, type ProxyRoute, type RoutePlan, type SitePlan, type StoragePlan } from './plan.js';
 
 /**
@@ -108,7 +108,7 @@ export async function assemblePlan(input: PlanInput, report: Report): Promise<Pl
   const names = new Map<string, number>();
   const hosts = new Map<string, number>();
   let defaultAt: number | undefined;
-  const authUsers = new Map<SiteRulesInput['auth'][number], Record<string, string>>();
+  const plannedRules = new Map<SiteInput, PlannedRules>();
   const proxyCas = new Map<SiteInput, Map<ProxyInput, string>>();
   const plannedRoutes = new Map<SiteInput, readonly RoutePlan[]>();
   const place = (i: number): string => `sites[${input.siteIndexes?.[i] ?? i}]`;
@@ -147,11 +147,10 @@ export async function assemblePlan(input: PlanInput, report: Report): Promise<Pl
     }
     if (site.tls !== 'internal' && !('acme' in site.tls) && input.bindings.some((binding) => binding.tls)) await checkCertificateFiles(site.tls, site.hosts, `${at}.tls`, fail);
     if (site.log) await checkLogFolder(site.log.dir, `${at}.log.dir`, fail);
-    for (const [j, rule] of site.rules.auth.entries()) {
-      const users = await readHtpasswd(rule.htpasswd, `${at}.auth[${j}].htpasswd`, fail);
-      if (users) authUsers.set(rule, users);
-    }
-    plannedRoutes.set(site, await planRoutes(site.routes, `${at}.routes`, input.configFile === undefined ? process.cwd() : dirname(input.configFile), fail));
+    const base = input.configFile === undefined ? process.cwd() : dirname(input.configFile);
+    // The rule keys, each planned by its kind (values checked, htpasswd files read).
+    plannedRules.set(site, await planSiteRules(site.rules.written, (key) => ({ base, report: (path, problem, code = 'ERR_CONFIG_INVALID') => fail(renderPath([`${at}.${key}`, ...path]), problem, code) })));
+    plannedRoutes.set(site, await planRoutes(site.routes, `${at}.routes`, base, fail));
   }
   if (failed) return undefined;
 
@@ -188,7 +187,7 @@ export async function assemblePlan(input: PlanInput, report: Report): Promise<Pl
       }),
       trustedProxies: input.trustedProxies,
       routes: plannedRoutes.get(site) ?? [],
-      rules: { ...site.rules, auth: site.rules.auth.map((rule) => ({ path: rule.path, caseSensitive: rule.caseSensitive, realm: rule.realm, file: rule.htpasswd, users: authUsers.get(rule) ?? {} })) },
+      rules: { tryFiles: site.rules.tryFiles, symlinks: site.rules.symlinks, ...plannedRules.get(site)! },
     };
   });
   return freezePlan({

@@ -164,7 +164,7 @@ async function toPlan(config: ConfigFile, file: string, report: (path: Path, pro
       log: site.log && { dir: resolve(base, site.log.dir), fields: site.log.fields ?? DEFAULT_W3C_FIELDS },
       vdirs: (site.vdirs ?? []).map((vdir) => ({ path: vdir.path, root: resolve(base, vdir.root), browse: vdir.browse ?? browse })),
       routes: (site.routes ?? []).map((route, j) => routeInput(route, (key, parsed) => check(at('routes', j, ...key), parsed))),
-      rules: parseSiteRules(site, at, check, (path) => resolve(base, path)),
+      rules: parseSiteRules(site, at, check),
     };
   });
   const bindings: Binding[] = [];

@@ -4,7 +4,8 @@ import { W3C_FIELDS } from '../log/w3c-fields.js';
 import { DEFAULT_STATE_DIR_TEXT, DEFAULTS } from './defaults.js';
 import { proxyRouteSchema } from '../proxy/proxy-config.js';
 import { handleEntrySchema } from '../routes/registry.js';
-import { caseSensitive, duration, headerName, headerValues, path, pathPattern, port, size } from './schema-values.js';
+import { SITE_RULE_KINDS } from '../routes/site-rules-route.js';
+import { caseSensitive, duration, headerName, path, pathPattern, port, size } from './schema-values.js';
 
 /**
  * The config file's one definition: its shape, its defaults where they are plain values, and the
@@ -66,8 +67,6 @@ const accessLog = z
   })
   .meta({ description: 'this site’s access log (W3C Extended, as IIS writes it)' });
 
-const redirectStatus = z.union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)], { error: 'must be 301, 302, 303, 307 or 308' });
-
 const oneOrMore = (item: z.ZodString, what: string) => z.union([item, z.array(item).min(1)], { error: `must be ${what}, or a list of them` });
 const routeMatch = z
   .strictObject({
@@ -88,72 +87,24 @@ const route = z
   })
   .meta({ description: 'a route: its conditions and its handlers' });
 
+/** A site's rule key: its kind's schema, as a route's `- KIND:` entry has it (the key is shorthand for that entry). */
+function siteRule<T>(kind: { readonly schema: z.ZodType<T>; readonly description: string }) {
+  return kind.schema.optional().meta({ description: kind.description });
+}
+
 const siteRules = {
   tryFiles: z
     .array(z.string({ error: 'must be a path such as {path}, {path}.html, /index.html or =404' }), { error: 'must be a list such as ["{path}", "{path}.html", "/index.html"]' })
     .min(1, { error: 'must list at least one entry' })
     .optional()
     .meta({ description: 'the first that exists answers: {path} is the request path; the last may be =404' }),
-  errors: z
-    .record(z.string().regex(/^[45]\d\d$/, { error: 'must be an error status from 400 to 599' }), z.string({ error: 'must be a path under the root, such as /404.html' }), { error: 'must map statuses to pages, such as { 404: /404.html }' })
-    .optional()
-    .meta({ description: 'custom error pages: status → a file under the root, sent with the original status' }),
-  headers: z
-    .array(
-      z.strictObject({
-        path: pathPattern,
-        caseSensitive,
-        always: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'also on error responses (400 and up), as nginx’s add_header … always (default false)' }),
-        set: headerValues.optional().meta({ description: 'headers to set (replacing)' }),
-        add: headerValues.optional().meta({ description: 'headers to add (appended to an existing value)' }),
-        remove: z.array(headerName).optional().meta({ description: 'headers to remove, Portico’s own included' }),
-      }),
-      { error: 'must be a list of { path, set, add, remove } rules' },
-    )
-    .optional()
-    .meta({ description: 'response header rules; every matching rule applies, in order' }),
-  cors: z
-    .strictObject({
-      origins: z.array(z.string({ error: 'must be an origin such as https://app.example.test, or *' })).min(1, { error: 'must list at least one origin' }),
-      methods: z.array(z.string({ error: 'must be a method such as GET' })).optional().meta({ description: `default ${DEFAULTS.cors.methods.join(', ')}` }),
-      headers: z.array(headerName).optional().meta({ description: 'request headers a preflight may ask for (default: whatever it asks)' }),
-      credentials: z.boolean({ error: 'must be true or false' }).optional(),
-      maxAge: z.number({ error: 'must be a number of seconds' }).int().min(0).optional().meta({ description: 'seconds a browser may cache a preflight answer' }),
-    })
-    .optional()
-    .meta({ description: 'Cross-Origin Resource Sharing for this site' }),
-  auth: z
-    .array(
-      z.strictObject({
-        path: pathPattern,
-        caseSensitive,
-        realm: z.string({ error: 'must be a realm name (text)' }).regex(/^[^"\\\r\n]*$/, { error: 'must not contain quotes, backslashes or line breaks' }),
-        htpasswd: path.meta({ description: 'an htpasswd file with bcrypt hashes (htpasswd -B)' }),
-      }),
-      { error: 'must be a list of { path, realm, htpasswd } rules' },
-    )
-    .optional()
-    .meta({ description: 'HTTP Basic authentication (HTTPS only) for paths; the first matching rule applies' }),
-  redirects: z
-    .array(
-      z.strictObject({
-        from: pathPattern,
-        to: z.string({ error: 'must be a target such as /new/{path} or https://example.test{uri}' }),
-        status: redirectStatus.optional().meta({ description: 'default 301' }),
-      }),
-      { error: 'must be a list of { from, to, status } rules' },
-    )
-    .optional()
-    .meta({ description: 'redirects; the first match wins; {path} is the rest after a prefix, {uri} path and query, {host} the host' }),
-  httpsRedirect: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'plain HTTP answers 308 to the same URL over HTTPS (ACME http-01 paths excepted)' }),
-  hsts: z
-    .strictObject({
-      maxAge: z.number({ error: 'must be a number of seconds' }).int().min(0),
-      includeSubDomains: z.boolean({ error: 'must be true or false' }).optional(),
-      preload: z.boolean({ error: 'must be true or false' }).optional(),
-    })
-    .optional()
-    .meta({ description: 'Strict-Transport-Security on HTTPS responses' }),
+  errors: siteRule(SITE_RULE_KINDS.errors),
+  headers: siteRule(SITE_RULE_KINDS.headers),
+  cors: siteRule(SITE_RULE_KINDS.cors),
+  auth: siteRule(SITE_RULE_KINDS.auth),
+  redirects: siteRule(SITE_RULE_KINDS.redirects),
+  httpsRedirect: siteRule(SITE_RULE_KINDS.httpsRedirect),
+  hsts: siteRule(SITE_RULE_KINDS.hsts),
   symlinks: z.enum(['inside', 'follow'], { error: 'must be inside or follow' }).optional().meta({ description: 'inside (default): refuse links that leave the root; follow: serve them (as nginx and Caddy do)' }),
 };
 

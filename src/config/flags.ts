@@ -6,7 +6,7 @@ import { certificateNames } from '../tls/certificate-names.js';
 import { assemblePlan } from './assemble-plan.js';
 import { checkFolder } from './folder-check.js';
 import { DEFAULT_LIMITS, DEFAULTS, defaultMs, defaultStateDir, MINIMUM_MS } from './defaults.js';
-import { type Binding, NO_RULES, type Plan } from './plan.js';
+import { type Binding, type Plan } from './plan.js';
 import { FILE_LIMITS, readNamedFile } from './named-file.js';
 import { PlanError, type Problem } from './problem.js';
 import { type Parsed, parseBindAddress, parseDurationOption, parseHeaderValue, parseHosts, parseKeyType, parseLogFormat, parsePort } from './values.js';
@@ -91,11 +91,13 @@ export async function planFromFlags(flags: ServeFlags, cwd = process.cwd()): Pro
       configFile: undefined,
       trustedProxies: [],
       sites: [{ name: 'default', hosts: hosts!, isDefault: true, root, browse: flags.browse ?? false, cacheControl: cacheControl!, tls: own ?? 'internal', log: undefined, vdirs: [], proxy: [], routes: [], rules: {
-            ...NO_RULES,
-            auth: [],
             tryFiles: flags.spa ? ['{path}', '/index.html'] : undefined,
-            headers: headers!.length > 0 ? [{ path: '/**', always: true, caseSensitive: undefined, set: {}, add: Object.fromEntries(headers!), remove: [] }] : [],
-            cors: origins!.length > 0 ? { origins: origins!, methods: [...DEFAULTS.cors.methods], headers: undefined, credentials: false, maxAge: undefined } : undefined,
+            symlinks: 'inside',
+            // The rule keys a config file would have, planned by their kinds.
+            written: {
+              ...(headers!.length > 0 ? { headers: [{ path: '/**', always: true, add: Object.fromEntries(headers!) }] } : {}),
+              ...(origins!.length > 0 ? { cors: { origins: origins! } } : {}),
+            },
           } }],
     },
     // The site-level problems flags can cause: the folder (the command's argument) and own certificate files.

@@ -247,7 +247,6 @@ export interface RedirectRule {
   readonly status: 301 | 302 | 303 | 307 | 308;
 }
 
-export const NO_RULES: SiteRules = { tryFiles: undefined, errorPages: {}, headers: [], cors: undefined, auth: [], redirects: [], httpsRedirect: false, hsts: undefined, symlinks: 'inside' };
 
 /** A URL prefix served from another folder (IIS's virtual directory, nginx's `alias`). */
 export interface VirtualDirectory {

@@ -68,6 +68,19 @@ export function parseKeyType(text: string): Parsed<KeyType> {
   return isKeyType(text) ? { value: text } : { problem: `${JSON.stringify(text)} is not a key type: use one of ${KEY_TYPES.join(', ')}` };
 }
 
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+/** A rule's path pattern: a path starting with /, or a file name pattern such as *.js; no control characters. */
+export function parsePathPattern(pattern: string): Parsed<string> {
+  if ((pattern.startsWith('/') || (pattern.startsWith('*') && !pattern.includes('/'))) && !CONTROL.test(pattern)) return { value: pattern };
+  return { problem: `${JSON.stringify(pattern)} is not a path pattern; start it with /, such as /admin/, /old/page or /assets/*, or write a file name pattern such as *.js` };
+}
+
+/** Text a rule puts into a header (a value, a redirect target): no line break or control character, which could forge a header. */
+export function parseHeaderText(value: string): Parsed<string> {
+  return CONTROL.test(value) ? { problem: `${JSON.stringify(value)} contains a line break or control character, which could forge a header; remove it` } : { value };
+}
+
 export function parseHeaderValue(text: string): Parsed<string> {
   return /^[\x20-\x7e]{1,512}$/.test(text) ? { value: text } : { problem: `${JSON.stringify(text)} is not a header value (printable ASCII, e.g. "public, max-age=3600")` };
 }

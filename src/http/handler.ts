@@ -20,7 +20,19 @@ export type Handler = (exchange: Exchange, next: Next) => Outcome;
  * synchronous answer into a promise.
  */
 export function compose(handlers: readonly Handler[], last: Next): Next {
-  return handlers.reduceRight<Next>((next, handler) => (exchange) => handler(exchange, once(next)), last);
+  return handlers.reduceRight<Next>((next, handler) => (PASSES_ON_ONCE.has(handler) ? (exchange) => handler(exchange, next) : (exchange) => handler(exchange, once(next))), last);
+}
+
+const PASSES_ON_ONCE = new WeakSet<Handler>();
+
+/**
+ * Marks a handler that passes a request on at most once by construction (the site rule kinds,
+ * each a few lines with one `next` call on every path): compose hands it `next` itself, without
+ * the guard's closure, so a site's rules cost per request what the one handler they were did.
+ */
+export function passesOnOnce(handler: Handler): Handler {
+  PASSES_ON_ONCE.add(handler);
+  return handler;
 }
 
 /** `next`, callable once; the closure is the only per-request cost of the guard. */

@@ -48,6 +48,8 @@ export interface Response {
    * rule on `/index.html` covers `/` (docs/config.md, "Site rules").
    */
   readonly servedPath?: string;
+  /** The body is this answer's own words (Basic auth's "only over HTTPS" page): a site's error pages leave it as it is. */
+  readonly ownPage?: boolean;
 }
 
 export const NO_BODY: Body = Object.freeze({ kind: 'none' });

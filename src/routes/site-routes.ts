@@ -7,6 +7,7 @@ import { compileRule, isProxiedPath, rulePaths } from '../http/rules/path-patter
 import type { CompiledKind, KindContext, NamedRoute } from './kind.js';
 import { findKind } from './registry.js';
 import { compileMatcher, type RouteMatcher } from './route-matcher.js';
+import { siteRulesRoute } from './site-rules-route.js';
 
 /**
  * A site's routes, in the order a request meets them: the site's rules (one route every request
@@ -14,7 +15,9 @@ import { compileMatcher, type RouteMatcher } from './route-matcher.js';
  * its files. The site's other keys are shorthand for these; a site is its routes.
  */
 export function siteRoutes(site: SitePlan): RoutePlan[] {
+  const rules = siteRulesRoute(site.rules);
   return [
+    ...(rules === undefined ? [] : [rules]),
     ...site.routes,
     ...site.proxy.map((route): RoutePlan => ({ name: undefined, match: { prefix: route.path }, handle: [{ kind: 'proxy', config: route }] })),
     { name: undefined, match: undefined, handle: [{ kind: 'files', config: {} }] },
@@ -47,13 +50,11 @@ interface CompiledRoute {
  * it; one whose conditions fail is skipped. Built once per configuration: no closure per request
  * but compose's guard.
  */
-export async function compileRoutes(routes: readonly RoutePlan[], context: Omit<KindContext, 'named' | 'isProxied'>, leading: (context: KindContext) => readonly CompiledKind[] = () => []): Promise<CompiledRoutes> {
+export async function compileRoutes(routes: readonly RoutePlan[], context: Omit<KindContext, 'named' | 'isProxied'>): Promise<CompiledRoutes> {
   const named = new Map<string, NamedRoute>();
   const isProxied = proxiedPaths(context.site, routes);
   const kindContext: KindContext = { ...context, isProxied, named: (name) => named.get(name) };
   const compiled: CompiledRoute[] = [];
-  const first = leading(kindContext);
-  if (first.length > 0) compiled.push({ name: undefined, matches: undefined, namedOnly: false, kinds: first });
   for (const route of routes) {
     const kinds: CompiledKind[] = [];
     for (const entry of route.handle) {

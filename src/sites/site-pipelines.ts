@@ -2,8 +2,6 @@ import type { WorkerPlan } from '../config/plan.js';
 import type { Handler } from '../http/handler.js';
 import { Pipeline } from '../http/pipeline.js';
 import type { FailureLimit } from '../limits/failure-limit.js';
-import type { Response } from '../http/response.js';
-import { createRulesHandler } from '../http/rules/site-rules.js';
 import { createMountedFiles } from '../http/static/site-files.js';
 import { compileRoutes, siteRoutes } from '../routes/site-routes.js';
 import type { StaticCaches } from '../http/static/static-handler.js';
@@ -32,11 +30,7 @@ export async function buildSites(plan: WorkerPlan, context: SiteContext, logs: A
       const trusted = site.trustedProxies.length > 0 ? addressList(site.trustedProxies) : undefined;
       let files: Promise<Handler> | undefined;
       const kindContext = { ...context, site, trusted, files: () => (files ??= createMountedFiles(site, context.caches, context.log)) };
-      const errorPageFiles = await kindContext.files();
-      const routes = await compileRoutes(siteRoutes(site), kindContext, (compiling) => {
-        const rules = createRulesHandler(site, { ...context, files: errorPageFiles, isProxied: compiling.isProxied });
-        return rules === undefined ? [] : [{ handler: rules.handler, dress: (exchange, next) => rules.dress(exchange, next(exchange) as Response) }];
-      });
+      const routes = await compileRoutes(siteRoutes(site), kindContext);
       // Answers the transports make themselves (400, 413, 414) get the site's error pages and headers too.
       const pipeline = new Pipeline([(exchange) => routes.chain(exchange)], context.log, routes.dress, { streamsBody: routes.readsBody }, siteLabel(site, logs));
       return { name: site.name, hosts: site.hosts, isDefault: site.isDefault, onDemand: site.onDemand, pipeline, close: routes.close };

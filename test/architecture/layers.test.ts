@@ -31,7 +31,7 @@ export const LAYERS: readonly Layer[] = [
   { name: 'http', is: 'the transport-neutral request path: exchange, response, handlers, static files', mayImport: [...FOUNDATION, 'log', 'config', 'routes'] },
   { name: 'http/rules', is: 'what a site says beyond its files', mayImport: [...FOUNDATION, 'limits', 'log', 'config', 'http', 'routes'] },
   { name: 'proxy', is: 'the reverse proxy handler', mayImport: [...FOUNDATION, 'log', 'config', 'http', 'http/rules', 'routes'] },
-  { name: 'kinds', is: 'handler kinds of their own folder (respond, …)', mayImport: [...FOUNDATION, 'log', 'config', 'http', 'http/rules', 'routes'] },
+  { name: 'kinds', is: 'handler kinds of their own folder: respond and the site rules', mayImport: [...FOUNDATION, 'limits', 'log', 'config', 'http', 'http/rules', 'routes'] },
   { name: 'routes', is: 'the handler-kind contract, the registry, route matchers and a site\'s routes compiled', mayImport: [...FOUNDATION, 'limits', 'log', 'config', 'http', 'http/rules', 'proxy', 'kinds'] },
   { name: 'server', is: 'listeners, TLS serving, the HTTP/1.1 and HTTP/2 transports', mayImport: [...FOUNDATION, 'log', 'config', 'tls', 'http'] },
   { name: 'sites', is: "a worker's sites: routing by host, each site's chain, access logs", mayImport: [...FOUNDATION, 'limits', 'log', 'config', 'http', 'http/rules', 'proxy', 'routes'] },

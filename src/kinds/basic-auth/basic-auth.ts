@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import type { AuthRule } from '../../config/plan.js';
-import type { Exchange } from '../exchange.js';
-import { bytesResponse, type Response } from '../response.js';
+import type { Exchange } from '../../http/exchange.js';
+import { bytesResponse, type Response } from '../../http/response.js';
 import type { FailureLimit } from '../../limits/failure-limit.js';
 
 /**

@@ -1,6 +1,6 @@
-import { isPorticoError } from '../errors.js';
-import { codeOf, type Report } from './problem.js';
-import { describeReadError, FILE_LIMITS, readNamedFile } from './named-file.js';
+import { type ErrorCode, isPorticoError } from '../../errors.js';
+import { codeOf } from '../../config/problem.js';
+import { describeReadError, FILE_LIMITS, readNamedFile } from '../../config/named-file.js';
 
 const BCRYPT = /^\$2[abxy]\$\d\d\$[./A-Za-z0-9]{53}$/;
 
@@ -8,12 +8,12 @@ const BCRYPT = /^\$2[abxy]\$\d\d\$[./A-Za-z0-9]{53}$/;
  * An htpasswd file's users and bcrypt hashes (`htpasswd -B`). Other schemes (MD5 `$apr1$`,
  * SHA-1, crypt) are refused: they are fast to brute-force. Blank lines and `#` comments are skipped.
  */
-export async function readHtpasswd(file: string, at: string, fail: Report): Promise<Record<string, string> | undefined> {
+export async function readHtpasswd(file: string, fail: (problem: string, code: ErrorCode) => void): Promise<Record<string, string> | undefined> {
   let text: string;
   try {
     text = (await readNamedFile(file, FILE_LIMITS.htpasswd)).toString('utf8');
   } catch (error) {
-    fail(at, `${describeReadError(file, error)}; ${isPorticoError(error) ? 'give the path of an htpasswd file' : `create it with htpasswd -B -c ${file} USER`}`, codeOf(error, 'ERR_CONFIG_INVALID'));
+    fail(`${describeReadError(file, error)}; ${isPorticoError(error) ? 'give the path of an htpasswd file' : `create it with htpasswd -B -c ${file} USER`}`, codeOf(error, 'ERR_CONFIG_INVALID'));
     return undefined;
   }
   const users: Record<string, string> = {};
@@ -24,7 +24,7 @@ export async function readHtpasswd(file: string, at: string, fail: Report): Prom
     const user = line.slice(0, colon);
     const hash = line.slice(colon + 1);
     if (colon <= 0 || !BCRYPT.test(hash)) {
-      fail(at, `${file} line ${i + 1} is not user:bcrypt-hash; only bcrypt is accepted (make it with htpasswd -B)`, 'ERR_CONFIG_INVALID');
+      fail(`${file} line ${i + 1} is not user:bcrypt-hash; only bcrypt is accepted (make it with htpasswd -B)`, 'ERR_CONFIG_INVALID');
       return undefined;
     }
     users[user] = hash;
