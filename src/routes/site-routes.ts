@@ -1,7 +1,8 @@
 import type { RoutePlan, SitePlan } from '../config/plan.js';
 import { errorPage } from '../http/error-page.js';
-import type { Exchange } from '../http/exchange.js';
+import { decodedPath, type Exchange } from '../http/exchange.js';
 import { compose, type Next, type Outcome } from '../http/handler.js';
+import { mapPath } from '../http/map-path.js';
 import type { Response } from '../http/response.js';
 import { compileRule, isProxiedPath, rulePaths } from '../http/rules/path-pattern.js';
 import type { CompiledKind, KindContext, NamedRoute } from './kind.js';
@@ -66,7 +67,7 @@ export async function compileRoutes(routes: readonly RoutePlan[], context: Omit<
   }
   const notFound: Next = (exchange) => errorPage(404, exchange.method === 'HEAD');
   const chained = compiled.filter((route) => !route.namedOnly);
-  const chain = chained.reduceRight<Next>((rest, route) => {
+  const routed = chained.slice(first.length > 0 ? 1 : 0).reduceRight<Next>((rest, route) => {
     const through = compose(
       route.kinds.map((kind) => kind.handler),
       rest,
@@ -74,6 +75,12 @@ export async function compileRoutes(routes: readonly RoutePlan[], context: Omit<
     const { matches } = route;
     return matches === undefined ? through : (exchange) => (matches(exchange) ? through(exchange) : rest(exchange));
   }, notFound);
+  // A path the mapping refuses (an encoded slash, a dot segment, a hidden segment, bad encoding)
+  // has no normalised form a path condition could judge, so no route may take it: a route that
+  // refuses /admin/ would not see /admin/./x, and a route behind it would forward it. It is
+  // answered as the files answer it (400 or 404), after the site's rules, before any route.
+  const refusing: Next = (exchange) => (decodedPath(exchange) === undefined ? unmappable(exchange) : routed(exchange));
+  const chain = first.length > 0 ? compose(first.map((kind) => kind.handler), refusing) : refusing;
   for (const route of compiled) {
     if (route.name === undefined) continue;
     named.set(route.name, { next: compose(route.kinds.map((kind) => kind.handler), notFound), readsBody: readsBodyOf([{ ...route, matches: undefined }]) });
@@ -87,6 +94,12 @@ export async function compileRoutes(routes: readonly RoutePlan[], context: Omit<
       for (const route of compiled) for (const kind of route.kinds) kind.close?.();
     },
   };
+}
+
+/** The refusal of a path the mapping refuses: its status (400, or 404 for a hidden segment). */
+function unmappable(exchange: Exchange): Response {
+  const mapped = mapPath(exchange.target);
+  return errorPage(mapped.ok ? 400 : mapped.status, exchange.method === 'HEAD');
 }
 
 function readsBodyOf(routes: readonly CompiledRoute[]): (exchange: Exchange) => boolean {
