@@ -3,6 +3,7 @@ import { errorPage } from '../http/error-page.js';
 import { decodedPath, type Exchange } from '../http/exchange.js';
 import { compose, type Next, type Outcome } from '../http/handler.js';
 import { mapPath } from '../http/map-path.js';
+import { refusePath } from '../http/path-refusal.js';
 import type { Response } from '../http/response.js';
 import { compileRule, isProxiedPath, rulePaths } from '../http/rules/path-pattern.js';
 import type { CompiledKind, KindContext, NamedRoute } from './kind.js';
@@ -79,7 +80,7 @@ export async function compileRoutes(routes: readonly RoutePlan[], context: Omit<
   // has no normalised form a path condition could judge, so no route may take it: a route that
   // refuses /admin/ would not see /admin/./x, and a route behind it would forward it. It is
   // answered as the files answer it (400 or 404), after the site's rules, before any route.
-  const refusing: Next = (exchange) => (decodedPath(exchange) === undefined ? unmappable(exchange) : routed(exchange));
+  const refusing: Next = (exchange) => (decodedPath(exchange) === undefined ? unmappable(exchange, context.log) : routed(exchange));
   const chain = first.length > 0 ? compose(first.map((kind) => kind.handler), refusing) : refusing;
   for (const route of compiled) {
     if (route.name === undefined) continue;
@@ -96,10 +97,10 @@ export async function compileRoutes(routes: readonly RoutePlan[], context: Omit<
   };
 }
 
-/** The refusal of a path the mapping refuses: its status (400, or 404 for a hidden segment). */
-function unmappable(exchange: Exchange): Response {
+/** The refusal of a path the mapping refuses (400, or 404 for a hidden segment), logged as the files log it. */
+function unmappable(exchange: Exchange, log: KindContext['log']): Response {
   const mapped = mapPath(exchange.target);
-  return errorPage(mapped.ok ? 400 : mapped.status, exchange.method === 'HEAD');
+  return mapped.ok ? errorPage(400, exchange.method === 'HEAD') : refusePath(exchange, mapped, log);
 }
 
 function readsBodyOf(routes: readonly CompiledRoute[]): (exchange: Exchange) => boolean {
