@@ -77,11 +77,14 @@ export async function compileRoutes(routes: readonly RoutePlan[], context: Omit<
     return matches === undefined ? through : (exchange) => (matches(exchange) ? through(exchange) : rest(exchange));
   }, notFound);
   // A path the mapping refuses (an encoded slash, a dot segment, a hidden segment, bad encoding)
-  // has no normalised form a path condition could judge, so no route may take it: a route that
-  // refuses /admin/ would not see /admin/./x, and a route behind it would forward it. It is
-  // answered as the files answer it (400 or 404), after the site's rules, before any route.
-  const refusing: Next = (exchange) => (decodedPath(exchange) === undefined ? unmappable(exchange, context.log) : routed(exchange));
-  const chain = first.length > 0 ? compose(first.map((kind) => kind.handler), refusing) : refusing;
+  // has no normalised form a path condition could judge, so none of the site's own routes may
+  // take it: a route that refuses /admin/ would not see /admin/./x, and a route behind it would
+  // forward it. It is answered as the files answer it (400 or 404), after the site's rules,
+  // before any route. A site without `routes` is left as it was (its proxy prefixes never take
+  // such a path; the files answer it), and so is OPTIONS * (the server itself, not a path).
+  const refusing: Next = (exchange) => (decodedPath(exchange) === undefined && !(exchange.method === 'OPTIONS' && exchange.target === '*') ? unmappable(exchange, context.log) : routed(exchange));
+  const guarded = context.site.routes.length > 0 ? refusing : routed;
+  const chain = first.length > 0 ? compose(first.map((kind) => kind.handler), guarded) : guarded;
   for (const route of compiled) {
     if (route.name === undefined) continue;
     named.set(route.name, { next: compose(route.kinds.map((kind) => kind.handler), notFound), readsBody: readsBodyOf([{ ...route, matches: undefined }]) });
