@@ -111,9 +111,19 @@ export async function createProxyRoute(route: ProxyRoute, log: Logger, trusted: 
         }
         const stream = answer.body;
         // Destroyed when the client leaves (release): undici then errors it, with nobody to tell.
-        stream.on('error', () => undefined);
+        // An error before that is the upstream's (a reset, a body that stopped past the timeout):
+        // the head is out, so the client sees its response cut, and the log says why.
+        let released = false;
+        stream.on('error', (error) => {
+          if (released) return;
+          log.warn(`proxy ${route.path}: ${exchange.method} ${loggedTarget(exchange.target)}: upstream ${upstream.origin} cut its response body after the head (${status}) was sent: ${describeError(error)}; the client's response is cut`);
+        });
         stream.once('close', done);
-        return { status, headers: out, ...(cookies ? { cookies } : {}), body: { kind: 'stream', stream }, release: () => stream.destroy() };
+        const release = (): void => {
+          released = true;
+          stream.destroy();
+        };
+        return { status, headers: out, ...(cookies ? { cookies } : {}), body: { kind: 'stream', stream }, release };
       } catch (error) {
         done();
         exchange.state.set(ANSWERING_UPSTREAM, { address: upstream.hostPort, ms: Date.now() - started });
@@ -163,6 +173,8 @@ export async function createProxyRoute(route: ProxyRoute, log: Logger, trusted: 
       exchange.state.set(ANSWERING_UPSTREAM, { address: upstream.hostPort, ms: Date.now() - started });
       const code = (error as { code?: string }).code ?? '';
       if (NOT_SENT.has(code)) group.markDown(upstream, describeError(error));
+      // No head within the response timeout is a gateway timeout, for an upgrade as for a request.
+      if (code === 'UND_ERR_HEADERS_TIMEOUT') return fail(exchange, route, 504, `WebSocket: upstream ${upstream.origin}: ${describeError(error)}: no response within ${route.responseTimeoutMs / 1000} s`);
       return fail(exchange, route, 502, `WebSocket: upstream ${upstream.origin}: ${describeError(error)}`);
     }
     exchange.state.set(ANSWERING_UPSTREAM, { address: upstream.hostPort, ms: Date.now() - started });

@@ -1,7 +1,9 @@
 import type { RoutePlan, SitePlan } from '../config/plan.js';
 import { errorPage } from '../http/error-page.js';
-import type { Exchange } from '../http/exchange.js';
+import { decodedPath, type Exchange } from '../http/exchange.js';
 import { compose, type Next, type Outcome } from '../http/handler.js';
+import { mapPath } from '../http/map-path.js';
+import { refusePath } from '../http/path-refusal.js';
 import type { Response } from '../http/response.js';
 import { compileRule, isProxiedPath, rulePaths } from '../http/rules/path-pattern.js';
 import type { CompiledKind, KindContext, NamedRoute } from './kind.js';
@@ -67,7 +69,7 @@ export async function compileRoutes(routes: readonly RoutePlan[], context: Omit<
   }
   const notFound: Next = (exchange) => errorPage(404, exchange.method === 'HEAD');
   const chained = compiled.filter((route) => !route.namedOnly);
-  const chain = chained.reduceRight<Next>((rest, route) => {
+  const routed = chained.slice(first.length > 0 ? 1 : 0).reduceRight<Next>((rest, route) => {
     const through = compose(
       route.kinds.map((kind) => kind.handler),
       rest,
@@ -75,6 +77,15 @@ export async function compileRoutes(routes: readonly RoutePlan[], context: Omit<
     const { matches } = route;
     return matches === undefined ? through : (exchange) => (matches(exchange) ? through(exchange) : rest(exchange));
   }, notFound);
+  // A path the mapping refuses (an encoded slash, a dot segment, a hidden segment, bad encoding)
+  // has no normalised form a path condition could judge, so none of the site's own routes may
+  // take it: a route that refuses /admin/ would not see /admin/./x, and a route behind it would
+  // forward it. It is answered as the files answer it (400 or 404), after the site's rules,
+  // before any route. A site without `routes` is left as it was (its proxy prefixes never take
+  // such a path; the files answer it), and so is OPTIONS * (the server itself, not a path).
+  const refusing: Next = (exchange) => (decodedPath(exchange) === undefined && !(exchange.method === 'OPTIONS' && exchange.target === '*') ? unmappable(exchange, context.log) : routed(exchange));
+  const guarded = context.site.routes.length > 0 ? refusing : routed;
+  const chain = first.length > 0 ? compose(first.map((kind) => kind.handler), guarded) : guarded;
   for (const route of compiled) {
     if (route.name === undefined) continue;
     named.set(route.name, { next: compose(route.kinds.map((kind) => kind.handler), notFound), readsBody: readsBodyOf([{ ...route, matches: undefined }]) });
@@ -88,6 +99,12 @@ export async function compileRoutes(routes: readonly RoutePlan[], context: Omit<
       for (const route of compiled) for (const kind of route.kinds) kind.close?.();
     },
   };
+}
+
+/** The refusal of a path the mapping refuses (400, or 404 for a hidden segment), logged as the files log it. */
+function unmappable(exchange: Exchange, log: KindContext['log']): Response {
+  const mapped = mapPath(exchange.target);
+  return mapped.ok ? errorPage(400, exchange.method === 'HEAD') : refusePath(exchange, mapped, log);
 }
 
 function readsBodyOf(routes: readonly CompiledRoute[]): (exchange: Exchange) => boolean {

@@ -6,6 +6,7 @@ import type { Logger } from '../../log/logger.js';
 import { errorPage } from '../error-page.js';
 import type { Exchange } from '../exchange.js';
 import type { Handler } from '../handler.js';
+import { refusePath } from '../path-refusal.js';
 import { type MappedPath, mapPath } from '../map-path.js';
 import { bytesResponse, type FileSlice, NO_BODY, type Response } from '../response.js';
 import { type ByteRange, contentRange, parseRange } from './byte-range.js';
@@ -137,10 +138,7 @@ function fromMemory(context: Context, exchange: Exchange, file: CachedFile, body
 async function serve(context: Context, exchange: Exchange, key: string, known: CachedFile | undefined): Promise<Response> {
   const isHead = exchange.method === 'HEAD';
   const mapped = mapPath(exchange.target);
-  if (!mapped.ok) {
-    context.log.warn(`${exchange.method} ${JSON.stringify(exchange.target)} from ${exchange.remoteAddress} refused with ${mapped.status}: ${mapped.reason}`);
-    return errorPage(mapped.status, isHead);
-  }
+  if (!mapped.ok) return refusePath(exchange, mapped, context.log);
   const reopened = known && (await reopen(context, key, known));
   if (reopened) return respondWithFile(context, exchange, { ...reopened, urlPath: known.urlPath }, key, known);
   const target = await resolveTarget(context, mapped);
