@@ -39,6 +39,8 @@ export interface CompiledRoutes {
 
 interface CompiledRoute {
   readonly name: string | undefined;
+  /** The route as planned. */
+  readonly plan: RoutePlan;
   /** Undefined: every request. */
   readonly matches: RouteMatcher | undefined;
   /** Reached only by name (a named route without conditions). */
@@ -65,27 +67,28 @@ export async function compileRoutes(routes: readonly RoutePlan[], context: Omit<
       if (kind === undefined) throw new Error(`no handler kind named ${entry.kind}`);
       kinds.push(await kind.compile(entry.config, kindContext));
     }
-    compiled.push({ name: route.name, matches: route.match === undefined ? undefined : compileMatcher(route.match, context.trusted, isProxied), namedOnly: route.name !== undefined && route.match === undefined, kinds });
+    compiled.push({ name: route.name, plan: route, matches: route.match === undefined ? undefined : compileMatcher(route.match, context.trusted, isProxied), namedOnly: route.name !== undefined && route.match === undefined, kinds });
   }
   const notFound: Next = (exchange) => errorPage(404, exchange.method === 'HEAD');
   const chained = compiled.filter((route) => !route.namedOnly);
-  const routed = chained.slice(first.length > 0 ? 1 : 0).reduceRight<Next>((rest, route) => {
+  // A path the mapping refuses (an encoded slash, a dot segment, a hidden segment, bad encoding)
+  // has no normalised form a path condition could judge, so none of the site's own routes may
+  // take it: a route that refuses /admin/ would not see /admin/./x, and a route behind it would
+  // forward it. It is answered as the files answer it (400 or 404), after the site's rules,
+  // before the first route of its `routes` key. A site without `routes` is left as it was (its
+  // proxy prefixes never take such a path; the files answer it), and so is OPTIONS * (the
+  // server itself, not a path).
+  const own = new Set<RoutePlan>(context.site.routes);
+  const guardAt = chained.findIndex((route) => own.has(route.plan));
+  const chain = chained.reduceRight<Next>((rest, route, index) => {
     const through = compose(
       route.kinds.map((kind) => kind.handler),
       rest,
     );
     const { matches } = route;
-    return matches === undefined ? through : (exchange) => (matches(exchange) ? through(exchange) : rest(exchange));
+    const next: Next = matches === undefined ? through : (exchange) => (matches(exchange) ? through(exchange) : rest(exchange));
+    return index === guardAt ? refuseUnmappable(next, context.log) : next;
   }, notFound);
-  // A path the mapping refuses (an encoded slash, a dot segment, a hidden segment, bad encoding)
-  // has no normalised form a path condition could judge, so none of the site's own routes may
-  // take it: a route that refuses /admin/ would not see /admin/./x, and a route behind it would
-  // forward it. It is answered as the files answer it (400 or 404), after the site's rules,
-  // before any route. A site without `routes` is left as it was (its proxy prefixes never take
-  // such a path; the files answer it), and so is OPTIONS * (the server itself, not a path).
-  const refusing: Next = (exchange) => (decodedPath(exchange) === undefined && !(exchange.method === 'OPTIONS' && exchange.target === '*') ? unmappable(exchange, context.log) : routed(exchange));
-  const guarded = context.site.routes.length > 0 ? refusing : routed;
-  const chain = first.length > 0 ? compose(first.map((kind) => kind.handler), guarded) : guarded;
   for (const route of compiled) {
     if (route.name === undefined) continue;
     named.set(route.name, { next: compose(route.kinds.map((kind) => kind.handler), notFound), readsBody: readsBodyOf([{ ...route, matches: undefined }]) });
@@ -101,10 +104,13 @@ export async function compileRoutes(routes: readonly RoutePlan[], context: Omit<
   };
 }
 
-/** The refusal of a path the mapping refuses (400, or 404 for a hidden segment), logged as the files log it. */
-function unmappable(exchange: Exchange, log: KindContext['log']): Response {
-  const mapped = mapPath(exchange.target);
-  return mapped.ok ? errorPage(400, exchange.method === 'HEAD') : refusePath(exchange, mapped, log);
+/** Refuses a path the mapping refuses (400, or 404 for a hidden segment), logged as the files log it; passes on every other. */
+function refuseUnmappable(next: Next, log: KindContext['log']): Next {
+  return (exchange) => {
+    if (decodedPath(exchange) !== undefined || (exchange.method === 'OPTIONS' && exchange.target === '*')) return next(exchange);
+    const mapped = mapPath(exchange.target);
+    return mapped.ok ? errorPage(400, exchange.method === 'HEAD') : refusePath(exchange, mapped, log);
+  };
 }
 
 function readsBodyOf(routes: readonly CompiledRoute[]): (exchange: Exchange) => boolean {
