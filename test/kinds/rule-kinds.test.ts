@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import bcrypt from 'bcryptjs';
 import { describeRoutes } from '../../src/cli/commands/config.js';
 import { siteRoutes } from '../../src/routes/site-routes.js';
-import { siteHarness, type SiteHarness } from '../support/site-harness.js';
+import { siteHarness, type SiteHarness, APP_SITE } from '../support/site-harness.js';
 
 // The site rules are handler kinds (issue 20): each can be written in a route's handle list, and
 // a site that writes none of the rule keys gets no rule handler at all.
@@ -12,12 +12,7 @@ const basic = (user: string, password: string): Record<string, string> => ({ aut
 
 before(async () => {
   site = await siteHarness(
-    `http: 0
-https: 0
-sites:
-  - name: app
-    hosts: [app.example.test]
-    root: ./www
+    `${APP_SITE}    root: ./www
     routes:
       - match: { path: /api/ }
         handle:
@@ -101,12 +96,7 @@ test('a site without rule keys has no rules route; portico check lists the kinds
 
 test('the rule keys of a site are one leading route, outer to inner as the rules always ran', async () => {
   const rules = await siteHarness(
-    `http: 0
-https: 0
-sites:
-  - name: app
-    hosts: [app.example.test]
-    root: ./www
+    `${APP_SITE}    root: ./www
     errors: { 404: /404.html }
     headers: [{ path: "/**", set: { X-A: "1" } }]
     cors: { origins: ["*"] }

@@ -1,4 +1,9 @@
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import type { MatrixTarget } from '../support/matrix.js';
+import type { PorticoProcess } from '../support/portico-process.js';
+import { loopbackConfig, type TestServers } from '../support/test-servers.js';
 
 /**
  * An upstream written on raw sockets, for the routes' attack tests: it records the head of every
@@ -139,3 +144,35 @@ export function receivedPaths(heads: readonly string[]): string[] {
     return decoded.toLowerCase();
   });
 }
+
+/** A Portico whose one site serves ./public (an index.html) and falls back to `@app`, with routes of its own in front; and the raw upstream behind them. */
+export interface BehindApp {
+  readonly portico: PorticoProcess;
+  readonly upstream: RawUpstream;
+  readonly target: MatrixTarget;
+}
+
+/**
+ * Starts a raw upstream and a Portico site `host` with `tryFiles: ["{path}", "@app"]`, whose
+ * `routes` are `routeLines(upstreamPort)` (YAML lines, indented for the `routes` list).
+ */
+export async function serveBehindApp(servers: TestServers, host: string, routeLines: (upstreamPort: number) => readonly string[]): Promise<BehindApp> {
+  const box = await servers.ready();
+  const upstream = await startRawUpstream('app');
+  servers.cleanUp(() => upstream.close());
+  await mkdir(join(box.dir, 'public'));
+  await writeFile(join(box.dir, 'public', 'index.html'), 'home\n');
+  const portico = await servers.serveConfig([
+    ...loopbackConfig(box),
+    'sites:',
+    `  - name: ${host.split('.')[0]}`,
+    `    hosts: [${host}]`,
+    '    root: ./public',
+    '    tryFiles: ["{path}", "@app"]',
+    '    routes:',
+    ...routeLines(upstream.port),
+  ]);
+  const [port, ca] = await Promise.all([portico.port('https'), servers.rootCa()]);
+  return { portico, upstream, target: { port, host, ca, timeoutMs: 30_000 } };
+}
+

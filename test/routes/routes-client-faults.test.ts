@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import { connect as http2Connect } from 'node:http2';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { eventually } from '../support/eventually.js';
 import { type MatrixTarget, pathVariants, send, type Transport } from '../support/matrix.js';
 import type { PorticoProcess } from '../support/portico-process.js';
 import { residentBytes } from '../support/process-memory.js';
-import { loopbackConfig, useTestServers } from '../support/test-servers.js';
-import { BIG_BYTES, type RawUpstream, receivedPaths, startRawUpstream } from './raw-upstream.js';
+import { useTestServers } from '../support/test-servers.js';
+import { BIG_BYTES, type RawUpstream, receivedPaths, serveBehindApp } from './raw-upstream.js';
 
 // Misbehaving clients through a route to tryFiles' @app: a POST cut mid-body, a Content-Length
 // that promises more than comes, one that promises less than comes (a smuggling attempt: the
@@ -24,26 +22,12 @@ let upstream: RawUpstream;
 let target: MatrixTarget;
 
 before(async () => {
-  const box = await servers.ready();
-  upstream = await startRawUpstream('app');
-  servers.cleanUp(() => upstream.close());
-  await mkdir(join(box.dir, 'public'));
-  await writeFile(join(box.dir, 'public', 'index.html'), 'home\n');
-  portico = await servers.serveConfig([
-    ...loopbackConfig(box),
-    'sites:',
-    '  - name: clients',
-    `    hosts: [${HOST}]`,
-    '    root: ./public',
-    '    tryFiles: ["{path}", "@app"]',
-    '    routes:',
+  ({ portico, upstream, target } = await serveBehindApp(servers, HOST, (upstreamPort) => [
     '      - match: { path: /admin/ }',
     '        handle: [{ respond: { status: 403, body: "admin: no" } }]',
     '      - name: app',
-    `        handle: [{ proxy: { to: ["http://127.0.0.1:${upstream.port}"], timeouts: { response: 5s } } }]`,
-  ]);
-  const [port, ca] = await Promise.all([portico.port('https'), servers.rootCa()]);
-  target = { port, host: HOST, ca, timeoutMs: 30_000 };
+    `        handle: [{ proxy: { to: ["http://127.0.0.1:${upstreamPort}"], timeouts: { response: 5s } } }]`,
+  ]));
 });
 
 /** A TLS socket to Portico speaking HTTP/1.1, open once the handshake is done. */

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { type MatrixTarget, type Outcome, pathVariants, send, type Transport } from '../support/matrix.js';
 import type { PorticoProcess } from '../support/portico-process.js';
 import { eventually } from '../support/eventually.js';
-import { loopbackConfig, useTestServers } from '../support/test-servers.js';
-import { type RawUpstream, startRawUpstream } from './raw-upstream.js';
+import { useTestServers } from '../support/test-servers.js';
+import { serveBehindApp } from './raw-upstream.js';
 
 // A misbehaving upstream behind a route with a proxy handler (/r/**) and behind tryFiles'
 // @app (/app/...): garbage instead of HTTP, odd statuses, a lone 100, a 101 nobody asked for,
@@ -17,31 +15,13 @@ import { type RawUpstream, startRawUpstream } from './raw-upstream.js';
 const HOST = 'faults.example.test';
 const servers = useTestServers();
 let portico: PorticoProcess;
-let upstream: RawUpstream;
 let target: MatrixTarget;
 
 before(async () => {
-  const box = await servers.ready();
-  upstream = await startRawUpstream('app');
-  servers.cleanUp(() => upstream.close());
-  await mkdir(join(box.dir, 'public'));
-  await writeFile(join(box.dir, 'public', 'index.html'), 'home\n');
-  const proxy = `[{ proxy: { to: ["http://127.0.0.1:${upstream.port}"], timeouts: { response: 2s } } }]`;
-  portico = await servers.serveConfig([
-    ...loopbackConfig(box),
-    'sites:',
-    '  - name: faults',
-    `    hosts: [${HOST}]`,
-    '    root: ./public',
-    '    tryFiles: ["{path}", "@app"]',
-    '    routes:',
-    '      - match: { path: ["/r/**"] }',
-    `        handle: ${proxy}`,
-    '      - name: app',
-    `        handle: ${proxy}`,
-  ]);
-  const [port, ca] = await Promise.all([portico.port('https'), servers.rootCa()]);
-  target = { port, host: HOST, ca, timeoutMs: 30_000 };
+  ({ portico, target } = await serveBehindApp(servers, HOST, (upstreamPort) => {
+    const proxy = `[{ proxy: { to: ["http://127.0.0.1:${upstreamPort}"], timeouts: { response: 2s } } }]`;
+    return ['      - match: { path: ["/r/**"] }', `        handle: ${proxy}`, '      - name: app', `        handle: ${proxy}`];
+  }));
 });
 
 /** What a fault must come to: a status (before any head), or `cut` (a 200 head, then fewer bytes than it declared). */

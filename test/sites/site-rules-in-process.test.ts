@@ -3,7 +3,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import bcrypt from 'bcryptjs';
-import { siteHarness, type SiteHarness } from '../support/site-harness.js';
+import { REDIRECT_RULES } from '../support/sites.js';
+import { siteHarness, type SiteHarness, APP_SITE } from '../support/site-harness.js';
 
 // The site rules' tables in process (the real loader, buildSites, router and pipelines, no
 // sockets): what each rule kind does. site-rules.test.ts keeps each rule over real sockets, on
@@ -12,12 +13,7 @@ let site: SiteHarness;
 
 before(async () => {
   site = await siteHarness(
-    `http: 0
-https: 0
-sites:
-  - name: app
-    hosts: [app.example.test]
-    root: ./app
+    `${APP_SITE}    root: ./app
     errors: { 404: /404.html, 403: /403.html, 401: /missing-401.html }
     headers:
       - { path: "/assets/*", set: { Cache-Control: "public, max-age=31536000, immutable" } }
@@ -26,13 +22,7 @@ sites:
     cors: { origins: ["https://other.example.test"], methods: [GET, POST], credentials: true, maxAge: 600 }
     auth:
       - { path: /admin/, realm: "Back office", htpasswd: ./users.htpasswd }
-    redirects:
-      - { from: /old/, to: "/new/{path}", status: 301 }
-      - { from: /go/, to: "/{path}", status: 302 }
-      - { from: /raw/, to: "/{uri}", status: 302 }
-      - { from: "/blog/**", to: "https://blog.example.test{uri}", status: 308 }
-      - { from: /moved, to: "/there?from=moved", status: 307 }
-  - name: secure
+${REDIRECT_RULES}  - name: secure
     hosts: [secure.example.test]
     root: ./app
     httpsRedirect: true

@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
+import { REDIRECT_RULES } from '../support/sites.js';
 import { httpRequest, rawExchange } from '../support/http-request.js';
 import { http2Send } from '../support/http2-request.js';
 import { allOf, denied, hasHeader, headerIs, type MatrixTarget, matrixTest, type Predicate, redirectsTo, type Row, serves } from '../support/matrix.js';
@@ -72,13 +73,7 @@ sites:
       - { path: /ex/exact/, caseSensitive: true, realm: "Back office", htpasswd: ./users.htpasswd }
     proxy:
       - { path: /ex/, to: ["http://127.0.0.1:${upstreamPort}"] }
-    redirects:
-      - { from: /old/, to: "/new/{path}", status: 301 }
-      - { from: /go/, to: "/{path}", status: 302 }
-      - { from: /raw/, to: "/{uri}", status: 302 }
-      - { from: "/blog/**", to: "https://blog.example.test{uri}", status: 308 }
-      - { from: /moved, to: "/there?from=moved", status: 307 }
-  - name: spa
+${REDIRECT_RULES}  - name: spa
     hosts: [spa.example.test]
     root: ./spa
     tryFiles: ["{path}", "/index.html"]

@@ -13,6 +13,9 @@ import type { SiteRouter } from '../../src/sites/site-router.js';
 import { collect, recordingLogger } from './in-process.js';
 
 /** A request as the harness takes it: what a transport would have parsed. */
+/** The start of a config file whose first site is `app` at app.example.test on ports the system picks; a test writes that site's other keys after it. */
+export const APP_SITE = 'http: 0\nhttps: 0\nsites:\n  - name: app\n    hosts: [app.example.test]\n';
+
 export interface HarnessRequest {
   readonly headers?: Record<string, string>;
   /** The Host header (default: the first site's first host). */

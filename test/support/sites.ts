@@ -32,3 +32,11 @@ export async function writeSites(dir: string): Promise<void> {
   await writeFile(join(dir, 'files', 'manual.txt'), 'the manual\n');
 }
 
+/** A site's `redirects` key, as both the socket and the in-process rule tests serve it: prefixes with {path} and {uri}, a glob to another host, an exact path with a query. */
+export const REDIRECT_RULES = `    redirects:
+      - { from: /old/, to: "/new/{path}", status: 301 }
+      - { from: /go/, to: "/{path}", status: 302 }
+      - { from: /raw/, to: "/{uri}", status: 302 }
+      - { from: "/blog/**", to: "https://blog.example.test{uri}", status: 308 }
+      - { from: /moved, to: "/there?from=moved", status: 307 }
+`;
