@@ -16,14 +16,15 @@ const NOT_THE_UPSTREAM = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_REQ_CONTENT_LE
 /**
  * Whether undici failed because the upstream's response was not valid HTTP: a head llhttp cannot
  * parse (or a status under 100, which undici asserts against), a head over undici's size limit,
- * a 101 to a request that did not ask to upgrade, a lone 1xx. The upstream is up and answering:
+ * a 101 to a request that did not ask to upgrade, a lone 1xx, framing that does not add up (two
+ * Content-Lengths, a list in one, a body shorter than its length). The upstream is up and answering:
  * that one request is a 502, and nothing counts against the upstream (nginx's default, without
  * `invalid_header` in proxy_next_upstream). Some of these a client can provoke (an application that
  * echoes a query into a header), so counting them would let one client take the upstream down.
  */
 export function isInvalidResponse(error: unknown): boolean {
   const { name, code, message } = error as { name?: string; code?: string; message?: string };
-  if (name === 'HTTPParserError' || code === 'ERR_ASSERTION' || code === 'UND_ERR_HEADERS_OVERFLOW') return true;
+  if (name === 'HTTPParserError' || code === 'ERR_ASSERTION' || code === 'UND_ERR_HEADERS_OVERFLOW' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return true;
   return code === 'UND_ERR_SOCKET' && (message === 'bad upgrade' || message === 'bad response');
 }
 

@@ -53,7 +53,7 @@ export async function startRawUpstream(name: string): Promise<RawUpstream> {
       const rest = buffered.subarray(end + 4);
       // A keep-alive request with no body: answer it and wait for the next one on this socket.
       const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
-      if (last === 'ok' || !['garbage', 'status-999', 'status-0', 'only-100', 'switch-101', 'stall-head', 'stall-body', 'stall-small', 'reset-mid', 'big', 'upgrade-ok'].includes(last)) {
+      if (last === 'ok' || !['garbage', 'status-999', 'status-0', 'only-100', 'switch-101', 'stall-head', 'stall-body', 'stall-small', 'reset-mid', 'big', 'upgrade-ok', 'two-lengths', 'length-list', 'short-close'].includes(last)) {
         if (rest.length < length) {
           // Read the body before answering (a POST to the app).
           answering = true;
@@ -98,6 +98,14 @@ export async function startRawUpstream(name: string): Promise<RawUpstream> {
         case 'reset-mid':
           socket.write(`HTTP/1.1 200 OK\r\ncontent-length: 200000\r\n\r\n${'y'.repeat(100_000)}`, () => socket.resetAndDestroy());
           return;
+        // Framing that does not add up (found by the outside review): two Content-Lengths that differ,
+        // one field listing two, and a body shorter than its length before the close.
+        case 'two-lengths':
+          return void socket.end('HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-length: 7\r\n\r\nhello');
+        case 'length-list':
+          return void socket.end('HTTP/1.1 200 OK\r\ncontent-length: 5, 7\r\n\r\nhello');
+        case 'short-close':
+          return void socket.end('HTTP/1.1 200 OK\r\ncontent-length: 9\r\nconnection: close\r\n\r\nhello');
         case 'big': {
           socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: ${BIG_BYTES}\r\n\r\n`);
           const piece = Buffer.alloc(64 * 1024, 0x61);

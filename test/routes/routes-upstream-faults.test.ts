@@ -34,6 +34,9 @@ const FAULTS: ReadonlyArray<[fault: string, expected: readonly number[] | 'cut-o
   ['stall-head', [504], /Headers Timeout Error.*no response within 2 s \(504\)/, true],
   ['stall-small', [502, 504], /cut its response body short: Body Timeout Error/, false],
   ['stall-body', 'cut-or-502', /cut its response body|Body Timeout|\(50[24]\)/, false],
+  ['two-lengths', 'cut-or-502', /invalid response|cut its response body/, false],
+  ['length-list', 'cut-or-502', /invalid response|cut its response body/, false],
+  ['short-close', 'cut-or-502', /invalid response|cut its response body/, false],
   ['reset-mid', 'cut-or-502', /cut its response body|other side closed|ECONNRESET|\(502\)/, false],
 ];
 
@@ -57,6 +60,8 @@ for (const [prefix, where] of [
   test(`behind ${where}: each upstream fault is a 502/504 or a cut response, logged, and the worker serves the next request`, async () => {
     const workers = portico.workerPids();
     const problems: string[] = [];
+    const markedDown = (): number => portico.output.split('\n').filter((line) => line.includes(' is down for ')).length;
+    const downBefore = markedDown();
     for (const [fault, expected, log, upgrade] of FAULTS) {
       const transports: Transport[] = upgrade ? ['h1', 'h2', 'upgrade'] : ['h1', 'h2'];
       for (const transport of transports) {
@@ -74,6 +79,8 @@ for (const [prefix, where] of [
       }
     }
     assert.deepEqual(portico.workerPids(), workers, 'the worker was never restarted');
+    // An upstream that answers, however badly, is up: no fault here may mark it down (docs/proxy.md).
+    assert.equal(markedDown(), downBefore, 'no fault marked the upstream down');
     assert.deepEqual(problems, [], `\n${problems.join('\n')}\n--- log:\n${portico.output.split('\n').filter((line) => /proxy|WARN|ERROR/.test(line)).slice(-40).join('\n')}`);
   });
 }
