@@ -133,6 +133,7 @@ async function toPlan(config: ConfigFile, file: string, report: (path: Path, pro
     headerTimeoutMs: duration('headerTimeout', DEFAULT_LIMITS.headerTimeoutMs),
     keepAliveTimeoutMs: duration('keepAliveTimeout', DEFAULT_LIMITS.keepAliveTimeoutMs),
     sendTimeoutMs: duration('sendTimeout', DEFAULT_LIMITS.sendTimeoutMs),
+    bodyTimeoutMs: duration('bodyTimeout', DEFAULT_LIMITS.bodyTimeoutMs),
     handshakeHoldMs: duration('handshakeHold', DEFAULT_LIMITS.handshakeHoldMs),
     http2IdleTimeoutMs: duration('http2IdleTimeout', DEFAULT_LIMITS.http2IdleTimeoutMs),
     maxBodyBytes: size('maxBodySize', DEFAULT_LIMITS.maxBodyBytes),

@@ -136,6 +136,7 @@ const limits = z
     headerTimeout: duration.optional().meta({ description: `a client must send its request headers within this (default ${DEFAULTS.limits.headerTimeout})` }),
     keepAliveTimeout: duration.optional().meta({ description: `an idle keep-alive connection is closed after this (default ${DEFAULTS.limits.keepAliveTimeout}; a load balancer in front usually wants more than its own)` }),
     sendTimeout: duration.optional().meta({ description: `a client that stops reading a response is dropped after this (default ${DEFAULTS.limits.sendTimeout})` }),
+    bodyTimeout: duration.optional().meta({ description: `a request body that sends nothing for this long is refused with 408 (default ${DEFAULTS.limits.bodyTimeout})` }),
     handshakeHold: duration.optional().meta({ description: `how long a handshake waits for a certificate (default ${DEFAULTS.limits.handshakeHold})` }),
     http2IdleTimeout: duration.optional().meta({ description: `an idle HTTP/2 connection is closed after this (default ${DEFAULTS.limits.http2IdleTimeout})` }),
     shutdownGrace: duration.optional().meta({ description: `how long a stopping worker waits for requests in flight (default ${DEFAULTS.limits.shutdownGrace})` }),

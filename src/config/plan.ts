@@ -275,6 +275,8 @@ export interface Limits {
   readonly http2IdleTimeoutMs: number;
   /** A response that makes no progress for this long (the client stopped reading) is cut. */
   readonly sendTimeoutMs: number;
+  /** A request body read as it arrives (the proxy's) that sends nothing for this long is cut: 408 (nginx's client_body_timeout). */
+  readonly bodyTimeoutMs: number;
   /** Larger request bodies are refused with 413 before they are read. */
   readonly maxBodyBytes: number;
   /** After this many requests a connection is closed (HTTP/1.1) or sent GOAWAY (HTTP/2). */

@@ -133,6 +133,10 @@ export async function createProxyRoute(route: ProxyRoute, log: Logger, trusted: 
         // is not to blame.
         // A client that leaves with its body unsent (its FIN came first) spoilt its body too.
         const clientFault = body?.failure ?? (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' ? error : undefined) ?? (signal?.aborted && body !== undefined ? (signal.reason ?? new Error('the client went away')) : undefined);
+        if ((clientFault as { code?: string } | undefined)?.code === 'ERR_CLIENT_BODY_TIMEOUT') {
+          log.info(`proxy ${route.path}: ${exchange.method} ${loggedTarget(exchange.target)}: ${describeError(clientFault)} (408); upstream ${upstream.origin} is not marked down`);
+          return errorPage(408, exchange.method === 'HEAD');
+        }
         if (clientFault !== undefined) {
           log.info(`proxy ${route.path}: ${exchange.method} ${loggedTarget(exchange.target)}: the client's request body failed: ${describeError(clientFault)} (400); upstream ${upstream.origin} is not marked down`);
           return errorPage(400, exchange.method === 'HEAD');

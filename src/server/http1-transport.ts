@@ -11,6 +11,7 @@ import type { Response, Traffic } from '../http/response.js';
 import type { Logger } from '../log/logger.js';
 import type { BodyPolicy, Dispatch, ResponseWriter } from './dispatch.js';
 import { endConnection, lingerAfterEnd } from './linger.js';
+import { requestBody } from './request-body.js';
 
 interface Connection {
   /** Requests whose response has not closed yet. */
@@ -230,7 +231,8 @@ export class Http1Transport implements ResponseWriter<ServerResponse> {
     const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
     const streams = hasBody && this.policy.streamsBody(parsed);
     const refusal = this.judge(req, absolute?.authority, connection, streams);
-    const exchange = streams ? { ...parsed, body: req } : parsed;
+    // A body that stalls is cut after the body timeout (408), and its connection closed after that answer.
+    const exchange = streams ? { ...parsed, body: requestBody(req, this.limits.bodyTimeoutMs, () => this.closing.add(res)) } : parsed;
     // A body that is streamed on is invited at once (RFC 9110 §10.1.1); others only after the answer.
     if (streams && refusal === undefined && /100-continue/i.test(req.headers.expect ?? '')) res.writeContinue();
     if (!streams && hasUnboundedBody(req)) this.closing.add(res);

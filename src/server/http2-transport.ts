@@ -96,7 +96,7 @@ export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
     const invalid = typeof target !== 'string' || (authority !== undefined && host === undefined) || (host !== undefined && !sameEntity(host, headers.host));
     if (invalid) return dispatch(exchange, stream, this, errorPage(400, method === 'HEAD'));
     // A handler that streams the body on (the proxy) gets it as it arrives, without a limit of ours.
-    if ((flags & NGHTTP2_FLAG_END_STREAM) === 0 && this.policy.streamsBody(exchange)) return dispatch({ ...exchange, body: requestBody(stream) }, stream, this, undefined);
+    if ((flags & NGHTTP2_FLAG_END_STREAM) === 0 && this.policy.streamsBody(exchange)) return dispatch({ ...exchange, body: requestBody(stream, this.limits.bodyTimeoutMs) }, stream, this, undefined);
     if (Number(headers['content-length'] ?? 0) > this.limits.maxBodyBytes) return dispatch(exchange, stream, this, this.bodyTooLarge(exchange));
     if ((flags & NGHTTP2_FLAG_END_STREAM) !== 0) return dispatch(exchange, stream, this, undefined);
     this.afterBody(stream, exchange, (answer) => dispatch(exchange, stream, this, answer));

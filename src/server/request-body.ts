@@ -1,18 +1,35 @@
 import { Readable } from 'node:stream';
 
 /**
- * An HTTP/2 stream's request body as a Readable of its own. The stream is also the response's
- * writable, and a consumer that is done with a body destroys it (undici does, once it has sent
- * the body upstream): handed the stream itself, it reset the exchange before any answer could go
- * out. Backpressure is kept (the stream is paused while the body is full); a client that resets
+ * A request body as a Readable of its own, over an HTTP/2 stream or an HTTP/1.1 request. The
+ * stream is also the response's writable, and a consumer that is done with a body destroys it
+ * (undici does, once it has sent the body upstream): handed the stream itself, it reset the
+ * exchange before any answer could go out. Backpressure is kept (the stream is paused while the body is full); a client that resets
  * the stream mid-body errors the body (ERR_CLIENT_BODY_ABORTED), so a consumer never waits for an
  * end that will not come; destroying the body leaves the stream alone.
  */
-export function requestBody(source: Readable): Readable {
+export function requestBody(source: Readable, idleMs: number, onIdle: () => void = () => undefined): Readable {
   let ended = false;
+  let held = false;
+  // A client that stops sending its body (a Content-Length it never fills, a chunked body without
+  // its end) would hold the reader for ever: after idleMs without a byte the body fails with
+  // ERR_CLIENT_BODY_TIMEOUT, which the reader answers 408 (nginx's client_body_timeout). Only while
+  // the reader wants more: a body paused by backpressure is waiting on the reader, not the client.
+  const idle = setTimeout(() => {
+    if (ended || body.destroyed) return;
+    if (held) return void idle.refresh();
+    onIdle();
+    body.destroy(Object.assign(new Error(`the client sent nothing of its request body for ${idleMs / 1000} s`), { code: 'ERR_CLIENT_BODY_TIMEOUT' }));
+  }, idleMs);
+  idle.unref();
   const body = new Readable({
-    read: () => void source.resume(),
+    read: () => {
+      held = false;
+      idle.refresh();
+      source.resume();
+    },
     destroy: (error, callback) => {
+      clearTimeout(idle);
       source.off('data', onData);
       callback(error);
     },
@@ -22,7 +39,11 @@ export function requestBody(source: Readable): Readable {
   // uncaught 'error' that ends the worker.
   body.on('error', () => undefined);
   const onData = (chunk: Buffer): void => {
-    if (!body.push(chunk)) source.pause();
+    idle.refresh();
+    if (!body.push(chunk)) {
+      held = true;
+      source.pause();
+    }
   };
   source.on('data', onData);
   const abandoned = (): void => {
@@ -32,6 +53,7 @@ export function requestBody(source: Readable): Readable {
   // body fails at `aborted`, so a cut body never reaches anyone as complete.
   source.once('aborted', abandoned);
   source.once('end', () => {
+    clearTimeout(idle);
     if (body.destroyed) return;
     ended = true;
     body.push(null);
