@@ -39,8 +39,8 @@ export function compileMatcher(match: MatchPlan, trusted: BlockList | undefined,
       return patterns.some((pattern) => pattern(paths));
     });
   }
-  for (const [name, values] of Object.entries(match.header ?? {})) tests.push(valueTest(values, (exchange) => exchange.header(name)));
-  for (const [name, values] of Object.entries(match.query ?? {})) tests.push(valueTest(values, (exchange) => queryValue(exchange.query, name)));
+  for (const [name, values] of Object.entries(match.header ?? {})) tests.push(valueTest(values, (exchange) => headerValues(exchange.header(name))));
+  for (const [name, values] of Object.entries(match.query ?? {})) tests.push(valueTest(values, (exchange) => queryValues(exchange.query, name)));
   if (match.client !== undefined) {
     const list = addressList(match.client);
     tests.push((exchange) => {
@@ -52,19 +52,30 @@ export function compileMatcher(match: MatchPlan, trusted: BlockList | undefined,
   return (exchange) => tests.every((test) => test(exchange));
 }
 
-/** A header's or a parameter's condition: one of the values, exactly, or `*` for present at all. */
-function valueTest(values: readonly string[], read: (exchange: Exchange) => string | undefined): RouteMatcher {
+/**
+ * A header's or a parameter's condition: one of the values, exactly, or `*` for present at all.
+ * A value given more than once (a header repeated or sent as a list, a parameter repeated) matches
+ * when any of its values does, so a route that refuses `X-Mode: debug` cannot be dodged by
+ * sending it twice, or beside another value.
+ */
+function valueTest(values: readonly string[], read: (exchange: Exchange) => readonly string[] | undefined): RouteMatcher {
   const any = values.includes('*');
   const accepted = new Set(values);
   return (exchange) => {
-    const value = read(exchange);
-    return value !== undefined && (any || accepted.has(value));
+    const found = read(exchange);
+    return found !== undefined && (any || found.some((value) => accepted.has(value)));
   };
 }
 
-/** The first value of a query parameter, decoded as a form would be; undefined if absent. */
-function queryValue(query: string, name: string): string | undefined {
+/** A header's value, and, when it is a list (repeated lines are joined with commas), each of its members. */
+function headerValues(value: string | undefined): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  return value.includes(',') ? [value, ...value.split(',').map((member) => member.trim())] : [value];
+}
+
+/** Every value of a query parameter, decoded as a form would be; undefined if absent. */
+function queryValues(query: string, name: string): readonly string[] | undefined {
   if (query.length < 2) return undefined;
-  const value = new URLSearchParams(query.slice(1)).get(name);
-  return value ?? undefined;
+  const values = new URLSearchParams(query.slice(1)).getAll(name);
+  return values.length === 0 ? undefined : values;
 }
