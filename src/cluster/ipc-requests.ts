@@ -1,11 +1,11 @@
-import type { z } from 'zod';
+import { checkShape, type Shape } from './message-shape.js';
 import { PorticoError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 
 /** A request on its way: what its reply must look like, and who waits for it. */
 interface Pending {
   readonly what: string;
-  readonly reply: z.ZodType;
+  readonly reply: Shape<unknown>;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: Error) => void;
   readonly timer: NodeJS.Timeout;
@@ -30,7 +30,7 @@ export class IpcRequests {
   ) {}
 
   /** Sends a request through `send` (given its id) and resolves with its checked reply. */
-  ask<T>(what: string, reply: z.ZodType<T>, timeoutMs: number, send: (id: number) => void): Promise<T> {
+  ask<T>(what: string, reply: Shape<T>, timeoutMs: number, send: (id: number) => void): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -50,15 +50,14 @@ export class IpcRequests {
       this.log.debug(`ignored a reply from ${this.peer} to request ${id}, which nothing waits for`);
       return;
     }
-    const parsed = pending.reply.safeParse(reply);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      this.log.warn(`ignored a malformed reply from ${this.peer} to ${pending.what}: ${issue ? `${issue.path.join('.') || '(reply)'} ${issue.message}` : 'malformed'}`);
+    const checked = checkShape(pending.reply, reply);
+    if ('issue' in checked) {
+      this.log.warn(`ignored a malformed reply from ${this.peer} to ${pending.what}: ${checked.issue.path.join('.') || '(reply)'} ${checked.issue.message}`);
       return;
     }
     clearTimeout(pending.timer);
     this.pending.delete(id);
-    pending.resolve(parsed.data);
+    pending.resolve(checked.value);
   }
 
   /** The peer is gone: nothing it was asked will be answered. */

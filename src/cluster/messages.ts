@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { anything, checkShape, flag, type Infer, type Issue, list, literal, number, object, oneOf, optional, record, refine, type Shape, tagged, text } from './message-shape.js';
 import type { WorkerPlan } from '../config/plan.js';
 import type { ExchangeCounts } from '../http/exchange-observer.js';
 import type { TlsBundle } from '../tls/bundle.js';
@@ -16,133 +16,129 @@ import type { TlsBundle } from '../tls/bundle.js';
  * what its request expects).
  */
 
-const count = z.number().int().nonnegative();
-const port = z.number().int().min(0).max(65_535);
+const count = number({ whole: true, min: 0 });
+const port = number({ whole: true, min: 0, max: 65_535 });
+const loose = object({}, 'loose');
 
-const binding = z.object({ name: z.enum(['http', 'https']), port, address: z.string().optional(), tls: z.boolean(), setting: z.string() }).strict();
+const binding = object({ name: oneOf(['http', 'https']), port, address: optional(text), tls: flag, setting: text });
 
 /**
  * A worker's plan: its bindings, limits and every site's own keys are checked; what a site's
  * routes say was planned and checked by the primary's loader (each handler kind's schema), and
  * is compiled (so checked again) by the kind in the worker.
  */
-const site = z
-  .object({
-    name: z.string(),
-    hosts: z.array(z.string()),
-    isDefault: z.boolean(),
-    root: z.string().optional(),
-    browse: z.boolean(),
-    cacheControl: z.string(),
-    vdirs: z.array(z.object({}).passthrough()),
-    certificateId: z.string().optional(),
-    accessLog: z.object({}).passthrough().optional(),
-    onDemand: z.boolean(),
-    trustedProxies: z.array(z.string()),
-    rules: z.object({}).passthrough(),
-    proxy: z.array(z.object({}).passthrough()),
-    routes: z.array(z.object({}).passthrough()),
-  })
-  .passthrough();
+const site = object(
+  {
+    name: text,
+    hosts: list(text),
+    isDefault: flag,
+    root: optional(text),
+    browse: flag,
+    cacheControl: text,
+    vdirs: list(loose),
+    certificateId: optional(text),
+    accessLog: optional(loose),
+    onDemand: flag,
+    trustedProxies: list(text),
+    rules: loose,
+    proxy: list(loose),
+    routes: list(loose),
+  },
+  'loose',
+);
 
-const workerPlan = z
-  .object({
-    bindings: z.array(binding),
-    sites: z.array(site),
-    limits: z.record(z.string(), z.number()),
-    shutdownGraceMs: count,
-    answersAcme: z.boolean().optional(),
-    tlsGroups: z.array(z.string()).optional(),
-    reusePort: z.boolean().optional(),
-  })
-  .strict();
+const workerPlan = object({
+  bindings: list(binding),
+  sites: list(site),
+  limits: record(number()),
+  shutdownGraceMs: count,
+  answersAcme: optional(flag),
+  tlsGroups: optional(list(text)),
+  reusePort: optional(flag),
+});
 
-const tlsBundle = z
-  .object({
-    id: z.string(),
-    fingerprint256: z.string(),
-    serialNumber: z.string(),
-    certPem: z.string(),
-    keyPem: z.string(),
-    notBefore: z.number(),
-    notAfter: z.number(),
-    hosts: z.array(z.string()),
-    keyType: z.string(),
-  })
-  .strict();
+const tlsBundle = object({
+  id: text,
+  fingerprint256: text,
+  serialNumber: text,
+  certPem: text,
+  keyPem: text,
+  notBefore: number(),
+  notAfter: number(),
+  hosts: list(text),
+  keyType: text,
+});
 
-const exchangeCounts = z
-  .object({
-    total: count,
-    byStatus: z.object({ '1xx': count, '2xx': count, '3xx': count, '4xx': count, '5xx': count }).strict(),
-    byAnswer: z.object({ site: count, 'not-found': count, misdirected: count, acme: count }).strict(),
-    tunnels: count,
-    incomplete: count,
-    bytesSent: count,
-    bytesReceived: count,
-  })
-  .strict();
+const exchangeCounts = object({
+  total: count,
+  byStatus: object({ '1xx': count, '2xx': count, '3xx': count, '4xx': count, '5xx': count }),
+  byAnswer: object({ site: count, 'not-found': count, misdirected: count, acme: count }),
+  tunnels: count,
+  incomplete: count,
+  bytesSent: count,
+  bytesReceived: count,
+});
 
-const id = z.number().int().nonnegative();
+const id = count;
 
 /** What a worker may ask the primary, and what each answer must look like. */
 export const WORKER_REQUESTS = {
   /** A handshake for a name only an on-demand site matches: obtain its certificate, if allowed (it is sent before the reply). */
-  'on-demand': { ask: z.object({ kind: z.literal('on-demand'), site: z.string(), name: z.string() }).strict(), reply: z.object({ ok: z.boolean() }).strict() },
+  'on-demand': { ask: object({ kind: literal('on-demand'), site: text, name: text }), reply: object({ ok: flag }) },
   /**
    * A challenge this worker has no answer for: the primary looks in the store, where another
    * instance of a fleet may have put it (http-01: a token; tls-alpn-01: a host name).
    */
   'acme-lookup': {
-    ask: z.object({ kind: z.literal('acme-lookup'), challenge: z.enum(['http-01', 'tls-alpn-01']), key: z.string() }).strict(),
-    reply: z.object({ value: z.string().optional() }).strict(),
+    ask: object({ kind: literal('acme-lookup'), challenge: oneOf(['http-01', 'tls-alpn-01']), key: text }),
+    reply: object({ value: optional(text) }),
   },
 } as const;
 
 /** What the primary may ask a worker. */
 export const PRIMARY_REQUESTS = {
   /** This worker's exchange counters since it started. */
-  counters: { ask: z.object({ kind: z.literal('counters') }).strict(), reply: exchangeCounts },
+  counters: { ask: object({ kind: literal('counters') }), reply: exchangeCounts },
 } as const;
 
-type Asks<T extends Record<string, { ask: z.ZodType }>> = z.infer<T[keyof T]['ask']>;
+type Asks<T extends Record<string, { ask: Shape<unknown> }>> = Infer<T[keyof T]['ask']>;
 export type WorkerRequest = Asks<typeof WORKER_REQUESTS>;
 export type PrimaryRequest = Asks<typeof PRIMARY_REQUESTS>;
 
-const primaryMessage = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('start'), plan: workerPlan }).strict(),
+const primaryMessage = tagged('type', [
+  object({ type: literal('start'), plan: workerPlan }),
   /** A reload: serve these sites from now on, on the same listeners; reopen the access logs. */
-  z.object({ type: z.literal('reconfigure'), plan: workerPlan }).strict(),
-  z.object({ type: z.literal('tls-bundle'), bundle: tlsBundle }).strict(),
+  object({ type: literal('reconfigure'), plan: workerPlan }),
+  object({ type: literal('tls-bundle'), bundle: tlsBundle }),
   /** A session-ticket key, base64 (48 bytes), shared by all workers. */
-  z.object({ type: z.literal('ticket-keys'), keys: z.string().refine((keys) => Buffer.from(keys, 'base64').length === 48, 'a 48-byte key') }).strict(),
-  z.object({ type: z.literal('shutdown') }).strict(),
+  object({ type: literal('ticket-keys'), keys: refine(text, (keys) => Buffer.from(keys, 'base64').length === 48, 'a 48-byte key') }),
+  object({ type: literal('shutdown') }),
   /** An ACME http-01 answer to serve at /.well-known/acme-challenge/TOKEN; without keyAuthorization, one to forget. */
-  z.object({ type: z.literal('acme-challenge'), token: z.string(), keyAuthorization: z.string().optional() }).strict(),
+  object({ type: literal('acme-challenge'), token: text, keyAuthorization: optional(text) }),
   /** A tls-alpn-01 certificate for a name (RFC 8737), for handshakes that ask for acme-tls/1; without certPem, one to forget. */
-  z.object({ type: z.literal('acme-alpn'), name: z.string(), certPem: z.string().optional(), keyPem: z.string().optional() }).strict().refine((m) => (m.certPem === undefined) === (m.keyPem === undefined), 'a certificate comes with its key'),
+  refine(object({ type: literal('acme-alpn'), name: text, certPem: optional(text), keyPem: optional(text) }), (m) => (m.certPem === undefined) === (m.keyPem === undefined), 'a certificate comes with its key'),
   /** An address past the sign-in failure limit, counted across workers: refuse it until then. */
-  z.object({ type: z.literal('auth-blocked'), address: z.string(), until: z.number() }).strict(),
-  z.object({ type: z.literal('request'), id, request: z.discriminatedUnion('kind', [PRIMARY_REQUESTS.counters.ask]) }).strict(),
+  object({ type: literal('auth-blocked'), address: text, until: number() }),
+  object({ type: literal('request'), id, request: tagged('kind', [PRIMARY_REQUESTS.counters.ask]) }),
   /** The answer to a worker's request; checked against what that request expects when it arrives. */
-  z.object({ type: z.literal('reply'), id, reply: z.unknown() }).strict(),
+  object({ type: literal('reply'), id, reply: anything }),
 ]);
 
-const workerMessage = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('ready') }).strict(),
+const workerMessage = tagged('type', [
+  object({ type: literal('ready') }),
   /** Every listener of the worker is open: sent once, after all of them. */
-  z.object({ type: z.literal('listening'), listeners: z.array(z.object({ name: z.enum(['http', 'https']), port }).strict()) }).strict(),
-  z.object({ type: z.literal('listen-failed'), code: z.string(), message: z.string() }).strict(),
-  z.object({ type: z.literal('certificate-expired'), fingerprint256: z.string() }).strict(),
+  object({ type: literal('listening'), listeners: list(object({ name: oneOf(['http', 'https']), port })) }),
+  object({ type: literal('listen-failed'), code: text, message: text }),
+  object({ type: literal('certificate-expired'), fingerprint256: text }),
   /** The sites of a 'reconfigure' are being served. */
-  z.object({ type: z.literal('reconfigured') }).strict(),
+  object({ type: literal('reconfigured') }),
   /** A sign-in failed from this address (HTTP Basic). */
-  z.object({ type: z.literal('auth-failed'), address: z.string() }).strict(),
-  z.object({ type: z.literal('request'), id, request: z.discriminatedUnion('kind', [WORKER_REQUESTS['on-demand'].ask, WORKER_REQUESTS['acme-lookup'].ask]) }).strict(),
-  z.object({ type: z.literal('reply'), id, reply: z.unknown() }).strict(),
+  object({ type: literal('auth-failed'), address: text }),
+  object({ type: literal('request'), id, request: tagged('kind', [WORKER_REQUESTS['on-demand'].ask, WORKER_REQUESTS['acme-lookup'].ask]) }),
+  object({ type: literal('reply'), id, reply: anything }),
 ]);
 
-type Parsed<T extends z.ZodType> = z.infer<T>;
+type Parsed<T> = Infer<T>;
 /** `start` and `reconfigure` carry the WorkerPlan type itself (the schema checks its shape; the sites' routes are the kinds'). */
 type WithPlan<T> = T extends { plan: unknown } ? Omit<T, 'plan'> & { readonly plan: WorkerPlan } : T;
 type WithBundle<T> = T extends { bundle: unknown } ? Omit<T, 'bundle'> & { readonly bundle: TlsBundle } : T;
@@ -152,18 +148,17 @@ export type { ExchangeCounts };
 
 /** A message from the primary, or undefined (with why) when it is not one of the above exactly. */
 export function parsePrimaryMessage(value: unknown): { message: PrimaryMessage } | { problem: string } {
-  const parsed = primaryMessage.safeParse(value);
-  return parsed.success ? { message: parsed.data as PrimaryMessage } : { problem: describeIssues(value, parsed.error) };
+  const checked = checkShape(primaryMessage, value);
+  return 'value' in checked ? { message: checked.value as PrimaryMessage } : { problem: describeIssue(value, checked.issue) };
 }
 
 export function parseWorkerMessage(value: unknown): { message: WorkerMessage } | { problem: string } {
-  const parsed = workerMessage.safeParse(value);
-  return parsed.success ? { message: parsed.data } : { problem: describeIssues(value, parsed.error) };
+  const checked = checkShape(workerMessage, value);
+  return 'value' in checked ? { message: checked.value } : { problem: describeIssue(value, checked.issue) };
 }
 
 /** One line for the log: the message's type and the first thing wrong with it, never its payload (it may hold key material). */
-export function describeIssues(value: unknown, error: z.ZodError): string {
+export function describeIssue(value: unknown, issue: Issue): string {
   const type = typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string' ? (value as { type: string }).type : typeof value;
-  const issue = error.issues[0];
-  return `${JSON.stringify(type.slice(0, 40))}: ${issue ? `${issue.path.join('.') || '(message)'} ${issue.message}` : 'malformed'}`;
+  return `${JSON.stringify(type.slice(0, 40))}: ${issue.path.join('.') || '(message)'} ${issue.message}`;
 }

@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
-import type { z } from 'zod';
+import type { Shape } from './message-shape.js';
 import type { BindingName, Plan, WorkerPlan } from '../config/plan.js';
 import { describeError, PorticoError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -16,7 +16,7 @@ export interface WorkerLink {
   readonly pid: number | undefined;
   send(message: PrimaryMessage): void;
   /** A request to this worker; its reply is checked against `reply`; ERR_IPC_TIMEOUT without one. */
-  ask<T>(what: string, request: Extract<PrimaryMessage, { type: 'request' }>['request'], reply: z.ZodType<T>, timeoutMs: number): Promise<T>;
+  ask<T>(what: string, request: Extract<PrimaryMessage, { type: 'request' }>['request'], reply: Shape<T>, timeoutMs: number): Promise<T>;
   isDead(): boolean;
 }
 
@@ -162,7 +162,7 @@ export class Supervisor {
       slot: slot.index,
       pid: worker.process.pid,
       send: (message: PrimaryMessage) => sendTo(worker, message),
-      ask: <T>(what: string, request: Extract<PrimaryMessage, { type: 'request' }>['request'], reply: z.ZodType<T>, timeoutMs: number) => requests.ask(what, reply, timeoutMs, (id) => sendTo(worker, { type: 'request', id, request })),
+      ask: <T>(what: string, request: Extract<PrimaryMessage, { type: 'request' }>['request'], reply: Shape<T>, timeoutMs: number) => requests.ask(what, reply, timeoutMs, (id) => sendTo(worker, { type: 'request', id, request })),
       isDead: () => worker.isDead(),
     };
     slot.link = link;

@@ -3,7 +3,8 @@ import { KEY_TYPES } from '../tls/key-types.js';
 import { W3C_FIELDS } from '../log/w3c-fields.js';
 import { DEFAULT_STATE_DIR_TEXT, DEFAULTS } from './defaults.js';
 import { proxyRouteSchema } from '../proxy/proxy-config.js';
-import { handleEntrySchema } from '../routes/registry.js';
+import { HANDLER_KINDS } from '../routes/registry.js';
+import { kindSchema, SCHEMA_KIT } from './schema-kit.js';
 import { SITE_RULE_KINDS } from '../routes/site-rules-route.js';
 import { caseSensitive, duration, headerName, path, pathPattern, port, size } from './schema-values.js';
 
@@ -79,6 +80,19 @@ const routeMatch = z
   })
   .meta({ description: 'when the route applies: every condition given must hold' });
 
+/**
+ * One entry of a route's `handle` list, as the config file has it: a mapping with exactly one
+ * key, a kind's name, whose value that kind's schema checks (`- respond: { status: 503 }`).
+ */
+export function handleEntrySchema(): z.ZodType<Record<string, unknown>> {
+  const names = HANDLER_KINDS.map((kind) => kind.name);
+  const shape = Object.fromEntries(HANDLER_KINDS.map((kind) => [kind.name, kindSchema(kind).optional().meta({ description: kind.description })]));
+  return z
+    .strictObject(shape)
+    .refine((entry) => Object.keys(entry).length === 1, { error: `must name exactly one kind of handler: ${names.join(', ')}` })
+    .meta({ description: `one handler: ${names.join(', ')}`, minProperties: 1, maxProperties: 1 }) as unknown as z.ZodType<Record<string, unknown>>;
+}
+
 const route = z
   .strictObject({
     name: z.string({ error: 'must be a name: letters, digits, - and _' }).regex(/^[A-Za-z0-9_-]+$/, { error: 'must be a name of letters, digits, - and _ (such as app)' }).optional().meta({ description: 'a name tryFiles can hand requests to (@name); a named route without match is reached only so' }),
@@ -88,8 +102,8 @@ const route = z
   .meta({ description: 'a route: its conditions and its handlers' });
 
 /** A site's rule key: its kind's schema, as a route's `- KIND:` entry has it (the key is shorthand for that entry). */
-function siteRule<T>(kind: { readonly schema: z.ZodType<T>; readonly description: string }) {
-  return kind.schema.optional().meta({ description: kind.description });
+function siteRule<T>(kind: { readonly schema: (kit: typeof SCHEMA_KIT) => z.ZodType<T>; readonly description: string }) {
+  return kindSchema(kind).optional().meta({ description: kind.description });
 }
 
 const siteRules = {
@@ -125,7 +139,7 @@ export const siteSchema = z
       .meta({ description: 'internal (default): a certificate from Portico’s own CA; or your own PEM files' }),
     log: accessLog.optional(),
     vdirs: z.array(vdir, { error: 'must be a list of { path, root } entries' }).optional(),
-    proxy: z.array(proxyRouteSchema, { error: 'must be a list of { path, to } routes' }).optional().meta({ description: 'reverse proxy: the first route whose path prefix matches answers; files serve the rest' }),
+    proxy: z.array(proxyRouteSchema(SCHEMA_KIT), { error: 'must be a list of { path, to } routes' }).optional().meta({ description: 'reverse proxy: the first route whose path prefix matches answers; files serve the rest' }),
     routes: z.array(route, { error: 'must be a list of routes, each { match, handle }' }).optional().meta({ description: 'routes, in order, after the site’s rules and before its proxy and files: the first whose handlers answer wins' }),
     ...siteRules,
   })

@@ -2,7 +2,6 @@ import { handlerKind } from '../routes/kind.js';
 import { readCaBundle } from '../config/ca-bundle.js';
 import type { ProxyRoute } from '../config/plan.js';
 import { type ProxyConfig, proxyConfigSchema, proxyValues } from './proxy-config.js';
-import { createProxyRoute } from './proxy-handler.js';
 
 /**
  * `proxy`: the reverse proxy (docs/proxy.md). A site's `proxy:` list is shorthand for one route
@@ -17,5 +16,6 @@ export const proxyKind = handlerKind<ProxyConfig, ProxyRoute>({
     const ca = caFile === undefined ? undefined : await readCaBundle(caFile, (problem, code) => context.report(['ca'], problem, code));
     return { ...values, ca };
   },
-  compile: (route, context) => createProxyRoute(route, context.log, context.trusted),
+  // undici is loaded by the workers whose sites proxy, not by the primary (which plans configs).
+  compile: async (route, context) => (await import('./proxy-handler.js')).createProxyRoute(route, context.log, context.trusted),
 });

@@ -1,6 +1,7 @@
 import type { BlockList } from 'node:net';
 import type { z } from 'zod';
 import type { SitePlan } from '../config/plan.js';
+import type { SchemaKit } from '../config/schema-kit.js';
 import type { ErrorCode } from '../errors.js';
 import type { Exchange } from '../http/exchange.js';
 import type { Handler, Next } from '../http/handler.js';
@@ -22,8 +23,8 @@ export interface HandlerKind<Config = unknown, Planned = Config> {
   readonly name: string;
   /** What the kind does, in a line: the JSON Schema's description. */
   readonly description: string;
-  /** Its config as users write it. */
-  readonly schema: z.ZodType<Config>;
+  /** Its config as users write it, built from the kit by the config loader (so a kind's module never loads zod). */
+  readonly schema: (kit: SchemaKit) => z.ZodType<Config>;
   /**
    * In the primary, once per load: the checks that need the disk, and any parsing; the result is
    * sent to workers as JSON. Problems go to `context.report` (then nothing is served from this

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { filesKind } from '../http/static/files-kind.js';
 import { basicAuthKind } from '../kinds/basic-auth/basic-auth-kind.js';
 import { corsKind } from '../kinds/cors/cors-kind.js';
@@ -33,17 +32,4 @@ const byName = new Map(HANDLER_KINDS.map((kind) => [kind.name, kind]));
 
 export function findKind(name: string): AnyHandlerKind | undefined {
   return byName.get(name);
-}
-
-/**
- * One entry of a route's `handle` list, as the config file has it: a mapping with exactly one
- * key, a kind's name, whose value that kind's schema checks (`- respond: { status: 503 }`).
- */
-export function handleEntrySchema(): z.ZodType<Record<string, unknown>> {
-  const names = HANDLER_KINDS.map((kind) => kind.name);
-  const shape = Object.fromEntries(HANDLER_KINDS.map((kind) => [kind.name, (kind.schema as z.ZodType).optional().meta({ description: kind.description })]));
-  return z
-    .strictObject(shape)
-    .refine((entry) => Object.keys(entry).length === 1, { error: `must name exactly one kind of handler: ${names.join(', ')}` })
-    .meta({ description: `one handler: ${names.join(', ')}`, minProperties: 1, maxProperties: 1 }) as unknown as z.ZodType<Record<string, unknown>>;
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { kindSchema } from '../../src/config/schema-kit.js';
 import { respondKind } from '../../src/kinds/respond/respond-kind.js';
 import type { KindContext } from '../../src/routes/kind.js';
 import { collect, exchange } from '../support/in-process.js';
@@ -8,7 +9,7 @@ const context = {} as KindContext;
 
 function planned(config: Parameters<typeof respondKind.compile>[0] | object): { problems: string[]; plan: Parameters<typeof respondKind.compile>[0] } {
   const problems: string[] = [];
-  const plan = respondKind.plan!(respondKind.schema.parse(config), { base: '/', report: (key, problem) => problems.push(`${key.join('.')}: ${problem}`) }) as Parameters<typeof respondKind.compile>[0];
+  const plan = respondKind.plan!(kindSchema(respondKind).parse(config), { base: '/', report: (key, problem) => problems.push(`${key.join('.')}: ${problem}`) }) as Parameters<typeof respondKind.compile>[0];
   return { problems, plan };
 }
 
@@ -40,6 +41,6 @@ test('respond without a body says so with Content-Length: 0; the type can be giv
 test('respond refuses a body on 204 and a header value with a line break', () => {
   assert.deepEqual(planned({ status: 204, body: 'x' }).problems, ['body: is given with status 204, which never carries a body; remove the body or choose another status']);
   assert.match(planned({ headers: { 'X-A': 'a\r\nSet-Cookie: x' } }).problems.join(), /^headers\.X-A: contains a line break/);
-  assert.throws(() => respondKind.schema.parse({ status: 99 }));
-  assert.throws(() => respondKind.schema.parse({ status: 200, bodyy: 'x' }));
+  assert.throws(() => kindSchema(respondKind).parse({ status: 99 }));
+  assert.throws(() => kindSchema(respondKind).parse({ status: 200, bodyy: 'x' }));
 });

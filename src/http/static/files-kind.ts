@@ -1,18 +1,18 @@
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
+import type { SchemaKit } from '../../config/schema-kit.js';
 import { checkFolder } from '../../config/folder-check.js';
-import { path } from '../../config/schema-values.js';
 import { handlerKind, type NamedRoute } from '../../routes/kind.js';
 import type { Exchange } from '../exchange.js';
-import { createStaticHandler } from './static-handler.js';
-import { createSiteFilesHandler, fallbackRoute, servesFiles } from './site-files.js';
+import { fallbackRoute, servesFiles } from './try-files-fallback.js';
 
-const schema = z.strictObject({
-  root: path.optional().meta({ description: 'the folder to serve (default: the site’s root, with its vdirs and tryFiles)' }),
-  browse: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'list folders that have no index.html (default: the site’s browse)' }),
-});
+const schema = ({ z, path }: SchemaKit) =>
+  z.strictObject({
+    root: path.optional().meta({ description: 'the folder to serve (default: the site’s root, with its vdirs and tryFiles)' }),
+    browse: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'list folders that have no index.html (default: the site’s browse)' }),
+  });
 
-type FilesConfig = z.infer<typeof schema>;
+type FilesConfig = z.infer<ReturnType<typeof schema>>;
 
 /**
  * `files`: static files. Without a root, the site's own (its root, virtual directories and
@@ -31,6 +31,8 @@ export const filesKind = handlerKind<FilesConfig>({
   },
   async compile(config, context) {
     const { site } = context;
+    // The file server (and mime-db's table) is loaded by workers, not by the primary.
+    const [{ createSiteFilesHandler }, { createStaticHandler }] = await Promise.all([import('./site-files.js'), import('./static-handler.js')]);
     if (config.root === undefined) {
       const own = config.browse === undefined ? site : { ...site, browse: config.browse };
       return { handler: await createSiteFilesHandler(own, context.caches, context.log, context.named), readsBody: fallbackReadsBody(fallbackRoute(site.rules.tryFiles), context.named) };

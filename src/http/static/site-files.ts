@@ -6,6 +6,7 @@ import type { Exchange } from '../exchange.js';
 import type { Response } from '../response.js';
 import type { NamedRoute } from '../../routes/kind.js';
 import { createStaticHandler, type StaticCaches } from './static-handler.js';
+import { fallbackRoute, servesFiles } from './try-files-fallback.js';
 
 /**
  * A site's files: its root, and its virtual directories (a URL prefix served from another
@@ -62,17 +63,6 @@ function tryFiles(files: Handler, candidates: readonly string[], named: (name: s
     };
     return attempt(0);
   };
-}
-
-/** The route a tryFiles list ends in (`@app` → `app`): it takes what no file answers, and every method files do not serve. */
-export function fallbackRoute(candidates: readonly string[] | undefined): string | undefined {
-  const last = candidates?.at(-1);
-  return last?.startsWith('@') ? last.slice(1) : undefined;
-}
-
-/** Whether files answer this method at all (GET and HEAD; anything else is a tryFiles fallback's). */
-export function servesFiles(method: string): boolean {
-  return method === 'GET' || method === 'HEAD';
 }
 
 function looksLikePage(exchange: Exchange): boolean {

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
+import type { SchemaKit } from '../../config/schema-kit.js';
 import type { AuthRule } from '../../config/plan.js';
-import { caseSensitive, path as filePath, pathPattern } from '../../config/schema-values.js';
 import { parsePathPattern } from '../../config/values.js';
 import { decodedPath, type Exchange } from '../../http/exchange.js';
 import { type Next, type Outcome, passesOnOnce } from '../../http/handler.js';
@@ -9,18 +9,19 @@ import { compileRule, type RuleMatcher, type RulePaths, rulePaths } from '../../
 import { SIGNED_IN_USER } from '../../http/request-state.js';
 import { bytesResponse, type Response } from '../../http/response.js';
 import { handlerKind } from '../../routes/kind.js';
-import { BasicAuth } from './basic-auth.js';
+import type { BasicAuth } from './basic-auth.js';
 import { readHtpasswd } from './htpasswd.js';
 
-const schema = z.array(
-  z.strictObject({
-    path: pathPattern,
-    caseSensitive,
-    realm: z.string({ error: 'must be a realm name (text)' }).regex(/^[^"\\\r\n]*$/, { error: 'must not contain quotes, backslashes or line breaks' }),
-    htpasswd: filePath.meta({ description: 'an htpasswd file with bcrypt hashes (htpasswd -B)' }),
-  }),
-  { error: 'must be a list of { path, realm, htpasswd } rules' },
-);
+const schema = ({ z, caseSensitive, path: filePath, pathPattern }: SchemaKit) =>
+  z.array(
+    z.strictObject({
+      path: pathPattern,
+      caseSensitive,
+      realm: z.string({ error: 'must be a realm name (text)' }).regex(/^[^"\\\r\n]*$/, { error: 'must not contain quotes, backslashes or line breaks' }),
+      htpasswd: filePath.meta({ description: 'an htpasswd file with bcrypt hashes (htpasswd -B)' }),
+    }),
+    { error: 'must be a list of { path, realm, htpasswd } rules' },
+  );
 
 interface Guard {
   readonly match: RuleMatcher;
@@ -36,7 +37,7 @@ interface Guard {
  * to use HTTPS (403, not 401, which would invite the password in clear). The htpasswd files are
  * read when the config is (and again on reload).
  */
-export const basicAuthKind = handlerKind<z.infer<typeof schema>, readonly AuthRule[]>({
+export const basicAuthKind = handlerKind<z.infer<ReturnType<typeof schema>>, readonly AuthRule[]>({
   name: 'auth',
   description: 'HTTP Basic authentication (HTTPS only) for paths; the first matching rule applies',
   schema,
@@ -51,7 +52,9 @@ export const basicAuthKind = handlerKind<z.infer<typeof schema>, readonly AuthRu
     }
     return planned;
   },
-  compile(rules, context) {
+  async compile(rules, context) {
+    // bcryptjs is loaded by the workers whose sites check passwords, not by the primary.
+    const { BasicAuth } = await import('./basic-auth.js');
     const guards: readonly Guard[] = rules.map((rule) => ({ match: compileRule(rule.path, rule.caseSensitive), check: new BasicAuth(rule, context.signInFailures) }));
     const { isProxied } = context;
     const find = (paths: RulePaths): Guard | undefined => guards.find((guard) => guard.match(paths));

@@ -1,20 +1,21 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import type { SchemaKit } from '../../config/schema-kit.js';
 import { DEFAULTS } from '../../config/defaults.js';
 import type { CorsPlan } from '../../config/plan.js';
-import { headerName } from '../../config/schema-values.js';
 import type { Exchange } from '../../http/exchange.js';
 import { passesOnOnce } from '../../http/handler.js';
 import { dressOutcome, withOwnHeaders } from '../../http/rules/dressing.js';
 import type { Response } from '../../http/response.js';
 import { handlerKind } from '../../routes/kind.js';
 
-const schema = z.strictObject({
-  origins: z.array(z.string({ error: 'must be an origin such as https://app.example.test, or *' })).min(1, { error: 'must list at least one origin' }),
-  methods: z.array(z.string({ error: 'must be a method such as GET' })).optional().meta({ description: `default ${DEFAULTS.cors.methods.join(', ')}` }),
-  headers: z.array(headerName).optional().meta({ description: 'request headers a preflight may ask for (default: whatever it asks)' }),
-  credentials: z.boolean({ error: 'must be true or false' }).optional(),
-  maxAge: z.number({ error: 'must be a number of seconds' }).int().min(0).optional().meta({ description: 'seconds a browser may cache a preflight answer' }),
-});
+const schema = ({ z, headerName }: SchemaKit) =>
+  z.strictObject({
+    origins: z.array(z.string({ error: 'must be an origin such as https://app.example.test, or *' })).min(1, { error: 'must list at least one origin' }),
+    methods: z.array(z.string({ error: 'must be a method such as GET' })).optional().meta({ description: `default ${DEFAULTS.cors.methods.join(', ')}` }),
+    headers: z.array(headerName).optional().meta({ description: 'request headers a preflight may ask for (default: whatever it asks)' }),
+    credentials: z.boolean({ error: 'must be true or false' }).optional(),
+    maxAge: z.number({ error: 'must be a number of seconds' }).int().min(0).optional().meta({ description: 'seconds a browser may cache a preflight answer' }),
+  });
 
 /**
  * Which half of CORS a handler of this kind does. Written in a route, both: a preflight is
@@ -35,7 +36,7 @@ export interface CorsKindPlan extends CorsPlan {
  * gets `Vary: Origin` and, for an allowed origin, Access-Control-Allow-Origin (and
  * -Credentials). `*` only without credentials (the config refuses both).
  */
-export const corsKind = handlerKind<z.infer<typeof schema>, CorsKindPlan>({
+export const corsKind = handlerKind<z.infer<ReturnType<typeof schema>>, CorsKindPlan>({
   name: 'cors',
   description: 'Cross-Origin Resource Sharing for this site',
   schema,

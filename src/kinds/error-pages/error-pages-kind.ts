@@ -1,11 +1,13 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import type { SchemaKit } from '../../config/schema-kit.js';
 import { errorPage } from '../../http/error-page.js';
 import type { Exchange } from '../../http/exchange.js';
 import { type Handler, type Outcome, passesOnOnce } from '../../http/handler.js';
 import type { Response } from '../../http/response.js';
 import { handlerKind } from '../../routes/kind.js';
 
-const schema = z.record(z.string().regex(/^[45]\d\d$/, { error: 'must be an error status from 400 to 599' }), z.string({ error: 'must be a path under the root, such as /404.html' }), { error: 'must map statuses to pages, such as { 404: /404.html }' });
+const schema = ({ z }: SchemaKit) =>
+  z.record(z.string().regex(/^[45]\d\d$/, { error: 'must be an error status from 400 to 599' }), z.string({ error: 'must be a path under the root, such as /404.html' }), { error: 'must map statuses to pages, such as { 404: /404.html }' });
 
 /**
  * `errors`: the site's own pages for error statuses, sent with the original status and
@@ -15,7 +17,7 @@ const schema = z.record(z.string().regex(/^[45]\d\d$/, { error: 'must be an erro
  * tryFiles), never through the rules again, so an error page cannot loop; a page that is missing
  * (or fails) leaves the built-in one. The transports' own refusals (400, 413, 414) get pages too.
  */
-export const errorPagesKind = handlerKind<z.infer<typeof schema>, Readonly<Record<string, string>>>({
+export const errorPagesKind = handlerKind<z.infer<ReturnType<typeof schema>>, Readonly<Record<string, string>>>({
   name: 'errors',
   description: 'custom error pages: status → a file under the root, sent with the original status',
   schema,

@@ -1,6 +1,6 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import type { SchemaKit } from '../../config/schema-kit.js';
 import type { HeaderRule } from '../../config/plan.js';
-import { caseSensitive, headerName, headerValues, pathPattern } from '../../config/schema-values.js';
 import { parseHeaderText, parsePathPattern } from '../../config/values.js';
 import { decodedPath, type Exchange } from '../../http/exchange.js';
 import { dressOutcome, withOwnHeaders } from '../../http/rules/dressing.js';
@@ -9,17 +9,18 @@ import { passesOnOnce } from '../../http/handler.js';
 import type { Response } from '../../http/response.js';
 import { handlerKind } from '../../routes/kind.js';
 
-const schema = z.array(
-  z.strictObject({
-    path: pathPattern,
-    caseSensitive,
-    always: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'also on error responses (400 and up), as nginx’s add_header … always (default false)' }),
-    set: headerValues.optional().meta({ description: 'headers to set (replacing)' }),
-    add: headerValues.optional().meta({ description: 'headers to add (appended to an existing value)' }),
-    remove: z.array(headerName).optional().meta({ description: 'headers to remove, Portico’s own included' }),
-  }),
-  { error: 'must be a list of { path, set, add, remove } rules' },
-);
+const schema = ({ z, caseSensitive, headerName, headerValues, pathPattern }: SchemaKit) =>
+  z.array(
+    z.strictObject({
+      path: pathPattern,
+      caseSensitive,
+      always: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'also on error responses (400 and up), as nginx’s add_header … always (default false)' }),
+      set: headerValues.optional().meta({ description: 'headers to set (replacing)' }),
+      add: headerValues.optional().meta({ description: 'headers to add (appended to an existing value)' }),
+      remove: z.array(headerName).optional().meta({ description: 'headers to remove, Portico’s own included' }),
+    }),
+    { error: 'must be a list of { path, set, add, remove } rules' },
+  );
 
 /**
  * `headers`: response header rules (a site's `headers` key, or a route's `- headers: [...]`).
@@ -29,7 +30,7 @@ const schema = z.array(
  * what was found: an error (400 and up) only with `always`. Redirects and refusals that rules
  * in front of the files make are dressed too, and so are the transports' own (`dress`).
  */
-export const headersKind = handlerKind<z.infer<typeof schema>, readonly HeaderRule[]>({
+export const headersKind = handlerKind<z.infer<ReturnType<typeof schema>>, readonly HeaderRule[]>({
   name: 'headers',
   description: 'response header rules; every matching rule applies, in order',
   schema,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { SchemaKit } from '../../config/schema-kit.js';
 import { decodedPath } from '../../http/exchange.js';
 import { passesOnOnce } from '../../http/handler.js';
 import { redirect } from '../../http/rules/redirect-response.js';
@@ -14,7 +14,7 @@ const ACME_CHALLENGE = '/.well-known/acme-challenge/';
 export const httpsRedirectKind = handlerKind<boolean>({
   name: 'httpsRedirect',
   description: 'plain HTTP answers 308 to the same URL over HTTPS (ACME http-01 paths excepted)',
-  schema: z.boolean({ error: 'must be true or false' }),
+  schema: ({ z }: SchemaKit) => z.boolean({ error: 'must be true or false' }),
   compile(on, context) {
     const { httpsPort } = context;
     const handler = passesOnOnce((exchange, next) => {

@@ -1,6 +1,6 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import type { SchemaKit } from '../../config/schema-kit.js';
 import type { RedirectRule } from '../../config/plan.js';
-import { pathPattern } from '../../config/schema-values.js';
 import { parseHeaderText, parsePathPattern } from '../../config/values.js';
 import { decodedPath } from '../../http/exchange.js';
 import { passesOnOnce } from '../../http/handler.js';
@@ -9,23 +9,25 @@ import { redirect } from '../../http/rules/redirect-response.js';
 import { handlerKind } from '../../routes/kind.js';
 import { redirectTarget } from './redirect-target.js';
 
-const redirectStatus = z.union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)], { error: 'must be 301, 302, 303, 307 or 308' });
+const redirectStatus = (z: SchemaKit['z']) =>
+  z.union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)], { error: 'must be 301, 302, 303, 307 or 308' });
 
-const schema = z.array(
-  z.strictObject({
-    from: pathPattern,
-    to: z.string({ error: 'must be a target such as /new/{path} or https://example.test{uri}' }),
-    status: redirectStatus.optional().meta({ description: 'default 301' }),
-  }),
-  { error: 'must be a list of { from, to, status } rules' },
-);
+const schema = ({ z, pathPattern }: SchemaKit) =>
+  z.array(
+    z.strictObject({
+      from: pathPattern,
+      to: z.string({ error: 'must be a target such as /new/{path} or https://example.test{uri}' }),
+      status: redirectStatus(z).optional().meta({ description: 'default 301' }),
+    }),
+    { error: 'must be a list of { from, to, status } rules' },
+  );
 
 /**
  * `redirects`: the first rule whose `from` matches the decoded, normalised path answers with a
  * redirect to its `to` (placeholders: redirect-target.ts). A path the file mapping refuses is
  * never redirected: it is answered 400 or 404 further in.
  */
-export const redirectsKind = handlerKind<z.infer<typeof schema>, readonly RedirectRule[]>({
+export const redirectsKind = handlerKind<z.infer<ReturnType<typeof schema>>, readonly RedirectRule[]>({
   name: 'redirects',
   description: 'redirects; the first match wins; {path} is the rest after a prefix, {uri} path and query, {host} the host',
   schema,

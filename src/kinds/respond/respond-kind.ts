@@ -1,17 +1,18 @@
-import { z } from 'zod';
-import { headerValues } from '../../config/schema-values.js';
+import type { z } from 'zod';
+import type { SchemaKit } from '../../config/schema-kit.js';
 import { bytesResponse, NO_BODY, type Response } from '../../http/response.js';
 import { handlerKind } from '../../routes/kind.js';
 
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 
-const schema = z.strictObject({
-  status: z.number({ error: 'must be a status from 200 to 599' }).int().min(200, { error: 'must be a status from 200 to 599' }).max(599, { error: 'must be a status from 200 to 599' }).optional().meta({ description: 'the status (default 200)' }),
-  body: z.string({ error: 'must be the body, as text' }).optional().meta({ description: 'the body (default none); text/plain unless headers say otherwise' }),
-  headers: headerValues.optional().meta({ description: 'headers to send' }),
-});
+const schema = ({ z, headerValues }: SchemaKit) =>
+  z.strictObject({
+    status: z.number({ error: 'must be a status from 200 to 599' }).int().min(200, { error: 'must be a status from 200 to 599' }).max(599, { error: 'must be a status from 200 to 599' }).optional().meta({ description: 'the status (default 200)' }),
+    body: z.string({ error: 'must be the body, as text' }).optional().meta({ description: 'the body (default none); text/plain unless headers say otherwise' }),
+    headers: headerValues.optional().meta({ description: 'headers to send' }),
+  });
 
-type RespondConfig = z.infer<typeof schema>;
+type RespondConfig = z.infer<ReturnType<typeof schema>>;
 
 interface RespondPlan {
   readonly status: number;
