@@ -4,9 +4,10 @@ import { Readable } from 'node:stream';
  * A request body as a Readable of its own, over an HTTP/2 stream or an HTTP/1.1 request. The
  * stream is also the response's writable, and a consumer that is done with a body destroys it
  * (undici does, once it has sent the body upstream): handed the stream itself, it reset the
- * exchange before any answer could go out. Backpressure is kept (the stream is paused while the body is full); a client that resets
- * the stream mid-body errors the body (ERR_CLIENT_BODY_ABORTED), so a consumer never waits for an
- * end that will not come; destroying the body leaves the stream alone.
+ * exchange before any answer could go out. Backpressure is kept (the stream is paused while the
+ * body is full); a client that resets the stream mid-body errors the body
+ * (ERR_CLIENT_BODY_ABORTED), so a consumer never waits for an end that will not come; destroying
+ * the body leaves the stream alone.
  */
 export function requestBody(source: Readable, idleMs: number, onIdle: () => void = () => undefined): Readable {
   let ended = false;
