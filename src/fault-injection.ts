@@ -3,8 +3,9 @@
  * in docs/design.md. They exist so tests can produce, on demand, failures that real machines
  * produce by chance: a crash between two writes, a worker that keeps dying.
  *
- *   slow-acme-challenge            an ACME order waits 20 s before it answers its challenge, so a
- *                                  test can kill the instance that holds the lock mid-order
+ *   slow-acme-challenge            an ACME order waits 20 s (or until the process gets SIGUSR2)
+ *                                  before it answers its challenge, so a test can kill the
+ *                                  instance that holds the lock mid-order, or let it go on
  *   stop-after-acme-order          the primary SIGSTOPs itself when the CA has issued a certificate,
  *                                  before storing it: a holder that stalls past its lease
  *   crash-worker-slot:N            the worker in slot N exits with code 70 soon after it listens

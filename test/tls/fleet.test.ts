@@ -125,7 +125,7 @@ test('fleet: the instance holding the lock is killed (SIGKILL) while its order i
   const host = 'fleet2.example.test';
   const files = await Promise.all([1, 2, 3].map((n) => configFile('run2', n, host, 'http-01', TAKEOVER_LEASE)));
   const holder = start(files[1]!, 'slow-acme-challenge');
-  await holder.waitFor(/\(test fault\) waiting 20 s before answering the challenge for fleet2\.example\.test/, 60_000);
+  await holder.waitFor(/\(test fault\) waiting up to 20 s \(SIGUSR2 ends the wait\) before answering the challenge for fleet2\.example\.test/, 60_000);
   const others = [start(files[0]!), start(files[2]!)];
   for (const portico of others) await portico.waitFor(new RegExp(`waiting for the lock run2:locks:\\S+: held by pid ${holder.pid} `), 30_000);
   holder.child.kill('SIGKILL');
@@ -160,12 +160,13 @@ test('fleet: a holder that stalls past its lease (SIGSTOP, then SIGCONT) cannot 
 test('fleet: tls-alpn-01 only: the instance the CA validates against answers with the challenge certificate another instance\'s order put in the store', async () => {
   const host = 'fleet4.example.test';
   const files = await Promise.all([1, 2].map((n) => configFile('run4', n, host, 'tls-alpn-01')));
-  // Instance 2 orders (its answer waits 20 s), instance 1 meanwhile waits for the lock; Pebble then
+  // Instance 2 orders (its answer waits), instance 1 waits for the lock, then instance 2 goes on; Pebble then
   // validates against 127.0.0.1, which has no answer of its own: only the store has it.
   const orderer = start(files[1]!, 'slow-acme-challenge');
-  await orderer.waitFor(/\(test fault\) waiting 20 s before answering the challenge for fleet4\.example\.test/, 60_000);
+  await orderer.waitFor(/\(test fault\) waiting up to 20 s \(SIGUSR2 ends the wait\) before answering the challenge for fleet4\.example\.test/, 60_000);
   const validated = start(files[0]!);
   await validated.waitFor(/waiting for the lock run4:locks:/, 30_000);
+  orderer.child.kill('SIGUSR2');
   await Promise.all([orderer, validated].map((portico) => portico.waitFor(/ACME certificate ready for fleet4\.example\.test/, 60_000)));
   assert.match(pebble.log(), /Identifier:acme\.Identifier\{Type:"dns", Value:"fleet4\.example\.test"\}/);
   const served = await Promise.all([1, 2].map((n) => servedBy(n, host)));

@@ -121,8 +121,16 @@ export class AcmeIssuer implements Issuer {
         challengePriority: [...this.options.challenges],
         challengeCreateFn: async (authz, challenge, keyAuthorization) => {
           if (isFaultActive('slow-acme-challenge')) {
-            this.log.info(`(test fault) waiting 20 s before answering the challenge for ${authz.identifier.value}`);
-            await new Promise((resolve) => setTimeout(resolve, 20_000));
+            await new Promise<void>((resolve) => {
+              const go = (): void => {
+                clearTimeout(timer);
+                process.off('SIGUSR2', go);
+                resolve();
+              };
+              const timer = setTimeout(go, 20_000);
+              process.on('SIGUSR2', go);
+              this.log.info(`(test fault) waiting up to 20 s (SIGUSR2 ends the wait) before answering the challenge for ${authz.identifier.value}`);
+            });
           }
           if ((challenge.type as string) !== 'tls-alpn-01') return this.board.add(challenge.token, keyAuthorization);
           const keyPem = exportPrivateKey(await generateKeyPair('ec-p256'));
