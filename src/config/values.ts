@@ -81,6 +81,24 @@ export function parseHeaderText(value: string): Parsed<string> {
   return CONTROL.test(value) ? { problem: `${JSON.stringify(value)} contains a line break or control character, which could forge a header; remove it` } : { value };
 }
 
+/**
+ * Fields that frame the message or the connection, which Portico writes itself: a rule that set
+ * one would send Content-Length beside chunked (RFC 9112 §6.2, a response a front proxy misreads
+ * as two), or a field HTTP/2 forbids (RFC 9113 §8.2.2), which resets the stream.
+ */
+const FRAMING_FIELDS = new Set(['connection', 'content-length', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+/**
+ * A header a rule adds to a response (`respond`, `headers`): a field that is not Portico's to
+ * frame, and a value both transports can send (text in Latin-1, the bytes HTTP field values are,
+ * without line breaks or control characters).
+ */
+export function parseResponseHeader(name: string, value: string): Parsed<string> {
+  if (FRAMING_FIELDS.has(name.toLowerCase())) return { problem: `${name} frames the message or the connection, which Portico does itself (it sets Content-Length or chunked, and HTTP/2 forbids connection fields); remove it` };
+  if (/[^\t\x20-\x7e\x80-\xff]/.test(value)) return { problem: `${JSON.stringify(value)} holds a line break, a control character or a character beyond Latin-1, which no header value can carry; remove it, or percent-encode it (RFC 8187)` };
+  return { value };
+}
+
 export function parseHeaderValue(text: string): Parsed<string> {
   return /^[\x20-\x7e]{1,512}$/.test(text) ? { value: text } : { problem: `${JSON.stringify(text)} is not a header value (printable ASCII, e.g. "public, max-age=3600")` };
 }

@@ -38,9 +38,16 @@ test('respond without a body says so with Content-Length: 0; the type can be giv
   assert.equal((await json.handler(exchange('GET', '/'), () => assert.fail())).headers['content-type'], 'application/json');
 });
 
-test('respond refuses a body on 204 and a header value with a line break', () => {
+test('respond refuses a body on 204, a header value it cannot send and a field that frames the message', () => {
   assert.deepEqual(planned({ status: 204, body: 'x' }).problems, ['body: is given with status 204, which never carries a body; remove the body or choose another status']);
-  assert.match(planned({ headers: { 'X-A': 'a\r\nSet-Cookie: x' } }).problems.join(), /^headers\.X-A: contains a line break/);
+  assert.match(planned({ headers: { 'X-A': 'a\r\nSet-Cookie: x' } }).problems.join(), /^headers\.X-A: "a\\r\\nSet-Cookie: x" holds a line break/);
+  // Found by the outside review: Transfer-Encoding went out beside Content-Length on HTTP/1.1
+  // (RFC 9112 §6.2) and reset the stream on HTTP/2; a value beyond Latin-1 made a `500 OK`.
+  for (const name of ['Transfer-Encoding', 'content-length', 'Connection', 'Upgrade', 'Keep-Alive', 'TE', 'Trailer', 'Proxy-Connection']) {
+    assert.match(planned({ headers: { [name]: 'chunked' } }).problems.join(), new RegExp(`^headers\\.${name}: ${name} frames the message or the connection, which Portico does itself`), name);
+  }
+  assert.match(planned({ headers: { 'X-U': '\u20ac' } }).problems.join(), /^headers\.X-U: "\u20ac" holds .* beyond Latin-1/);
+  assert.deepEqual(planned({ headers: { 'X-L': 'caf\u00e9', 'Retry-After': '120' } }).problems, []);
   assert.throws(() => kindSchema(respondKind).parse({ status: 99 }));
   assert.throws(() => kindSchema(respondKind).parse({ status: 200, bodyy: 'x' }));
 });

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { SchemaKit } from '../../config/schema-kit.js';
 import type { HeaderRule } from '../../config/plan.js';
-import { parseHeaderText, parsePathPattern } from '../../config/values.js';
+import { parsePathPattern, parseResponseHeader } from '../../config/values.js';
 import { decodedPath, type Exchange } from '../../http/exchange.js';
 import { dressOutcome, withOwnHeaders } from '../../http/rules/dressing.js';
 import { compileRule, rulePaths } from '../../http/rules/path-pattern.js';
@@ -41,7 +41,7 @@ export const headersKind = handlerKind<z.infer<ReturnType<typeof schema>>, reado
       const values = (kind: 'set' | 'add'): Record<string, string> =>
         Object.fromEntries(
           Object.entries(rule[kind] ?? {}).map(([name, value]) => {
-            const parsed = parseHeaderText(value);
+            const parsed = parseResponseHeader(name, value);
             if ('problem' in parsed) context.report([i, kind, name], parsed.problem);
             return [name.toLowerCase(), value];
           }),

@@ -2,8 +2,7 @@ import type { z } from 'zod';
 import type { SchemaKit } from '../../config/schema-kit.js';
 import { bytesResponse, NO_BODY, type Response } from '../../http/response.js';
 import { handlerKind } from '../../routes/kind.js';
-
-const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+import { parseResponseHeader } from '../../config/values.js';
 
 const schema = ({ z, headerValues }: SchemaKit) =>
   z.strictObject({
@@ -36,7 +35,8 @@ export const respondKind = handlerKind<RespondConfig, RespondPlan>({
     const status = config.status ?? 200;
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(config.headers ?? {})) {
-      if (CONTROL.test(value)) context.report(['headers', name], 'contains a line break or another control character, which no header value may hold');
+      const parsed = parseResponseHeader(name, value);
+      if ('problem' in parsed) context.report(['headers', name], parsed.problem);
       headers[name.toLowerCase()] = value;
     }
     if (config.body !== undefined && NO_CONTENT.has(status)) context.report(['body'], `is given with status ${status}, which never carries a body; remove the body or choose another status`);
