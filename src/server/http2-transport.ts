@@ -96,7 +96,7 @@ export class Http2Transport implements ResponseWriter<ServerHttp2Stream> {
     const invalid = typeof target !== 'string' || (authority !== undefined && host === undefined) || (host !== undefined && !sameEntity(host, headers.host));
     if (invalid) return dispatch(exchange, stream, this, errorPage(400, method === 'HEAD'));
     // A handler that streams the body on (the proxy) gets it as it arrives, without a limit of ours.
-    if ((flags & NGHTTP2_FLAG_END_STREAM) === 0 && this.policy.streamsBody(exchange)) return dispatch({ ...exchange, body: requestBody(stream, this.limits.bodyTimeoutMs) }, stream, this, undefined);
+    if ((flags & NGHTTP2_FLAG_END_STREAM) === 0 && this.policy.streamsBody(exchange)) return dispatch({ ...exchange, body: requestBody(stream, this.limits.bodyTimeoutMs, () => closeOnceAnswered(stream)) }, stream, this, undefined);
     if (Number(headers['content-length'] ?? 0) > this.limits.maxBodyBytes) return dispatch(exchange, stream, this, this.bodyTooLarge(exchange));
     if ((flags & NGHTTP2_FLAG_END_STREAM) !== 0) return dispatch(exchange, stream, this, undefined);
     this.afterBody(stream, exchange, (answer) => dispatch(exchange, stream, this, answer));
@@ -191,4 +191,18 @@ function sameEntity(authority: RequestHost, host: string | string[] | undefined)
   if (host === undefined) return true;
   const other = typeof host === 'string' ? parseHost(host) : undefined;
   return other !== undefined && other.name === authority.name && (other.port ?? 443) === (authority.port ?? 443);
+}
+
+/**
+ * A stream whose body timed out gets its 408 and then RST_STREAM NO_ERROR (RFC 9113 §8.1: a
+ * server that answered before the whole request asks the client to stop sending). Node does this
+ * itself only for a stream whose body nobody read; left open, the client could go on filling a
+ * body nobody reads until the connection's idle timeout.
+ */
+function closeOnceAnswered(stream: ServerHttp2Stream): void {
+  const close = (): void => {
+    if (!stream.closed && !stream.destroyed) stream.close(constants.NGHTTP2_NO_ERROR);
+  };
+  if (stream.writableFinished) return void setImmediate(close);
+  stream.once('finish', () => setImmediate(close));
 }

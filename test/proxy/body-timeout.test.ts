@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
-import { connect as http2Connect } from 'node:http2';
+import { constants, connect as http2Connect } from 'node:http2';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
@@ -69,21 +69,27 @@ test('over HTTP/1.1, an upload that stops sending is answered 408 and its connec
   await portico.waitFor(/proxy \/api\/: POST \/api\/upload: the client sent nothing of its request body for 2 s \(408\); upstream .* is not marked down/, 10_000);
 });
 
-test('over HTTP/2, an upload that stops sending is answered 408 on its stream', async () => {
+test('over HTTP/2, an upload that stops sending is answered 408 and its stream closed', async () => {
   const session = http2Connect(`https://127.0.0.1:${httpsPort}`, { ca: rootCa, servername: HOST });
   session.on('error', () => undefined);
   try {
-    const status = await new Promise<string>((resolve) => {
+    const [status, closed] = await new Promise<[string, string]>((resolve) => {
       const stream = session.request({ ':method': 'POST', ':path': '/api/upload', ':authority': HOST, 'content-length': '100000' });
-      const hung = setTimeout(() => resolve('hung'), 60_000);
-      stream.on('response', (headers) => {
+      let status = 'none';
+      // The idle timeout would close it after 120 s: a minute without a close is an open stream.
+      const hung = setTimeout(() => resolve([status, 'still open after 60 s']), 60_000);
+      stream.on('response', (headers) => (status = String(headers[':status'])));
+      // The 408 is the whole answer; the server then asks the client to stop sending (RST_STREAM
+      // NO_ERROR, RFC 9113 §8.1), or the client could go on filling a body nobody reads.
+      stream.on('close', () => {
         clearTimeout(hung);
-        resolve(String(headers[':status']));
+        resolve([status, `closed, code ${stream.rstCode}`]);
       });
       stream.on('error', () => undefined);
+      stream.resume();
       stream.write(Buffer.alloc(1000, 0x61));
     });
-    assert.equal(status, '408');
+    assert.deepEqual([status, closed], ['408', `closed, code ${constants.NGHTTP2_NO_ERROR}`]);
   } finally {
     session.destroy();
   }
