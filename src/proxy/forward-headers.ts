@@ -58,7 +58,8 @@ export interface ForwardFacts {
  * those Connection names removed; X-Forwarded-For/-Proto/-Host and Forwarded set from what this
  * proxy saw, extended only when the peer is a trusted proxy (a client cannot spoof its address);
  * names with an underscore dropped, and other address claims (X-Real-IP, …) unless from a trusted
- * proxy; Host kept or the upstream's; Via when asked. Upgrade and Connection are the tunnel's business.
+ * proxy; Host kept or the upstream's; CDN-Loop extended (loop detection); Via when asked. Upgrade
+ * and Connection are the tunnel's business.
  */
 export function upstreamRequestHeaders(exchange: Exchange, route: ProxyRoute, facts: ForwardFacts): Record<string, string | string[]> {
   const named = connectionOptions(exchange.headers.connection);
@@ -77,8 +78,26 @@ export function upstreamRequestHeaders(exchange: Exchange, route: ProxyRoute, fa
   const element = `for=${forwardedNode(peer)};host=${quoteIfNeeded(host)};proto=${proto}`;
   out.forwarded = earlier('forwarded') ? `${earlier('forwarded')}, ${element}` : element;
   out.host = route.host === 'upstream' ? facts.upstreamHost : host;
+  out['cdn-loop'] = exchange.header('cdn-loop') ? `${exchange.header('cdn-loop')}, portico` : 'portico';
   if (route.via) out.via = exchange.headers.via ? `${exchange.header('via')}, ${viaVersion(exchange)} portico` : `${viaVersion(exchange)} portico`;
   return out;
+}
+
+/**
+ * How many Portico proxies a request may pass before the next refuses it (508): a chain of a few
+ * is normal (an edge in front of an inner one), a route whose upstream is Portico itself loops
+ * until the connection pool is full of its own requests, and then hangs.
+ */
+export const MAX_PORTICO_HOPS = 8;
+
+/**
+ * The times a request has passed through a Portico proxy already: the `portico` entries of its
+ * CDN-Loop field (RFC 8586), which each Portico proxy extends as it forwards.
+ */
+export function porticoHops(exchange: Exchange): number {
+  const field = exchange.header('cdn-loop');
+  if (field === undefined) return 0;
+  return field.split(',').filter((entry) => entry.split(';')[0]!.trim().toLowerCase() === 'portico').length;
 }
 
 export interface UpstreamAnswer {

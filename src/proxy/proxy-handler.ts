@@ -11,7 +11,7 @@ import { loggedTarget } from '../log/logged-target.js';
 import type { Logger } from '../log/logger.js';
 import { clientAddress, isTrusted } from '../http/client-address.js';
 import { watchClientBody } from './client-body.js';
-import { clientResponseHeaders, type ForwardFacts, upstreamRequestHeaders } from './forward-headers.js';
+import { clientResponseHeaders, type ForwardFacts, MAX_PORTICO_HOPS, porticoHops, upstreamRequestHeaders } from './forward-headers.js';
 import { isInvalidResponse, type Upstream, UpstreamGroup } from './upstream-group.js';
 
 /** Methods that may be sent twice (RFC 9110 §9.2.2): retried on another upstream when one fails. */
@@ -190,7 +190,14 @@ export async function createProxyRoute(route: ProxyRoute, log: Logger, trusted: 
   };
 
   return {
-    handler: (exchange) => (exchange.upgrade === 'websocket' ? upgrade(group, exchange) : forward(group, exchange)),
+    handler: (exchange) => {
+      const hops = porticoHops(exchange);
+      if (hops >= MAX_PORTICO_HOPS) {
+        log.warn(`proxy ${route.path}: ${exchange.method} ${loggedTarget(exchange.target)}: the request has passed through Portico ${hops} times already (its CDN-Loop field): a proxy loop, such as an upstream that is this server; check the route's \`to\` (508)`);
+        return errorPage(508, exchange.method === 'HEAD');
+      }
+      return exchange.upgrade === 'websocket' ? upgrade(group, exchange) : forward(group, exchange);
+    },
     readsBody: () => true,
     close: () => group.close(),
   };
