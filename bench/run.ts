@@ -137,9 +137,12 @@ try {
   console.error(`warming up (${names.join(', ')})…`);
   for (const server of servers.values()) await wrk({ url: `https://127.0.0.1:${server.httpsPort}/1k.html`, connections: 50, seconds: 1 });
   for (let round = 1; round <= rounds; round++) {
+    // The servers take turns going first (reversed on even rounds): the one measured right after
+    // another's load, or always first, would otherwise carry that position in every round.
+    const order = round % 2 === 0 ? [...names].reverse() : names;
     for (const workload of workloads) {
       if (selected && !selected.has(workload.id)) continue;
-      for (const name of names) {
+      for (const name of order) {
         if (workload.applies && !workload.applies(name)) continue;
         // A server that crashed is reported under the table (with its last words), has no number
         // for that workload, and is started again for the next.
@@ -213,7 +216,7 @@ try {
   if (!selected || selected.has('7')) {
     extra.push({ id: '7', title: 'start to first HTTPS response (ms)', unit: 'ms', higherIsBetter: false, measure: async () => ({ value: 0, errors: 0 }) });
     for (let round = 1; round <= rounds; round++) {
-      for (const name of names) record(results, '7', name, await measureStartup(name, fixtures));
+      for (const name of round % 2 === 0 ? [...names].reverse() : names) record(results, '7', name, await measureStartup(name, fixtures));
     }
     console.error('start-up done');
   }
