@@ -137,9 +137,7 @@ try {
   console.error(`warming up (${names.join(', ')})…`);
   for (const server of servers.values()) await wrk({ url: `https://127.0.0.1:${server.httpsPort}/1k.html`, connections: 50, seconds: 1 });
   for (let round = 1; round <= rounds; round++) {
-    // The servers take turns going first (reversed on even rounds): the one measured right after
-    // another's load, or always first, would otherwise carry that position in every round.
-    const order = round % 2 === 0 ? [...names].reverse() : names;
+    const order = inTurn(round);
     for (const workload of workloads) {
       if (selected && !selected.has(workload.id)) continue;
       for (const name of order) {
@@ -216,7 +214,7 @@ try {
   if (!selected || selected.has('7')) {
     extra.push({ id: '7', title: 'start to first HTTPS response (ms)', unit: 'ms', higherIsBetter: false, measure: async () => ({ value: 0, errors: 0 }) });
     for (let round = 1; round <= rounds; round++) {
-      for (const name of round % 2 === 0 ? [...names].reverse() : names) record(results, '7', name, await measureStartup(name, fixtures));
+      for (const name of inTurn(round)) record(results, '7', name, await measureStartup(name, fixtures));
     }
     console.error('start-up done');
   }
@@ -283,6 +281,15 @@ async function sampleRss(server: RunningServer, peaks: Map<ServerName, number[]>
   await sampler;
   peaks.set(server.name, [...(peaks.get(server.name) ?? []), peak]);
   return result;
+}
+
+/**
+ * The servers in the order a round measures them: they take turns going first (reversed on even
+ * rounds), or the one always measured first, or right after another's load, would carry that
+ * position in every round.
+ */
+function inTurn(round: number): readonly ServerName[] {
+  return round % 2 === 0 ? [...names].reverse() : names;
 }
 
 async function measureStartup(name: ServerName, fixtures: Fixtures): Promise<number> {

@@ -44,7 +44,12 @@ const acmeSettings = z.strictObject({
 
 const acme = z.strictObject({ acme: acmeSettings }).meta({ description: 'a certificate from an ACME CA such as Let’s Encrypt' });
 
-const count = (what: string) => z.number({ error: `must be a whole number of ${what}` }).int({ error: `must be a whole number of ${what}` }).min(1, { error: `must be 1 or more ${what}` });
+/** A whole number from `min` (to `max`), each failure said in `what` terms: not whole, or outside its range. */
+const wholeNumber = (notWhole: string, outside: string, min: number, max?: number) => {
+  const atLeast = z.number({ error: notWhole }).int({ error: notWhole }).min(min, { error: outside });
+  return max === undefined ? atLeast : atLeast.max(max, { error: outside });
+};
+const count = (what: string) => wholeNumber(`must be a whole number of ${what}`, `must be 1 or more ${what}`, 1);
 const onDemand = z
   .strictObject({
     onDemand: z.strictObject({
@@ -156,10 +161,10 @@ const limits = z
     shutdownGrace: duration.optional().meta({ description: `how long a stopping worker waits for requests in flight (default ${DEFAULTS.limits.shutdownGrace})` }),
     maxBodySize: size.optional().meta({ description: `larger request bodies get 413 (default ${DEFAULTS.limits.maxBodySize})` }),
     maxHeaderSize: size.optional().meta({ description: `request header block limit (default ${DEFAULTS.limits.maxHeaderSize})` }),
-    maxRequestsPerConnection: z.number({ error: 'must be a whole number' }).int({ error: 'must be a whole number' }).min(1, { error: 'must be 1 or more' }).optional().meta({ description: `then the connection is closed or sent GOAWAY (default ${DEFAULTS.limits.maxRequestsPerConnection})` }),
-    maxConnections: z.number({ error: 'must be a whole number' }).int({ error: 'must be a whole number' }).min(0, { error: 'must be 0 (derived from the descriptor limit) or more' }).optional().meta({ description: `open connections per worker; 0 derives it from the descriptor limit (default ${DEFAULTS.limits.maxConnections})` }),
-    maxConnectionsPerAddress: z.number({ error: 'must be a whole number' }).int({ error: 'must be a whole number' }).min(1, { error: 'must be 1 or more' }).optional().meta({ description: `open connections per client address, per listener of each worker (default ${DEFAULTS.limits.maxConnectionsPerAddress})` }),
-    http2MaxStreams: z.number({ error: 'must be a whole number' }).int({ error: 'must be a whole number' }).min(1, { error: 'must be from 1 to 1000' }).max(1000, { error: 'must be from 1 to 1000' }).optional().meta({ description: `concurrent streams per HTTP/2 connection (default ${DEFAULTS.limits.http2MaxStreams})` }),
+    maxRequestsPerConnection: wholeNumber('must be a whole number', 'must be 1 or more', 1).optional().meta({ description: `then the connection is closed or sent GOAWAY (default ${DEFAULTS.limits.maxRequestsPerConnection})` }),
+    maxConnections: wholeNumber('must be a whole number', 'must be 0 (derived from the descriptor limit) or more', 0).optional().meta({ description: `open connections per worker; 0 derives it from the descriptor limit (default ${DEFAULTS.limits.maxConnections})` }),
+    maxConnectionsPerAddress: wholeNumber('must be a whole number', 'must be 1 or more', 1).optional().meta({ description: `open connections per client address, per listener of each worker (default ${DEFAULTS.limits.maxConnectionsPerAddress})` }),
+    http2MaxStreams: wholeNumber('must be a whole number', 'must be from 1 to 1000', 1, 1000).optional().meta({ description: `concurrent streams per HTTP/2 connection (default ${DEFAULTS.limits.http2MaxStreams})` }),
   })
   .meta({ description: 'timeouts and limits, for every site' });
 
